@@ -1,0 +1,3 @@
+from ccw.cli.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""The ``ccw`` command line: thin Typer commands over the library."""

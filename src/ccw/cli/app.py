@@ -1,0 +1,96 @@
+"""The root ``ccw`` command. Imports stay light: no litellm, no pydantic until a command runs."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from ccw import __version__
+from ccw.cli import (
+    cache_cmd,
+    config_cmd,
+    endpoint_cmd,
+    local_cmd,
+    pack_cmd,
+    provider_cmd,
+    run_cmd,
+    serve_cmd,
+)
+
+app = typer.Typer(
+    name="ccw",
+    help="Turn a prompt with @file patterns into a well-packed, cached LLM call on any provider.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(run_cmd.app, name="cli")
+app.add_typer(provider_cmd.app, name="provider")
+app.add_typer(endpoint_cmd.app, name="endpoint")
+app.add_typer(config_cmd.app, name="config")
+app.add_typer(cache_cmd.app, name="cache")
+app.add_typer(local_cmd.app, name="local")
+pack_cmd.register(app)
+serve_cmd.register(app)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"ccw {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config: Annotated[
+        str | None,
+        typer.Option(
+            "--config",
+            envvar="CCW_CONFIG",
+            help="Config file to use instead of <project>/.ccw/storage/config/litellm-api-config.json.",
+        ),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    ctx.obj = {"config": config}
+
+
+def main() -> None:
+    """Run the CLI: user errors become one message and an exit code, never a traceback."""
+    import click
+
+    from ccw.errors import CcwError, ExitCode
+
+    try:
+        code = app(standalone_mode=False)
+    except CcwError as exc:
+        _report(exc)
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        sys.stderr.write("\ninterrupted\n")
+        sys.exit(ExitCode.INTERRUPTED)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code)
+    except BrokenPipeError:
+        sys.exit(0)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _report(exc: Exception) -> None:
+    from ccw.errors import CcwError
+
+    message = exc.message if isinstance(exc, CcwError) else str(exc)
+    fix = exc.fix if isinstance(exc, CcwError) else None
+    sys.stderr.write(f"error: {message}\n")
+    if fix:
+        sys.stderr.write(f"  fix: {fix}\n")

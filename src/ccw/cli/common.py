@@ -1,0 +1,89 @@
+"""Helpers shared by the command modules: the config store, JSON and table output, messages."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ccw.config.store import ConfigStore
+
+
+def store(ctx: typer.Context) -> ConfigStore:
+    """The config store chosen by ``ccw --config`` / ``CCW_CONFIG`` / the project."""
+    from ccw.paths import config_path
+
+    root = ctx.find_root()
+    explicit = (root.obj or {}).get("config") if isinstance(root.obj, dict) else None
+    return ConfigStore(config_path(explicit))
+
+
+def project_root(ctx: typer.Context) -> Path:
+    """The project the config belongs to: the folder holding ``.ccw/`` (or the cwd)."""
+    from ccw.paths import CONFIG_RELATIVE, find_project_root
+
+    path = store(ctx).path
+    parts = CONFIG_RELATIVE.parts
+    if path.parts[-len(parts) :] == parts:
+        return Path(*path.parts[: -len(parts)])
+    return find_project_root()
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def stdout_console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def _stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def info(message: str) -> None:
+    """A status line on stderr; stdout carries only answers and requested data."""
+    _stderr_console().print(f"[dim]{escape(message)}[/dim]")
+
+
+def warn(message: str) -> None:
+    _stderr_console().print(f"[yellow]warning:[/yellow] {escape(message)}")
+
+
+def success(message: str) -> None:
+    _stderr_console().print(f"[green]✓[/green] {escape(message)}")
+
+
+def escape(text: str) -> str:
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+def table(title: str | None, columns: list[str], rows: list[list[str]]) -> None:
+    from rich.table import Table
+
+    view = Table(title=title, title_justify="left", header_style="bold")
+    for column in columns:
+        view.add_column(column, overflow="fold")
+    for row in rows:
+        view.add_row(*[escape(cell) for cell in row])
+    stdout_console().print(view)
+
+
+def parse_json_option(value: str | None, option: str) -> Any:
+    from ccw.errors import UsageError
+
+    if value is None:
+        return None
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{option} is not valid JSON: {exc.msg}", f"e.g. {option} '{{\"k\": \"v\"}}'")

@@ -1,0 +1,249 @@
+"""CRUD on providers and endpoints with the spec's semantics, shared by the CLI and the server."""
+
+from __future__ import annotations
+
+import difflib
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from ccw.config.schema import CacheStrategy, Config, Endpoint, GlobalCacheSettings, Provider
+from ccw.config.secrets import is_masked, is_reference, mask
+from ccw.config.store import ConfigStore, _describe_validation
+from ccw.errors import ConflictError, NotFoundError, UsageError
+
+IMMUTABLE = ("id", "createdAt")
+
+LOCAL_ID = "local"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
+        f"{datetime.now(UTC).microsecond // 1000:03d}Z"
+    )
+
+
+def builtin_local_provider() -> Provider:
+    return Provider(id=LOCAL_ID, name="Embedded SmolLM2-135M", type="local", enabled=True)
+
+
+def builtin_local_endpoint() -> Endpoint:
+    return Endpoint(
+        id=LOCAL_ID,
+        name="Embedded local model",
+        provider_id=LOCAL_ID,
+        model="smollm2-135m",
+        description="SmolLM2-135M on llama.cpp, on 127.0.0.1; no key, no internet",
+        max_tokens=256,
+    )
+
+
+def with_builtins(config: Config) -> Config:
+    """A fresh project can call ``--model local`` with no setup."""
+    if config.provider(LOCAL_ID) is None and not any(p.type == "local" for p in config.providers):
+        config.providers.append(builtin_local_provider())
+    if config.endpoint(LOCAL_ID) is None:
+        local = next(p for p in config.providers if p.id == LOCAL_ID or p.type == "local")
+        endpoint = builtin_local_endpoint()
+        endpoint.provider_id = local.id
+        config.endpoints.append(endpoint)
+    return config
+
+
+def _validated(model: type[Any], data: dict[str, Any], what: str) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise UsageError(f"invalid {what}: {_describe_validation(exc)}") from None
+
+
+def _suggest(wanted: str, known: list[str]) -> str | None:
+    near = difflib.get_close_matches(wanted, known, n=3, cutoff=0.5)
+    if near:
+        return "did you mean " + ", ".join(near) + "?"
+    if known:
+        return "known ids: " + ", ".join(sorted(known)[:10])
+    return None
+
+
+def provider_not_found(config: Config, provider_id: str) -> NotFoundError:
+    hint = _suggest(provider_id, [p.id for p in config.providers])
+    return NotFoundError(
+        f"provider not found: {provider_id}", hint or "add one with: ccw provider add --type ..."
+    )
+
+
+def endpoint_not_found(config: Config, endpoint_id: str) -> NotFoundError:
+    hint = _suggest(endpoint_id, [e.id for e in config.endpoints])
+    return NotFoundError(
+        f"endpoint not found: {endpoint_id}", hint or "add one with: ccw endpoint add ..."
+    )
+
+
+def masked_provider(provider: Provider) -> dict[str, Any]:
+    """The provider as it may be shown anywhere: key masked, references kept readable."""
+    data = provider.to_json()
+    if provider.api_key:
+        data["apiKey"] = mask(provider.api_key)
+        data["apiKeySource"] = "env" if is_reference(provider.api_key) else "literal"
+    return data
+
+
+def masked_config(config: Config) -> dict[str, Any]:
+    data = config.to_json()
+    data["providers"] = [masked_provider(p) for p in config.providers]
+    return data
+
+
+# ---- providers -----------------------------------------------------------------------------
+
+
+def _new_provider_id(config: Config, provider_type: str) -> str:
+    taken = {p.id for p in config.providers}
+    while True:
+        candidate = f"{provider_type}-{secrets.token_hex(4)}"
+        if candidate not in taken:
+            return candidate
+
+
+def add_provider(store: ConfigStore, data: dict[str, Any]) -> Provider:
+    data = dict(data)
+    with store.edit() as config:
+        if data.get("id"):
+            if config.provider(str(data["id"])):
+                raise ConflictError(f"provider id already exists: {data['id']}")
+        else:
+            kind_name = str(data.get("type") or "provider")
+            data["id"] = _new_provider_id(config, kind_name)
+        stamp = now_iso()
+        data["createdAt"] = stamp
+        data["updatedAt"] = stamp
+        data.setdefault("name", data["id"])
+        if is_masked(data.get("apiKey")):
+            raise UsageError("apiKey looks masked; send the real key or a ${VAR} reference")
+        provider = _validated(Provider, data, "provider")
+        config.providers.append(provider)
+    return provider
+
+
+def update_provider(store: ConfigStore, provider_id: str, updates: dict[str, Any]) -> Provider:
+    with store.edit() as config:
+        current = config.provider(provider_id)
+        if current is None:
+            raise provider_not_found(config, provider_id)
+        if "id" in updates and updates["id"] not in (None, provider_id):
+            raise UsageError("a provider's id cannot be changed")
+        merged = current.to_json()
+        for key, value in updates.items():
+            if key in IMMUTABLE:
+                continue
+            if key == "apiKey" and is_masked(value):
+                continue  # the masked value sent back: keep the stored key
+            merged[key] = value
+        merged["updatedAt"] = now_iso()
+        provider = _validated(Provider, merged, "provider")
+        config.providers[config.providers.index(current)] = provider
+    return provider
+
+
+def remove_provider(store: ConfigStore, provider_id: str) -> list[str]:
+    """Delete a provider and its endpoints; returns the ids of the endpoints removed."""
+    with store.edit() as config:
+        current = config.provider(provider_id)
+        if current is None:
+            raise provider_not_found(config, provider_id)
+        config.providers.remove(current)
+        gone = [e.id for e in config.endpoints if e.provider_id == provider_id]
+        config.endpoints = [e for e in config.endpoints if e.provider_id != provider_id]
+        if config.default_endpoint in gone:
+            config.default_endpoint = None
+    return gone
+
+
+# ---- endpoints -----------------------------------------------------------------------------
+
+
+def _merge_cache_strategy(current: dict[str, Any], update: Any) -> Any:
+    if isinstance(update, dict):
+        merged = dict(current)
+        merged.update(update)
+        return merged
+    return update
+
+
+def add_endpoint(store: ConfigStore, data: dict[str, Any]) -> Endpoint:
+    data = dict(data)
+    if not data.get("id"):
+        raise UsageError("an endpoint needs an id, e.g. my-gpt4o (it is what --model takes)")
+    with store.edit() as config:
+        if config.endpoint(str(data["id"])):
+            raise ConflictError(f"endpoint id already exists: {data['id']}")
+        provider_id = data.get("providerId")
+        if not provider_id or config.provider(str(provider_id)) is None:
+            raise provider_not_found(config, str(provider_id or ""))
+        if isinstance(data.get("cacheStrategy"), dict):
+            data["cacheStrategy"] = _merge_cache_strategy(
+                CacheStrategy().to_json(), data["cacheStrategy"]
+            )
+        stamp = now_iso()
+        data["createdAt"] = stamp
+        data["updatedAt"] = stamp
+        data.setdefault("name", data["id"])
+        endpoint = _validated(Endpoint, data, "endpoint")
+        config.endpoints.append(endpoint)
+        if config.default_endpoint is None and len(config.endpoints) == 1:
+            config.default_endpoint = endpoint.id
+    return endpoint
+
+
+def update_endpoint(store: ConfigStore, endpoint_id: str, updates: dict[str, Any]) -> Endpoint:
+    with store.edit() as config:
+        current = config.endpoint(endpoint_id)
+        if current is None:
+            raise endpoint_not_found(config, endpoint_id)
+        if "id" in updates and updates["id"] not in (None, endpoint_id):
+            raise UsageError("an endpoint's id cannot be changed")
+        merged = current.to_json()
+        for key, value in updates.items():
+            if key in IMMUTABLE:
+                continue
+            if key == "cacheStrategy":
+                value = _merge_cache_strategy(merged.get("cacheStrategy", {}), value)
+            merged[key] = value
+        if config.provider(str(merged.get("providerId"))) is None:
+            raise provider_not_found(config, str(merged.get("providerId")))
+        merged["updatedAt"] = now_iso()
+        endpoint = _validated(Endpoint, merged, "endpoint")
+        config.endpoints[config.endpoints.index(current)] = endpoint
+    return endpoint
+
+
+def remove_endpoint(store: ConfigStore, endpoint_id: str) -> None:
+    with store.edit() as config:
+        current = config.endpoint(endpoint_id)
+        if current is None:
+            raise endpoint_not_found(config, endpoint_id)
+        config.endpoints.remove(current)
+        if config.default_endpoint == endpoint_id:
+            config.default_endpoint = None
+
+
+def set_default_endpoint(store: ConfigStore, endpoint_id: str | None) -> None:
+    with store.edit() as config:
+        if endpoint_id is not None and config.endpoint(endpoint_id) is None:
+            if endpoint_id == LOCAL_ID:
+                with_builtins(config)
+            else:
+                raise endpoint_not_found(config, endpoint_id)
+        config.default_endpoint = endpoint_id
+
+
+def update_cache_settings(store: ConfigStore, updates: dict[str, Any]) -> GlobalCacheSettings:
+    with store.edit() as config:
+        merged = config.global_cache_settings.to_json()
+        merged.update(updates)
+        config.global_cache_settings = _validated(GlobalCacheSettings, merged, "cache settings")
+        settings = config.global_cache_settings
+    return settings

@@ -1,0 +1,120 @@
+"""Pydantic models of ``litellm-api-config.json``: camelCase on disk, unknown fields kept."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.alias_generators import to_camel
+
+ProviderType = Literal[
+    "openai",
+    "anthropic",
+    "ollama",
+    "gemini",
+    "azure",
+    "mistral",
+    "deepseek",
+    "openrouter",
+    "custom",
+    "local",
+]
+PROVIDER_TYPES: tuple[str, ...] = ProviderType.__args__  # type: ignore[attr-defined]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="allow",
+        validate_assignment=True,
+    )
+
+    def to_json(self) -> dict[str, Any]:
+        """The on-disk form: camelCase keys, unset optional fields left out, extras kept."""
+        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+class CacheStrategy(_Model):
+    enabled: bool = True
+    ttl_minutes: int = Field(default=60, ge=0, alias="ttlMinutes")
+    max_size_kb: int = Field(default=512, ge=1, alias="maxSizeKB")
+    file_patterns: list[str] = Field(default_factory=list)
+
+
+class GlobalCacheSettings(_Model):
+    enabled: bool = True
+    cache_dir: str = "~/.ccw/cache/context"
+    max_total_size_mb: float = Field(default=100, gt=0, alias="maxTotalSizeMB")
+
+
+class LocalModelSettings(_Model):
+    """The embedded llama.cpp server: where it listens and how big its context is."""
+
+    port: int = Field(default=8765, ge=1, le=65535)
+    context_size: int = Field(default=2048, ge=256)
+    threads: int = Field(default=2, ge=1)
+
+
+class Provider(_Model):
+    id: str = Field(min_length=1)
+    name: str = ""
+    type: ProviderType
+    api_key: str | None = None
+    api_base: str | None = None
+    enabled: bool = True
+    timeout: float | None = Field(default=None, gt=0)
+    max_retries: int | None = Field(default=None, ge=0, le=10)
+    organization: str | None = None
+    api_version: str | None = None
+    custom_headers: dict[str, str] | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+
+    @field_validator("api_base")
+    @classmethod
+    def _http_base(cls, value: str | None) -> str | None:
+        if value is not None and value != "" and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value or None
+
+
+class Endpoint(_Model):
+    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
+    name: str = ""
+    provider_id: str = Field(min_length=1)
+    model: str = Field(min_length=1)
+    description: str | None = None
+    cache_strategy: CacheStrategy = Field(default_factory=CacheStrategy)
+    enabled: bool = True
+    max_tokens: int | None = Field(default=None, ge=1)
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    created_at: str | None = None
+    updated_at: str | None = None
+
+
+class Config(_Model):
+    version: int = 1
+    providers: list[Provider] = Field(default_factory=list)
+    endpoints: list[Endpoint] = Field(default_factory=list)
+    default_endpoint: str | None = None
+    global_cache_settings: GlobalCacheSettings = Field(default_factory=GlobalCacheSettings)
+    local_model: LocalModelSettings | None = None
+
+    def provider(self, provider_id: str) -> Provider | None:
+        return next((p for p in self.providers if p.id == provider_id), None)
+
+    def endpoint(self, endpoint_id: str) -> Endpoint | None:
+        return next((e for e in self.endpoints if e.id == endpoint_id), None)
+
+    @property
+    def local(self) -> LocalModelSettings:
+        return self.local_model or LocalModelSettings()
+
+    def to_json(self) -> dict[str, Any]:
+        data = super().to_json()
+        # The spec writes ``"defaultEndpoint": null``-free files, but keep the key visible
+        # once it has been set so that hand edits see where it lives.
+        if self.default_endpoint is None:
+            data.pop("defaultEndpoint", None)
+        return data

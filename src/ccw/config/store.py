@@ -1,0 +1,140 @@
+"""Load, validate and save the config file: atomic writes under a file lock, never clobbered.
+
+A broken file is an error that names the file, the field and the fix; it is never
+replaced by defaults. Reads are cached by (mtime, size, inode) so that a server
+answering many requests parses the file only when it changed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from ccw.config.schema import Config
+from ccw.errors import ConfigError
+
+LOCK_TIMEOUT_S = 10.0
+
+
+def _describe_validation(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors()[:5]:
+        where = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        lines.append(f"{where}: {item['msg']}")
+    return "; ".join(lines)
+
+
+def parse_config(text: str, source: str) -> Config:
+    """Parse and validate config JSON; errors name ``source``, the field and the fix."""
+    fix = f"edit {source} by hand (ccw never overwrites a broken file), or move it aside"
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{source} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", fix
+        ) from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source} must hold a JSON object, not {type(raw).__name__}", fix)
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{source} is invalid: {_describe_validation(exc)}", fix) from None
+
+
+def default_config() -> Config:
+    return Config()
+
+
+class ConfigStore:
+    """The one source of truth for providers and endpoints: a JSON file on disk."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._cached: tuple[tuple[int, int, int], Config] | None = None
+        self._guard = threading.Lock()
+
+    @property
+    def lock_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".lock")
+
+    def exists(self) -> bool:
+        return self.path.is_file()
+
+    def load(self) -> Config:
+        """The current config; a deep copy, so callers may change it freely."""
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return default_config()
+        except OSError as exc:
+            raise ConfigError(f"cannot read {self.path}: {exc.strerror}") from None
+        stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+        with self._guard:
+            if self._cached and self._cached[0] == stamp:
+                return self._cached[1].model_copy(deep=True)
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(
+                f"cannot read {self.path}: {exc}", "check the file's permissions and encoding"
+            ) from None
+        config = parse_config(text, str(self.path))
+        with self._guard:
+            self._cached = (stamp, config)
+        return config.model_copy(deep=True)
+
+    def _lock(self) -> Any:
+        from filelock import FileLock
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return FileLock(str(self.lock_path), timeout=LOCK_TIMEOUT_S)
+
+    @contextlib.contextmanager
+    def edit(self) -> Iterator[Config]:
+        """Read-modify-write under the file lock: concurrent editors lose no update.
+
+        The block changes the yielded config; it is saved when the block ends without
+        an exception. A broken file raises before anything is written.
+        """
+        from filelock import Timeout
+
+        try:
+            with self._lock():
+                config = self.load()
+                yield config
+                self._write(config)
+        except Timeout:
+            raise ConfigError(
+                f"{self.path} is locked by another ccw process",
+                f"wait for it to finish, or remove {self.lock_path} if no ccw is running",
+            ) from None
+
+    def _write(self, config: Config) -> None:
+        text = json.dumps(config.to_json(), indent=2, ensure_ascii=False) + "\n"
+        folder = self.path.parent
+        fd, tmp = tempfile.mkstemp(prefix=".litellm-api-config.", suffix=".tmp", dir=folder)
+        try:
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        with contextlib.suppress(OSError):
+            dir_fd = os.open(folder, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)

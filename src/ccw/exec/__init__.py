@@ -1,0 +1,1 @@
+"""Executors: LiteLLM calls and command-line tools behind one result type."""

@@ -1,0 +1,45 @@
+"""Where ccw keeps things: the project's config file and the user's data directory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+CONFIG_RELATIVE = Path(".ccw") / "storage" / "config" / "litellm-api-config.json"
+
+
+def find_project_root(start: Path | None = None) -> Path:
+    """The nearest ancestor holding ``.ccw/``, else the git root, else ``start`` itself."""
+    here = (start or Path.cwd()).resolve()
+    chain = [here, *here.parents]
+    for folder in chain:
+        if (folder / ".ccw").is_dir():
+            return folder
+    for folder in chain:
+        if (folder / ".git").exists():
+            return folder
+    return here
+
+
+def config_path(explicit: str | os.PathLike[str] | None = None, cwd: Path | None = None) -> Path:
+    """``--config`` wins, then ``CCW_CONFIG``, then the project's own file."""
+    chosen = explicit or os.environ.get("CCW_CONFIG")
+    if chosen:
+        return Path(chosen).expanduser().resolve()
+    return find_project_root(cwd) / CONFIG_RELATIVE
+
+
+def data_dir() -> Path:
+    """Per-user data (history, local model state). ``CCW_DATA_DIR`` overrides it."""
+    override = os.environ.get("CCW_DATA_DIR")
+    if override:
+        return Path(override).expanduser()
+    from platformdirs import user_data_path
+
+    return user_data_path("ccw", appauthor=False)
+
+
+def expand_dir(value: str, base: Path) -> Path:
+    """Expand ``~`` and make a relative directory relative to ``base``."""
+    path = Path(os.path.expandvars(value)).expanduser()
+    return path if path.is_absolute() else (base / path)

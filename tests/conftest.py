@@ -1,0 +1,77 @@
+"""Shared fixtures: every test runs ccw as a user would, in an isolated home and project."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+# Offline and quiet LiteLLM for every process a test starts.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("LITELLM_OFFLINE_MODE", "true")
+
+RunCcw = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    folder = tmp_path / "home"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """An empty project folder (holding ``.ccw/``) that ccw runs in."""
+    folder = tmp_path / "project"
+    (folder / ".ccw").mkdir(parents=True)
+    return folder
+
+
+@pytest.fixture
+def ccw_env(home: Path, tmp_path: Path) -> dict[str, str]:
+    """The environment of a ccw process: own HOME and data dir, no keys, offline LiteLLM."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.endswith("_API_KEY") and k not in ("CCW_CONFIG", "CCW_DATA_DIR")
+    }
+    env.update(
+        HOME=str(home),
+        CCW_DATA_DIR=str(tmp_path / "data"),
+        XDG_DATA_HOME=str(home / ".local" / "share"),
+        LITELLM_LOCAL_MODEL_COST_MAP="True",
+        LITELLM_OFFLINE_MODE="true",
+        NO_COLOR="1",
+        COLUMNS="200",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+@pytest.fixture
+def run_ccw(project: Path, ccw_env: dict[str, str]) -> RunCcw:
+    """Run ``python -m ccw ARGS`` in the project; returns the completed process."""
+
+    def run(
+        *args: str,
+        input: str | None = None,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+        timeout: float = 120,
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "ccw", *args],
+            cwd=cwd or project,
+            env={**ccw_env, **(env or {})},
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    return run
