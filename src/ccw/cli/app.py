@@ -52,7 +52,7 @@ def root(
         typer.Option(
             "--config",
             envvar="CCW_CONFIG",
-            help="Config file to use instead of <project>/.ccw/storage/config/litellm-api-config.json.",
+            help="Config file (default: <project>/.ccw/storage/config/litellm-api-config.json).",
         ),
     ] = None,
     version: Annotated[

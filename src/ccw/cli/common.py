@@ -86,4 +86,6 @@ def parse_json_option(value: str | None, option: str) -> Any:
     try:
         return json.loads(value)
     except json.JSONDecodeError as exc:
-        raise UsageError(f"{option} is not valid JSON: {exc.msg}", f"e.g. {option} '{{\"k\": \"v\"}}'")
+        raise UsageError(
+            f"{option} is not valid JSON: {exc.msg}", f'e.g. {option} \'{{"k": "v"}}\''
+        ) from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 from pydantic.alias_generators import to_camel
 
 ProviderType = Literal[
@@ -46,6 +46,10 @@ class GlobalCacheSettings(_Model):
     enabled: bool = True
     cache_dir: str = "~/.ccw/cache/context"
     max_total_size_mb: float = Field(default=100, gt=0, alias="maxTotalSizeMB")
+
+    @field_serializer("max_total_size_mb")
+    def _whole_mb(self, value: float) -> float | int:
+        return int(value) if float(value).is_integer() else value
 
 
 class LocalModelSettings(_Model):

@@ -29,7 +29,7 @@ def is_reference(value: str | None) -> bool:
 
 
 def resolve(value: str, env: Mapping[str, str] | None = None, what: str = "value") -> str:
-    """Replace each ``${VAR}`` or ``${VAR:-default}`` in ``value``; a missing variable is an error."""
+    """Replace each ``${VAR}`` or ``${VAR:-default}``; a missing variable is an error."""
     source = os.environ if env is None else env
 
     def substitute(match: re.Match[str]) -> str:
