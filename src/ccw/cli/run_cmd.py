@@ -1,5 +1,237 @@
-"""(being written)"""
+"""``ccw cli``: send a prompt (with @file patterns) to an endpoint or a CLI tool.
+
+Routing: --model ENDPOINT runs LiteLLM (with --tool litellm or no --tool); no --model uses the
+default endpoint; --tool gemini|qwen|codex|claude runs that CLI with --model as its own model
+name; an endpoint id given with a CLI tool is an error.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-app = typer.Typer(no_args_is_help=True)
+from ccw.cli import history_cmd
+from ccw.cli.common import escape, print_json
+
+if TYPE_CHECKING:
+    from ccw.exec.result import ExecutionResult
+    from ccw.exec.run import Plan, RunOptions
+
+app = typer.Typer(help=__doc__, invoke_without_command=True, rich_markup_mode=None)
+history_cmd.register(app)
+
+
+def _read_prompt(prompt: str | None, file: str | None) -> str:
+    from ccw.errors import UsageError
+
+    if prompt is not None and file is not None:
+        raise UsageError("give the prompt once: -p TEXT or -f FILE, not both")
+    if prompt == "-" or file == "-":
+        return sys.stdin.read()
+    if file is not None:
+        path = Path(file)
+        try:
+            return path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise UsageError(f"prompt file not found: {file}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read prompt file {file}: {exc}") from None
+    if prompt is None:
+        raise UsageError("no prompt given", 'pass -p "...", -f FILE, or -f - to read stdin')
+    return prompt
+
+
+@app.callback(invoke_without_command=True)
+def cli(
+    ctx: typer.Context,
+    prompt: Annotated[
+        str | None, typer.Option("--prompt", "-p", help="The prompt; @patterns pull in files.")
+    ] = None,
+    file: Annotated[
+        str | None, typer.Option("--file", "-f", help="Read the prompt from FILE (- for stdin).")
+    ] = None,
+    tool: Annotated[
+        str | None, typer.Option("--tool", help="litellm (default), gemini, qwen, codex, claude.")
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", "-m", help="Endpoint id (LiteLLM) or the CLI tool's model."),
+    ] = None,
+    mode: Annotated[str, typer.Option("--mode", help="analysis, write or auto.")] = "analysis",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    no_stream: Annotated[bool, typer.Option("--no-stream", help="Wait for the whole answer.")] = (
+        False
+    ),
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", help="Seconds before the call is abandoned.")
+    ] = None,
+    cd: Annotated[
+        Path | None, typer.Option("--cd", help="Run in DIR (patterns are relative to it).")
+    ] = None,
+    include_dirs: Annotated[
+        list[str] | None,
+        typer.Option("--include-dirs", help="More folders files may come from (comma list)."),
+    ] = None,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Pack fresh and store nothing.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show files, tokens and cost; send nothing.")
+    ] = False,
+    fmt: Annotated[str, typer.Option("--format", help="Pack format: xml, markdown, plain.")] = (
+        "xml"
+    ),
+    on_overflow: Annotated[
+        str, typer.Option("--on-overflow", help="skip (default) or fail when files do not fit.")
+    ] = "skip",
+    allow_secrets: Annotated[
+        bool, typer.Option("--allow-secrets", help="Pack files that look like secrets.")
+    ] = False,
+    tokens: Annotated[
+        str, typer.Option("--tokens", help="estimate (default) or exact token counts.")
+    ] = "estimate",
+    pack: Annotated[
+        bool, typer.Option("--pack", help="CLI tools: pack @patterns instead of passing them.")
+    ] = False,
+    call_id: Annotated[str | None, typer.Option("--id", help="Name this call in history.")] = None,
+    resume: Annotated[
+        str | None,
+        typer.Option(
+            "--resume",
+            is_flag=False,
+            flag_value="",
+            help="Continue a LiteLLM conversation (ID, or the last call when no ID).",
+        ),
+    ] = None,
+) -> None:
+    """Send a prompt to an endpoint (LiteLLM) or a CLI tool; the answer streams to stdout."""
+    if ctx.invoked_subcommand:
+        return
+    from ccw.exec.run import RunOptions
+
+    dirs = [Path(part) for item in include_dirs or [] for part in item.split(",") if part]
+    options = RunOptions(
+        prompt=_read_prompt(prompt, file),
+        model=model,
+        tool=tool,
+        mode=mode,
+        cwd=(cd or Path.cwd()).resolve(),
+        include_dirs=[d if d.is_absolute() else (cd or Path.cwd()) / d for d in dirs],
+        use_cache=not no_cache,
+        stream=not no_stream and not as_json,
+        timeout=timeout,
+        config=_config_option(ctx),
+        call_id=call_id,
+        resume=resume,
+        pack=pack,
+        fmt=fmt,
+        on_overflow=on_overflow,
+        allow_secrets=allow_secrets,
+        tokens=tokens,
+    )
+    if dry_run:
+        _dry_run(options, as_json)
+        return
+    _run(options, as_json)
+
+
+def _config_option(ctx: typer.Context) -> Path | None:
+    root = ctx.find_root().obj
+    value = root.get("config") if isinstance(root, dict) else None
+    return Path(value) if value else None
+
+
+def _status(message: str) -> None:
+    from ccw.cli.common import info, warn
+
+    if message.startswith("warning: "):
+        warn(message.removeprefix("warning: "))
+    else:
+        info(message)
+
+
+def _run(options: RunOptions, as_json: bool) -> None:
+    from ccw.exec.run import execute
+
+    wrote: list[str] = []
+
+    def on_text(piece: str) -> None:
+        wrote.append(piece[-1:])
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+
+    result = execute(options, on_text=None if as_json else on_text, on_status=_status)
+    if wrote and wrote[-1] != "\n":
+        sys.stdout.write("\n")
+    if as_json:
+        print_json(result.to_dict())
+    else:
+        _summary(result)
+    if not result.success:
+        raise typer.Exit(result.exit_code or 1)
+
+
+def _summary(result: ExecutionResult) -> None:
+    from ccw.cli.common import _stderr_console
+
+    console = _stderr_console()
+    if not result.success:
+        console.print(f"[red]error:[/red] {escape(result.error or 'the call failed')}")
+        if result.fix:
+            console.print(f"  fix: {escape(result.fix)}")
+        return
+    parts = [f"{result.duration_ms / 1000:.1f} s"]
+    usage = result.usage
+    if usage.prompt_tokens is not None:
+        cached = f" ({usage.cached_tokens} cached)" if usage.cached_tokens else ""
+        parts.append(f"{usage.prompt_tokens} in{cached} / {usage.completion_tokens} out")
+    if result.cached_files:
+        state = "reused" if result.cache_used else "packed"
+        parts.append(f"{len(result.cached_files)} files {state}")
+    parts.append(f"${result.cost:.6f}" if result.cost is not None else "cost unknown")
+    where = result.endpoint_id or result.tool
+    console.print(f"[dim]{escape(where)} · {escape(' · '.join(parts))}[/dim]")
+
+
+def _dry_run(options: RunOptions, as_json: bool) -> None:
+    from ccw.exec.run import plan
+
+    result = plan(options, on_status=_status)
+    if as_json:
+        print_json(_plan_dict(result))
+        return
+    from ccw.cli.common import stdout_console, table
+
+    ctx = result.context
+    if ctx and ctx.files:
+        rows = [[f.path, f"{f.size:,}", f"{f.tokens:,}"] for f in ctx.files]
+        table("Files to send", ["file", "bytes", "tokens (est.)"], rows)
+    if ctx and ctx.skipped:
+        table("Left out", ["file", "reason"], [[s.path, s.reason] for s in ctx.skipped])
+    cost = f"${result.input_cost:.6f}" if result.input_cost is not None else "unpriced model"
+    stdout_console().print(
+        f"{escape(result.endpoint_id or result.route.executor)} ({escape(result.model)}): "
+        f"{len(ctx.files) if ctx else 0} files, ~{result.prompt_tokens:,} input tokens, "
+        f"input cost {cost}. Nothing was sent."
+    )
+
+
+def _plan_dict(result: Plan) -> dict[str, object]:
+    ctx = result.context
+    return {
+        "dryRun": True,
+        "tool": result.route.executor,
+        "endpointId": result.endpoint_id,
+        "model": result.model,
+        "provider": result.provider,
+        "files": [{"path": f.path, "size": f.size, "tokens": f.tokens} for f in ctx.files]
+        if ctx
+        else [],
+        "skipped": [{"path": s.path, "reason": s.reason} for s in ctx.skipped] if ctx else [],
+        "warnings": list(ctx.warnings) if ctx else [],
+        "promptTokens": result.prompt_tokens,
+        "inputCost": result.input_cost,
+    }

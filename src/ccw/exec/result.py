@@ -34,6 +34,7 @@ class ExecutionResult:
     cache_used: bool = False
     cached_files: list[str] = field(default_factory=list)
     error: str | None = None
+    fix: str | None = None
     error_kind: str | None = None
     exit_code: int = 0
     endpoint_id: str | None = None
@@ -54,6 +55,7 @@ class ExecutionResult:
             "cacheUsed": self.cache_used,
             "cachedFiles": list(self.cached_files),
             "error": self.error,
+            "fix": self.fix,
             "errorKind": self.error_kind,
             "exitCode": self.exit_code,
             "endpointId": self.endpoint_id,

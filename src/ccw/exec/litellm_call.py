@@ -1,0 +1,190 @@
+"""One chat call through LiteLLM: credentials per call, streaming, ccw's own retry policy.
+
+LiteLLM is imported here and only here, lazily, on the path that calls a model.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ccw.exec import faults
+from ccw.exec.faults import ProviderFault
+from ccw.exec.result import Usage
+from ccw.exec.target import CallTarget
+
+DEFAULT_MAX_TOKENS = 4096
+MAX_RETRY_WAIT_S = 60.0
+
+TextSink = Callable[[str], None]
+StatusSink = Callable[[str], None]
+
+
+@dataclass
+class CallOutcome:
+    text: str
+    usage: Usage = field(default_factory=Usage)
+    finish_reason: str | None = None
+    attempts: int = 1
+
+
+def load_litellm() -> Any:
+    """Import LiteLLM offline and quiet: no price-map fetch, no banner on stdout."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    litellm.suppress_debug_info = True
+    litellm.telemetry = False
+    return litellm
+
+
+def _kwargs(target: CallTarget, messages: list[dict[str, Any]], timeout: float | None) -> dict:
+    kwargs: dict[str, Any] = {
+        "model": target.model,
+        "messages": messages,
+        "api_key": target.api_key,
+        "num_retries": 0,
+        "max_retries": 0,
+        "max_tokens": target.endpoint.max_tokens or DEFAULT_MAX_TOKENS,
+    }
+    if target.api_base:
+        kwargs["api_base"] = target.api_base
+    if target.headers:
+        kwargs["extra_headers"] = dict(target.headers)
+    if target.organization:
+        kwargs["organization"] = target.organization
+    if target.api_version:
+        kwargs["api_version"] = target.api_version
+    if target.endpoint.temperature is not None:
+        kwargs["temperature"] = target.endpoint.temperature
+    chosen = timeout or target.timeout
+    if chosen:
+        kwargs["timeout"] = chosen
+    return kwargs
+
+
+def _usage(raw: Any) -> Usage:
+    if raw is None:
+        return Usage()
+    get = raw.get if isinstance(raw, dict) else lambda key, default=None: getattr(raw, key, default)
+    details = get("prompt_tokens_details", None)
+    cached = None
+    if details is not None:
+        cached = (
+            details.get("cached_tokens")
+            if isinstance(details, dict)
+            else getattr(details, "cached_tokens", None)
+        )
+    if not cached:
+        cached = get("cache_read_input_tokens", None) or cached
+    return Usage(
+        prompt_tokens=get("prompt_tokens", None),
+        completion_tokens=get("completion_tokens", None),
+        cached_tokens=cached if cached is not None else 0,
+    )
+
+
+def _once(
+    litellm: Any,
+    target: CallTarget,
+    messages: list[dict[str, Any]],
+    stream: bool,
+    timeout: float | None,
+    on_text: TextSink | None,
+) -> CallOutcome:
+    kwargs = _kwargs(target, messages, timeout)
+    if not stream:
+        response = litellm.completion(**kwargs)
+        choice = response.choices[0]
+        text = choice.message.content or ""
+        if on_text and text:
+            on_text(text)
+        return CallOutcome(text, _usage(getattr(response, "usage", None)), choice.finish_reason)
+    kwargs["stream"] = True
+    kwargs["stream_options"] = {"include_usage": True}
+    parts: list[str] = []
+    finish: str | None = None
+    usage = Usage()
+    try:
+        for chunk in litellm.completion(**kwargs):
+            if getattr(chunk, "usage", None) is not None:
+                usage = _usage(chunk.usage)
+            if not chunk.choices:
+                continue
+            choice = chunk.choices[0]
+            piece = getattr(choice.delta, "content", None)
+            if piece:
+                parts.append(piece)
+                if on_text:
+                    on_text(piece)
+            if choice.finish_reason:
+                finish = choice.finish_reason
+    except Exception as exc:
+        if parts:
+            raise ProviderFault(
+                faults.STREAM_CUT,
+                f"the stream from {target.provider.id} broke after {len(''.join(parts))} "
+                f"characters ({faults.classify(exc, secret=target.api_key).message})",
+            ) from None
+        raise
+    if finish is None:
+        raise ProviderFault(
+            faults.STREAM_CUT,
+            f"the stream from {target.provider.id} ended before the answer was finished",
+        )
+    return CallOutcome("".join(parts), usage, finish)
+
+
+def complete(
+    target: CallTarget,
+    messages: list[dict[str, Any]],
+    *,
+    stream: bool = True,
+    timeout: float | None = None,
+    on_text: TextSink | None = None,
+    on_status: StatusSink | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> CallOutcome:
+    """Call the model; retry 429 (honouring Retry-After), 5xx and connection errors.
+
+    Never retries 400/401/403, and never once part of an answer has been streamed out.
+    """
+    litellm = load_litellm()
+    attempt = 0
+    while True:
+        started_output = False
+
+        def sink(piece: str) -> None:
+            nonlocal started_output
+            started_output = True
+            if on_text:
+                on_text(piece)
+
+        try:
+            outcome = _once(litellm, target, messages, stream, timeout, sink)
+            outcome.attempts = attempt + 1
+            return outcome
+        except ProviderFault:
+            raise
+        except Exception as exc:
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            fault = faults.classify(exc, secret=target.api_key, where=target.provider.id)
+            if not fault.kind.retryable or started_output or attempt >= target.max_retries:
+                raise fault from None
+            wait = fault.retry_after
+            if wait is None:
+                wait = min(8.0, 0.5 * 2**attempt) * (1 + random.random() / 4)
+            if wait > MAX_RETRY_WAIT_S:
+                raise fault from None
+            attempt += 1
+            if on_status:
+                on_status(
+                    f"{fault.kind.name.replace('_', ' ')} from {target.provider.id}; "
+                    f"retry {attempt}/{target.max_retries} in {wait:.1f} s"
+                )
+            sleep(wait)

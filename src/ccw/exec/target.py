@@ -1,0 +1,141 @@
+"""From an endpoint id to everything one LiteLLM call needs, credentials resolved in memory."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ccw.config import manage
+from ccw.config.providers import kind, litellm_model
+from ccw.config.schema import Config, Endpoint, Provider
+from ccw.config.secrets import MissingKeyError, is_reference, resolve
+from ccw.errors import CcwError, ExitCode, UsageError
+
+NO_KEY = "no-key"  # OpenAI-compatible servers that need no key still need a non-empty one
+
+
+class DisabledError(CcwError):
+    exit_code = ExitCode.CONFIG
+    status = 409
+
+
+@dataclass
+class CallTarget:
+    """One resolved call target. ``api_key`` is the real key: never print or store it."""
+
+    endpoint: Endpoint
+    provider: Provider
+    model: str
+    api_key: str = field(repr=False)
+    api_base: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    timeout: float | None = None
+    max_retries: int = 2
+    organization: str | None = None
+    api_version: str | None = None
+    literal_key: bool = False
+
+    @property
+    def provider_type(self) -> str:
+        return self.provider.type
+
+
+def choose_endpoint(config: Config, endpoint_id: str | None) -> Endpoint:
+    """``--model`` if given, else the default endpoint, else the built-in local one."""
+    config = manage.with_builtins(config)
+    wanted = endpoint_id or config.default_endpoint
+    if wanted is None:
+        own = [e for e in config.endpoints if e.id != manage.LOCAL_ID]
+        if own:
+            raise UsageError(
+                "no --model given and no default endpoint is set",
+                f"pass --model ID, or set one: ccw endpoint default {own[0].id}",
+            )
+        wanted = manage.LOCAL_ID
+    endpoint = config.endpoint(wanted)
+    if endpoint is None:
+        raise manage.endpoint_not_found(config, wanted)
+    return endpoint
+
+
+def resolve_target(config: Config, endpoint_id: str | None) -> CallTarget:
+    """Check the endpoint and its provider and resolve the key; errors name the fix."""
+    config = manage.with_builtins(config)
+    endpoint = choose_endpoint(config, endpoint_id)
+    if not endpoint.enabled:
+        raise DisabledError(
+            f"endpoint {endpoint.id} is disabled", f"ccw endpoint update {endpoint.id} --enable"
+        )
+    provider = config.provider(endpoint.provider_id)
+    if provider is None:
+        raise manage.provider_not_found(config, endpoint.provider_id)
+    if not provider.enabled:
+        raise DisabledError(
+            f"provider {provider.id} is disabled", f"ccw provider update {provider.id} --enable"
+        )
+    spec = kind(provider.type)
+    api_key = _api_key(provider)
+    api_base = (
+        resolve(provider.api_base, what=f"provider {provider.id} apiBase")
+        if (provider.api_base)
+        else spec.default_base
+    )
+    if spec.needs_base and not api_base:
+        raise UsageError(
+            f"provider {provider.id} ({provider.type}) needs an apiBase",
+            f"ccw provider update {provider.id} --api-base https://host/v1",
+        )
+    headers = {
+        name: resolve(value, what=f"header {name}")
+        for name, value in (provider.custom_headers or {}).items()
+    }
+    return CallTarget(
+        endpoint=endpoint,
+        provider=provider,
+        model=litellm_model(provider.type, endpoint.model),
+        api_key=api_key or NO_KEY,
+        api_base=api_base,
+        headers=headers,
+        timeout=provider.timeout,
+        max_retries=2 if provider.max_retries is None else provider.max_retries,
+        organization=provider.organization,
+        api_version=provider.api_version,
+        literal_key=bool(provider.api_key) and not is_reference(provider.api_key),
+    )
+
+
+def _api_key(provider: Provider) -> str | None:
+    spec = kind(provider.type)
+    if provider.api_key:
+        return resolve(provider.api_key, what=f"provider {provider.id} apiKey")
+    if spec.key_env and os.environ.get(spec.key_env):
+        return os.environ[spec.key_env]
+    if spec.needs_key:
+        variable = spec.key_env or "YOUR_API_KEY"
+        raise MissingKeyError(
+            f"API key not configured for provider {provider.id} ({provider.type})",
+            f"export {variable}=... and run: ccw provider update {provider.id} "
+            f"--api-key '${{{variable}}}'",
+        )
+    return None
+
+
+def warn_literal_key_once(target: CallTarget, config_path: Path, state_dir: Path) -> bool:
+    """True the first time a provider with a literal key is used from this config file."""
+    if not target.literal_key:
+        return False
+    marker = hashlib.sha256(f"{config_path}::{target.provider.id}".encode()).hexdigest()[:16]
+    path = state_dir / "literal-key-warnings.json"
+    seen: list[str] = []
+    with contextlib.suppress(OSError, ValueError):
+        seen = list(json.loads(path.read_text()))
+    if marker in seen:
+        return False
+    with contextlib.suppress(OSError):
+        state_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps([*seen, marker]))
+    return True
