@@ -1,0 +1,148 @@
+"""``run_tool``: one call of a command-line AI tool, with the same result shape as LiteLLM."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ccw.errors import CcwError, ExitCode, UsageError
+from ccw.exec.result import ExecutionResult
+from ccw.exec.tools.flags import (
+    check_mode,
+    check_tool,
+    install_hint,
+    tool_arguments,
+    tool_environment,
+)
+from ccw.exec.tools.process import ProcessOutcome, run_process
+
+KILL_GRACE_SECONDS = 5.0
+
+
+@dataclass
+class ToolRequest:
+    """What to ask which tool, where, and how much it may do.
+
+    ``env`` adds to (and overrides) this process's environment for the tool; ``None``
+    passes the environment through unchanged. Relative ``include_dirs`` are taken from
+    ``cwd``.
+    """
+
+    tool: str
+    prompt: str
+    model: str | None = None
+    mode: str = "analysis"
+    cwd: Path = Path(".")
+    include_dirs: Sequence[Path] = ()
+    timeout: float | None = None
+    env: Mapping[str, str] | None = None
+
+
+class ToolMissingError(CcwError):
+    """The tool's executable is not on PATH."""
+
+    exit_code = ExitCode.TOOL_MISSING
+    status = 503
+    error_kind = "tool_missing"
+
+    def __init__(self, tool: str) -> None:
+        super().__init__(f"{tool} is not installed (no `{tool}` on PATH)", install_hint(tool))
+        self.tool = tool
+
+
+class ToolStartError(CcwError):
+    """The executable exists but the operating system refused to start it."""
+
+    exit_code = ExitCode.TOOL_MISSING
+    status = 503
+
+    def __init__(self, tool: str, path: str, reason: str) -> None:
+        super().__init__(
+            f"could not start {tool} ({path}): {reason}",
+            f"check that {path} is executable, or reinstall {tool}",
+        )
+
+
+def run_tool(
+    request: ToolRequest,
+    on_output: Callable[[str], None] | None = None,
+    *,
+    kill_grace: float = KILL_GRACE_SECONDS,
+) -> ExecutionResult:
+    """Run the tool with the prompt on stdin; stream its stdout to ``on_output`` as it comes.
+
+    Its stderr passes through to ours. The tool's exit status is passed through in
+    ``exit_code``; a timeout ends it (SIGTERM, then SIGKILL after ``kill_grace`` seconds) and
+    is reported with ``error_kind="timeout"`` and ``exit_code=ExitCode.TIMEOUT``.
+    Raises ``ToolMissingError`` when the tool is not installed and ``UsageError`` for an
+    unknown tool or mode or a missing directory.
+    """
+    check_tool(request.tool)
+    check_mode(request.mode)
+    cwd = _existing_dir(Path(request.cwd).expanduser().resolve(), "--cd")
+    include = [
+        _existing_dir(cwd / Path(d).expanduser(), "--include-dirs") for d in request.include_dirs
+    ]
+    env = tool_environment(request.tool, {**os.environ, **(request.env or {})})
+    executable = shutil.which(request.tool, path=env.get("PATH", os.defpath))
+    if executable is None:
+        raise ToolMissingError(request.tool)
+    argv = [executable, *tool_arguments(request.tool, request.mode, request.model, include)]
+
+    started = time.monotonic()
+    try:
+        outcome = run_process(
+            argv,
+            stdin=request.prompt.encode("utf-8"),
+            cwd=cwd,
+            env=env,
+            timeout=request.timeout,
+            on_output=on_output,
+            kill_grace=kill_grace,
+        )
+    except FileNotFoundError:
+        raise ToolMissingError(request.tool) from None
+    except OSError as exc:
+        raise ToolStartError(request.tool, executable, exc.strerror or str(exc)) from None
+    duration_ms = int((time.monotonic() - started) * 1000)
+
+    result = ExecutionResult(
+        success=outcome.returncode == 0 and not outcome.timed_out,
+        output=outcome.output,
+        model=request.model or "default",
+        provider=request.tool,
+        tool=request.tool,
+        mode=request.mode,
+        exit_code=outcome.returncode,
+        duration_ms=duration_ms,
+    )
+    if outcome.timed_out:
+        result.error_kind = "timeout"
+        result.error = _timeout_message(request, outcome, kill_grace)
+        result.exit_code = ExitCode.TIMEOUT
+    elif outcome.returncode != 0:
+        result.error_kind = "exit_status"
+        result.error = _exit_message(request.tool, outcome)
+    return result
+
+
+def _existing_dir(path: Path, option: str) -> Path:
+    resolved = path.resolve()
+    if not resolved.is_dir():
+        raise UsageError(f"{option} {path} is not a directory", "give an existing directory")
+    return resolved
+
+
+def _timeout_message(request: ToolRequest, outcome: ProcessOutcome, grace: float) -> str:
+    how = f"killed after it ignored SIGTERM for {grace:g}s" if outcome.killed else "terminated"
+    return f"{request.tool} timed out after {request.timeout:g}s and was {how}"
+
+
+def _exit_message(tool: str, outcome: ProcessOutcome) -> str:
+    lines = [line.strip() for line in outcome.stderr_tail.splitlines() if line.strip()]
+    detail = f": {lines[-1]}" if lines else ""
+    return f"{tool} exited with status {outcome.returncode}{detail}"

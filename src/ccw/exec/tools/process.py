@@ -1,0 +1,193 @@
+"""Run one child process: prompt in on stdin, output streamed out in chunks, a hard deadline.
+
+Three small threads keep the pipes moving whatever the child does first: one writes
+standard input (a long prompt must not deadlock against a child that answers early),
+one reads standard output into a queue the caller's thread drains, one copies standard
+error through to ours while keeping its tail for the error message.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+CHUNK = 65536
+STDERR_TAIL = 4000
+# How long reader threads may outlive the child (a grandchild that left its process
+# group can hold a pipe open forever).
+_DRAIN_SECONDS = 2.0
+
+
+@dataclass
+class ProcessOutcome:
+    returncode: int
+    output: str
+    stderr_tail: str
+    timed_out: bool = False
+    killed: bool = False  # still running after SIGTERM and the grace period
+
+
+def run_process(
+    argv: Sequence[str],
+    *,
+    stdin: bytes,
+    cwd: Path,
+    env: Mapping[str, str],
+    timeout: float | None,
+    on_output: Callable[[str], None] | None,
+    kill_grace: float,
+) -> ProcessOutcome:
+    """Run ``argv`` to completion or to ``timeout`` seconds, then terminate, then kill.
+
+    Raises ``OSError`` (``FileNotFoundError`` and friends) when the child cannot start.
+    A negative return code (killed by signal N) is reported as ``128 + N``, as shells do.
+    """
+    proc = subprocess.Popen(
+        list(argv),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=cwd,
+        env=dict(env),
+        start_new_session=os.name == "posix",
+    )
+    assert proc.stdin and proc.stdout and proc.stderr
+    chunks: queue.Queue[bytes | None] = queue.Queue()
+    stderr = _StderrPump(proc.stderr)
+    threads = [
+        threading.Thread(target=_feed, args=(proc.stdin, stdin), daemon=True),
+        threading.Thread(target=_read, args=(proc.stdout, chunks), daemon=True),
+        threading.Thread(target=stderr.run, daemon=True),
+    ]
+    for thread in threads:
+        thread.start()
+
+    deadline = None if timeout is None else time.monotonic() + timeout
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    parts: list[str] = []
+
+    def emit(data: bytes, final: bool = False) -> None:
+        text = decoder.decode(data, final=final)
+        if text:
+            parts.append(text)
+            if on_output:
+                on_output(text)
+
+    outcome = ProcessOutcome(returncode=0, output="", stderr_tail="")
+    try:
+        outcome.timed_out = not _pump_until_eof(chunks, deadline, emit)
+        if not outcome.timed_out:
+            try:
+                proc.wait(timeout=_remaining(deadline))
+            except subprocess.TimeoutExpired:
+                outcome.timed_out = True
+        if outcome.timed_out:
+            outcome.killed = _stop(proc, kill_grace)
+    finally:
+        if proc.poll() is None:
+            _stop(proc, kill_grace)
+    for thread in threads:
+        thread.join(_DRAIN_SECONDS)
+    while not chunks.empty():
+        data = chunks.get_nowait()
+        if data:
+            emit(data)
+    emit(b"", final=True)
+    outcome.output = "".join(parts)
+    outcome.stderr_tail = stderr.tail()
+    code = proc.returncode
+    outcome.returncode = 128 - code if code < 0 else code
+    return outcome
+
+
+def _remaining(deadline: float | None) -> float | None:
+    return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+
+def _pump_until_eof(
+    chunks: queue.Queue[bytes | None], deadline: float | None, emit: Callable[[bytes], None]
+) -> bool:
+    """Hand output to ``emit`` until the child closes stdout (True) or the deadline (False)."""
+    while True:
+        wait = _remaining(deadline)
+        if wait == 0.0:
+            return False
+        try:
+            data = chunks.get(timeout=wait)
+        except queue.Empty:
+            return False
+        if data is None:
+            return True
+        emit(data)
+
+
+def _stop(proc: subprocess.Popen[bytes], grace: float) -> bool:
+    """SIGTERM the child's process group; SIGKILL it after ``grace`` seconds. True if killed."""
+    _signal(proc, signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace)
+        return False
+    except subprocess.TimeoutExpired:
+        _signal(proc, signal.SIGKILL if os.name == "posix" else signal.SIGTERM)
+        proc.wait()
+        return True
+
+
+def _signal(proc: subprocess.Popen[bytes], sig: int) -> None:
+    try:
+        if os.name == "posix":
+            os.killpg(proc.pid, sig)
+        elif sig == signal.SIGTERM:
+            proc.terminate()
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _feed(pipe: IO[bytes], data: bytes) -> None:
+    # OSError (a broken pipe): the child exited without reading all of its input.
+    with contextlib.suppress(OSError):
+        try:
+            pipe.write(data)
+        finally:
+            pipe.close()
+
+
+def _read(pipe: IO[bytes], chunks: queue.Queue[bytes | None]) -> None:
+    try:
+        while data := pipe.read1(CHUNK):  # type: ignore[attr-defined]
+            chunks.put(data)
+    finally:
+        chunks.put(None)
+
+
+class _StderrPump:
+    """Copies the child's stderr to ours as it arrives and keeps the last few lines."""
+
+    def __init__(self, pipe: IO[bytes]) -> None:
+        self._pipe = pipe
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._tail = ""
+
+    def run(self) -> None:
+        while data := self._pipe.read1(CHUNK):  # type: ignore[attr-defined]
+            text = self._decoder.decode(data)
+            self._tail = (self._tail + text)[-STDERR_TAIL:]
+            try:
+                sys.stderr.write(text)
+                sys.stderr.flush()
+            except (OSError, ValueError):
+                pass  # our stderr is gone; keep draining so the child never blocks
+
+    def tail(self) -> str:
+        return self._tail
