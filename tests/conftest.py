@@ -17,6 +17,16 @@ os.environ.setdefault("LITELLM_OFFLINE_MODE", "true")
 RunCcw = Callable[..., subprocess.CompletedProcess[str]]
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Refuse to test on a known-malicious litellm or with planted start-up files."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    from check_supply_chain import problems
+
+    found = problems()
+    if found:
+        pytest.exit("supply-chain check failed: " + "; ".join(found), returncode=3)
+
+
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     folder = tmp_path / "home"
