@@ -1,7 +1,55 @@
-"""(being written)"""
+"""``ccw serve``: the dashboard and its API on 127.0.0.1 unless told otherwise."""
+
+from __future__ import annotations
+
+from typing import Annotated
 
 import typer
 
 
 def register(app: typer.Typer) -> None:
-    return None
+    app.command("serve")(serve)
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port to listen on.")
+    ] = 3000,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar="CCW_TOKEN",
+            help="Require this token on every API call (needed to listen beyond loopback).",
+        ),
+    ] = None,
+) -> None:
+    """Serve the dashboard: providers, endpoints, the context cache and recent calls."""
+    import uvicorn
+
+    from ccw.cli.common import info, store
+    from ccw.errors import UsageError
+    from ccw.server.app import create_app
+    from ccw.server.security import is_loopback
+
+    if not is_loopback(host) and not token:
+        raise UsageError(
+            f"listening on {host} lets other machines reach the dashboard, so it needs a token",
+            "pass --token <secret> (or set CCW_TOKEN), or keep the default --host 127.0.0.1",
+        )
+    config_file = store(ctx).path
+    server_app = create_app(config_file, token, host, port)
+    shown_host = f"[{host}]" if ":" in host else host
+    info(f"config: {config_file}")
+    url = f"http://{shown_host}:{port}/"
+    info(f"dashboard: {url}" + ("#token=<your token>" if token else ""))
+    uvicorn.run(
+        server_app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=2,
+    )

@@ -1,0 +1,1 @@
+"""The local dashboard: a JSON API under ``/api/litellm-api`` and a static page at ``/``."""

@@ -1,0 +1,87 @@
+"""Request bodies: the OpenAPI document and the first check of what a client sends.
+
+Field names and limits mirror ``ccw.config.schema``; the library validates again when it
+saves, so anything these models let through is still checked before it reaches the file.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from ccw.config.schema import ProviderType
+
+ENDPOINT_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
+
+    def given(self) -> dict[str, Any]:
+        """The fields the client sent, camelCase, ``null`` kept (it clears a field)."""
+        return self.model_dump(by_alias=True, exclude_unset=True)
+
+    def present(self) -> dict[str, Any]:
+        """The fields the client sent with a value, camelCase."""
+        return self.model_dump(by_alias=True, exclude_unset=True, exclude_none=True)
+
+
+class ProviderUpdate(_Body):
+    name: str | None = None
+    type: ProviderType | None = None
+    api_key: str | None = Field(
+        default=None,
+        description="A ${VAR} reference or a literal key. Sending the masked value keeps the key.",
+    )
+    api_base: str | None = Field(default=None, examples=["http://127.0.0.1:8080/v1"])
+    enabled: bool | None = None
+    timeout: float | None = Field(default=None, gt=0)
+    max_retries: int | None = Field(default=None, ge=0, le=10)
+    organization: str | None = None
+    api_version: str | None = None
+    custom_headers: dict[str, str] | None = None
+
+
+class ProviderCreate(ProviderUpdate):
+    id: str | None = Field(default=None, min_length=1, description="Generated when left out.")
+    type: ProviderType
+
+
+class CacheStrategyBody(_Body):
+    enabled: bool | None = None
+    ttl_minutes: int | None = Field(default=None, ge=0)
+    max_size_kb: int | None = Field(default=None, ge=1, alias="maxSizeKB")
+    file_patterns: list[str] | None = None
+
+
+class EndpointUpdate(_Body):
+    name: str | None = None
+    provider_id: str | None = Field(default=None, min_length=1)
+    model: str | None = Field(default=None, min_length=1)
+    description: str | None = None
+    cache_strategy: CacheStrategyBody | None = None
+    enabled: bool | None = None
+    max_tokens: int | None = Field(default=None, ge=1)
+    temperature: float | None = Field(default=None, ge=0, le=2)
+
+
+class EndpointCreate(EndpointUpdate):
+    id: str = Field(min_length=1, pattern=ENDPOINT_ID, examples=["my-gpt4o"])
+    provider_id: str = Field(min_length=1)
+    model: str = Field(min_length=1)
+
+
+class CacheSettingsUpdate(_Body):
+    enabled: bool | None = None
+    cache_dir: str | None = Field(default=None, min_length=1)
+    max_total_size_mb: float | None = Field(default=None, gt=0, alias="maxTotalSizeMB")
+
+
+class DefaultEndpointBody(_Body):
+    endpoint_id: str | None = Field(description="An endpoint id, or null to clear the default.")
+
+
+class CacheClearBody(_Body):
+    expired_only: bool = False

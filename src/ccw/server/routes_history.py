@@ -1,0 +1,37 @@
+"""Recent calls, read from the history the CLI writes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+
+from ccw.errors import NotFoundError
+from ccw.server.state import ServerState, state
+
+router = APIRouter(tags=["history"])
+
+
+def _history(s: ServerState) -> Any:
+    assert s.open_history is not None
+    return s.open_history()
+
+
+@router.get("/history")
+def list_history(
+    limit: int = Query(default=50, ge=1, le=1000),
+    tool: str | None = None,
+    status: str | None = None,
+    search: str | None = None,
+    s: ServerState = Depends(state),
+) -> dict[str, Any]:
+    records = _history(s).list(limit=limit, tool=tool, status=status, search=search)
+    return {"history": records, "count": len(records)}
+
+
+@router.get("/history/{record_id}")
+def get_history(record_id: str, s: ServerState = Depends(state)) -> dict[str, Any]:
+    record: dict[str, Any] | None = _history(s).get(record_id)
+    if record is None:
+        raise NotFoundError(f"history record not found: {record_id}", "list them with GET /history")
+    return record

@@ -1,0 +1,34 @@
+"""Health, and the change stamp the page polls to refresh when something changed elsewhere."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+
+from ccw import __version__
+from ccw.server.state import ServerState, state
+
+router = APIRouter(tags=["meta"])
+
+
+@router.get("/health")
+def health(s: ServerState = Depends(state)) -> dict[str, Any]:
+    return {
+        "status": "ok",
+        "version": __version__,
+        "configPath": str(s.store.path),
+        "projectRoot": str(s.project_root),
+        "listen": s.listen,
+        "history": s.open_history is not None,
+    }
+
+
+@router.get("/changes")
+def changes(s: ServerState = Depends(state)) -> dict[str, Any]:
+    """Opaque stamps that differ whenever the config file or the cache changed."""
+    stamps = {"config": s.config_stamp(), "cache": s.cache_stamp()}
+    if s.open_history is not None:
+        newest = s.open_history().list(limit=1)
+        stamps["history"] = str(newest[0].get("id")) if newest else ""
+    return stamps

@@ -1,0 +1,101 @@
+"""Providers: list, read, add, update, delete, test the connection; model suggestions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+
+from ccw.config import manage
+from ccw.config.providers import KINDS
+from ccw.config.schema import PROVIDER_TYPES, Config, Provider
+from ccw.errors import NotFoundError
+from ccw.server.bodies import ProviderCreate, ProviderUpdate
+from ccw.server.state import ServerState, state
+
+router = APIRouter(tags=["providers"])
+
+
+def shown(provider: Provider, stored: Config) -> dict[str, Any]:
+    """A provider as the API shows it: key masked, built-in ones marked."""
+    data = manage.masked_provider(provider)
+    data["builtin"] = stored.provider(provider.id) is None
+    return data
+
+
+def _find(config: Config, provider_id: str) -> Provider:
+    found = manage.with_builtins(config.model_copy(deep=True)).provider(provider_id)
+    if found is None:
+        raise manage.provider_not_found(config, provider_id)
+    return found
+
+
+@router.get("/providers")
+def list_providers(s: ServerState = Depends(state)) -> dict[str, Any]:
+    stored = s.config()
+    providers = manage.with_builtins(stored.model_copy(deep=True)).providers
+    return {"providers": [shown(p, stored) for p in providers], "count": len(providers)}
+
+
+@router.get("/providers/{provider_id}")
+def get_provider(provider_id: str, s: ServerState = Depends(state)) -> dict[str, Any]:
+    config = s.config()
+    return shown(_find(config, provider_id), config)
+
+
+@router.post("/providers", status_code=201)
+def add_provider(body: ProviderCreate, s: ServerState = Depends(state)) -> dict[str, Any]:
+    provider = manage.add_provider(s.store, body.present())
+    return {"success": True, "provider": manage.masked_provider(provider)}
+
+
+@router.put("/providers/{provider_id}")
+def update_provider(
+    provider_id: str, body: ProviderUpdate, s: ServerState = Depends(state)
+) -> dict[str, Any]:
+    provider = manage.update_provider(s.store, provider_id, body.given())
+    return {"success": True, "provider": manage.masked_provider(provider)}
+
+
+@router.delete("/providers/{provider_id}")
+def delete_provider(provider_id: str, s: ServerState = Depends(state)) -> dict[str, Any]:
+    removed = manage.remove_provider(s.store, provider_id)
+    return {"success": True, "deletedEndpoints": removed}
+
+
+@router.post("/providers/{provider_id}/test")
+def test_provider(provider_id: str, s: ServerState = Depends(state)) -> dict[str, Any]:
+    """One real, cheap request with the stored credentials; any request body is ignored."""
+    from ccw.exec.probe import test_provider as probe
+
+    provider = _find(s.config(), provider_id)
+    result = probe(provider, timeout=provider.timeout or 10.0)
+    return {"providerId": provider.id, **result.to_dict()}
+
+
+@router.get("/models/{provider_type}")
+def list_models(provider_type: str) -> dict[str, Any]:
+    if provider_type not in KINDS:
+        raise NotFoundError(
+            f"unknown provider type: {provider_type}", "one of: " + ", ".join(PROVIDER_TYPES)
+        )
+    return {"providerType": provider_type, "models": list(KINDS[provider_type].models)}
+
+
+@router.get("/provider-types")
+def provider_types() -> dict[str, Any]:
+    """What the page needs to help fill a provider form."""
+    from ccw.exec.probe import DEFAULT_BASES
+
+    types = [
+        {
+            "type": name,
+            "keyEnv": kind.key_env,
+            "needsKey": kind.needs_key,
+            "needsBase": kind.needs_base,
+            "defaultBase": DEFAULT_BASES.get(name),
+            "models": list(kind.models),
+        }
+        for name, kind in KINDS.items()
+    ]
+    return {"types": types, "count": len(types)}

@@ -1,0 +1,70 @@
+"""What every request shares: one config store, the project root, the cache and history."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+
+from ccw.config.schema import Config
+from ccw.config.store import ConfigStore
+from ccw.paths import CONFIG_RELATIVE, find_project_root
+
+
+def project_root_of(config_path: Path) -> Path:
+    """The folder above ``.ccw/storage/config/``, else the project around the file."""
+    parts = CONFIG_RELATIVE.parts
+    if config_path.parts[-len(parts) :] == parts:
+        return Path(*config_path.parts[: -len(parts)])
+    return find_project_root(config_path.parent)
+
+
+def _history_opener() -> Callable[[], Any] | None:
+    """``ccw.history.open_history`` when the history module is installed."""
+    import importlib
+
+    try:
+        opener: Callable[[], Any] = importlib.import_module("ccw.history").open_history
+    except (ImportError, AttributeError):
+        return None
+    return opener
+
+
+@dataclass
+class ServerState:
+    store: ConfigStore
+    project_root: Path
+    listen: str = ""
+    open_history: Callable[[], Any] | None = field(default_factory=_history_opener)
+
+    def config(self) -> Config:
+        return self.store.load()
+
+    def cache(self, config: Config | None = None) -> Any:
+        """The context cache the CLI uses for this project, with the current settings."""
+        from ccw.context.api import open_cache
+
+        return open_cache(config or self.config(), self.project_root)
+
+    def config_stamp(self) -> str:
+        try:
+            st = self.store.path.stat()
+        except OSError:
+            return "absent"
+        return f"{st.st_mtime_ns}-{st.st_size}-{st.st_ino}"
+
+    def cache_stamp(self) -> str:
+        stats = self.cache().stats()
+        text = json.dumps(stats, sort_keys=True, default=str)
+        return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def state(request: Request) -> ServerState:
+    """FastAPI dependency: the app's shared state."""
+    found: ServerState = request.app.state.ccw
+    return found

@@ -1,0 +1,746 @@
+"use strict";
+
+// ccw dashboard: plain DOM, one JSON API, no build step.
+
+const API = "/api/litellm-api";
+const POLL_MS = 2000;
+
+const state = {
+  providers: [],
+  endpoints: [],
+  types: [],
+  config: null,
+  cache: null,
+  entries: [],
+  history: null,
+  tests: new Map(),
+  stamps: {},
+  editing: null,
+};
+
+// ---- helpers --------------------------------------------------------------------------------
+
+const $ = (sel, root = document) => root.querySelector(sel);
+
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+    else if (key === "class") el.className = value;
+    else el.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+function formatBytes(n) {
+  if (n === null || n === undefined) return "–";
+  const units = ["B", "KB", "MB", "GB"];
+  let value = Number(n);
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+}
+
+function formatTime(value) {
+  if (!value) return "–";
+  const date = typeof value === "number" ? new Date(value < 1e12 ? value * 1000 : value) : new Date(value);
+  if (Number.isNaN(date.getTime())) return String(value);
+  return date.toLocaleString(undefined, { dateStyle: "short", timeStyle: "medium" });
+}
+
+function toast(message) {
+  const el = $("#toast");
+  el.textContent = message;
+  el.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { el.hidden = true; }, 2500);
+}
+
+// ---- API ------------------------------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(message, fix, status) {
+    super(message);
+    this.fix = fix;
+    this.status = status;
+  }
+}
+
+function token() {
+  return sessionStorage.getItem("ccw-token");
+}
+
+async function api(method, path, body) {
+  const headers = { accept: "application/json" };
+  const secret = token();
+  if (secret) headers.authorization = `Bearer ${secret}`;
+  const init = { method, headers };
+  if (body !== undefined) {
+    headers["content-type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(API + path, init);
+  } catch {
+    setOnline(false);
+    throw new ApiError("cannot reach the ccw server", "is `ccw serve` still running?", 0);
+  }
+  setOnline(true);
+  const text = await response.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = null; }
+  if (!response.ok) {
+    const message = (data && data.error) || `HTTP ${response.status}`;
+    throw new ApiError(message, data && data.fix, response.status);
+  }
+  return data;
+}
+
+function setOnline(online) {
+  const el = $("#status");
+  el.classList.toggle("offline", !online);
+  el.textContent = online ? "connected" : "offline";
+}
+
+function showError(error, title = "Error") {
+  const box = $("#alert");
+  $("#alert-title").textContent = `${title}:`;
+  $("#alert-message").textContent = error.message || String(error);
+  $("#alert-fix").textContent = error.fix ? `Fix: ${error.fix}` : "";
+  $("#token-form").hidden = error.status !== 401;
+  box.hidden = false;
+}
+
+function clearError() {
+  $("#alert").hidden = true;
+}
+
+// Runs an action, shows its error in the page instead of the console.
+async function guarded(action, title) {
+  try {
+    const result = await action();
+    return result;
+  } catch (error) {
+    showError(error, title);
+    return undefined;
+  }
+}
+
+// ---- loading --------------------------------------------------------------------------------
+
+async function loadConfig() {
+  const [providers, endpoints, config] = await Promise.all([
+    api("GET", "/providers"),
+    api("GET", "/endpoints"),
+    api("GET", "/config"),
+  ]);
+  state.providers = providers.providers;
+  state.endpoints = endpoints.endpoints;
+  state.config = config;
+  renderProviders();
+  renderEndpoints();
+  renderCacheSettings();
+}
+
+async function loadCache() {
+  const [stats, entries] = await Promise.all([api("GET", "/cache/stats"), api("GET", "/cache/entries")]);
+  state.cache = stats;
+  state.entries = entries.entries;
+  renderCache();
+}
+
+async function loadHistory() {
+  if (state.history === null) return;
+  const data = await api("GET", "/history?limit=30");
+  state.history = data.history;
+  renderHistory();
+}
+
+async function poll() {
+  if (document.hidden) return;
+  try {
+    const stamps = await api("GET", "/changes");
+    const seen = state.stamps;
+    const loaders = { config: loadConfig, cache: loadCache, history: loadHistory };
+    for (const [name, load] of Object.entries(loaders)) {
+      if (stamps[name] === undefined || stamps[name] === seen[name]) continue;
+      await load();
+      seen[name] = stamps[name];
+    }
+  } catch (error) {
+    showError(error, error.status === 401 ? "Token needed" : "Refresh failed");
+  }
+}
+
+// ---- providers ------------------------------------------------------------------------------
+
+function typeInfo(type) {
+  return state.types.find((t) => t.type === type) || { models: [] };
+}
+
+function keyBadge(provider) {
+  if (!provider.apiKey) {
+    const info = typeInfo(provider.type);
+    if (!info.needsKey) return h("span", { class: "badge" }, "no key needed");
+    return h("span", { class: "badge" }, info.keyEnv ? `uses $${info.keyEnv}` : "no key");
+  }
+  const source = provider.apiKeySource === "env" ? "env" : "literal";
+  return h("span", {}, h("code", {}, provider.apiKey), " ", h("span", { class: "badge" }, source));
+}
+
+function testResultView(result) {
+  if (!result) return null;
+  if (result.pending) return h("div", { class: "result" }, "Testing connection…");
+  if (result.success) {
+    const models = result.models === null ? "" : ` · ${result.models} model${result.models === 1 ? "" : "s"}`;
+    return h("div", { class: "result ok", "data-test-result": "ok" }, `✓ Connected in ${result.latencyMs} ms${models}`);
+  }
+  const kind = (result.errorKind || "error").replace(/_/g, " ");
+  return h(
+    "div",
+    { class: "result bad", "data-test-result": "error" },
+    `✗ ${kind} · ${result.latencyMs} ms`,
+    h("span", { class: "detail" }, result.error || ""),
+  );
+}
+
+function renderProviders() {
+  const list = $("#providers");
+  $("#count-providers").textContent = state.providers.length || "";
+  list.replaceChildren();
+  if (!state.providers.length) {
+    list.append(h("div", { class: "empty" }, "No providers yet. Add one to get started."));
+    return;
+  }
+  for (const p of state.providers) {
+    const base = p.apiBase || typeInfo(p.type).defaultBase || "";
+    const row = h(
+      "div",
+      { class: `row${p.enabled ? "" : " disabled"}`, "data-provider": p.id },
+      h(
+        "div",
+        { class: "cell" },
+        h("div", { class: "title" }, p.name || p.id, p.builtin ? h("span", { class: "badge accent" }, "built-in") : null,
+          p.enabled ? null : h("span", { class: "badge" }, "disabled")),
+        h("div", { class: "sub mono" }, p.id),
+      ),
+      h("div", { class: "cell" }, h("div", {}, h("span", { class: "badge accent" }, p.type)), h("div", { class: "sub mono" }, base)),
+      h("div", { class: "cell" }, keyBadge(p)),
+      h(
+        "div",
+        { class: "cell cell-actions" },
+        h("button", { class: "btn small", onclick: () => testProvider(p.id), "data-action": "test" }, "Test"),
+        p.builtin ? null : h("button", { class: "btn small", onclick: () => openProviderDialog(p), "data-action": "edit" }, "Edit"),
+        p.builtin ? null : h("button", { class: "btn small danger", onclick: () => deleteProvider(p), "data-action": "delete" }, "Delete"),
+      ),
+      testResultView(state.tests.get(p.id)),
+    );
+    list.append(row);
+  }
+}
+
+async function testProvider(id) {
+  state.tests.set(id, { pending: true });
+  renderProviders();
+  const result = await guarded(() => api("POST", `/providers/${encodeURIComponent(id)}/test`), "Test failed");
+  if (result) state.tests.set(id, result);
+  else state.tests.delete(id);
+  renderProviders();
+}
+
+async function deleteProvider(p) {
+  const used = state.endpoints.filter((e) => e.providerId === p.id && !e.builtin).map((e) => e.id);
+  const extra = used.length ? ` Its endpoints (${used.join(", ")}) are deleted too.` : "";
+  if (!(await confirmAction(`Delete provider ${p.name || p.id}?`, `This removes it from the config file.${extra}`))) return;
+  await guarded(async () => {
+    await api("DELETE", `/providers/${encodeURIComponent(p.id)}`);
+    state.tests.delete(p.id);
+    toast(`Deleted ${p.id}`);
+    await loadConfig();
+  }, "Delete failed");
+}
+
+function fillTypes(select) {
+  select.replaceChildren(...state.types.map((t) => h("option", { value: t.type }, t.type)));
+}
+
+function updateKeyMode(form) {
+  const mode = form.elements.keyMode.value;
+  $(".key-env", form).hidden = mode !== "env";
+  form.elements.keyLiteral.hidden = mode !== "literal";
+  const hint = $("#provider-key-hint");
+  const editing = state.editing;
+  if (mode === "literal" && editing && editing.apiKeySource === "literal") {
+    hint.textContent = `Stored key ${editing.apiKey}. Leave empty to keep it.`;
+  } else if (mode === "env") {
+    hint.textContent = "Resolved from the environment of the process that calls the model; never stored.";
+  } else if (mode === "literal") {
+    hint.textContent = "Stored in the project's config file (mode 0600) and shown masked.";
+  } else {
+    hint.textContent = "No key is sent (local servers, or the type's usual variable).";
+  }
+}
+
+function updateTypeHints(form) {
+  const info = typeInfo(form.elements.type.value);
+  form.elements.keyEnv.placeholder = info.keyEnv || "MY_API_KEY";
+  $("#provider-base-hint").textContent = info.needsBase ? "required" : (info.defaultBase ? `default ${info.defaultBase}` : "");
+  form.elements.apiBase.placeholder = info.defaultBase || "https://…";
+}
+
+function openProviderDialog(provider) {
+  const dialog = $("#provider-dialog");
+  const form = $("#provider-form");
+  form.reset();
+  state.editing = provider || null;
+  fillTypes(form.elements.type);
+  $("#provider-error").hidden = true;
+  $("#provider-dialog-title").textContent = provider ? `Edit ${provider.name || provider.id}` : "Add provider";
+  $("#provider-id-row").hidden = Boolean(provider);
+  if (provider) {
+    form.elements.type.value = provider.type;
+    form.elements.name.value = provider.name || "";
+    form.elements.apiBase.value = provider.apiBase || "";
+    form.elements.enabled.checked = provider.enabled !== false;
+    form.elements.timeout.value = provider.timeout || "";
+    form.elements.apiVersion.value = provider.apiVersion || "";
+    form.elements.organization.value = provider.organization || "";
+    const match = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(provider.apiKey || "");
+    if (match) {
+      form.elements.keyMode.value = "env";
+      form.elements.keyEnv.value = match[1];
+    } else {
+      form.elements.keyMode.value = provider.apiKey ? "literal" : "none";
+    }
+  } else {
+    form.elements.type.value = "openai";
+    form.elements.keyMode.value = "env";
+  }
+  updateTypeHints(form);
+  updateKeyMode(form);
+  dialog.showModal();
+}
+
+function providerPayload(form) {
+  const f = form.elements;
+  const editing = state.editing;
+  const data = { type: f.type.value, name: f.name.value.trim(), enabled: f.enabled.checked };
+  const optional = { apiBase: f.apiBase.value.trim(), apiVersion: f.apiVersion.value.trim(), organization: f.organization.value.trim() };
+  for (const [key, value] of Object.entries(optional)) {
+    if (value) data[key] = value;
+    else if (editing) data[key] = null;
+  }
+  if (f.timeout.value) data.timeout = Number(f.timeout.value);
+  else if (editing) data.timeout = null;
+  if (!editing && f.id.value.trim()) data.id = f.id.value.trim();
+  if (!data.name) {
+    if (editing) delete data.name;
+    else data.name = `My ${data.type}`;
+  }
+  const mode = f.keyMode.value;
+  if (mode === "env") {
+    const name = f.keyEnv.value.trim() || f.keyEnv.placeholder;
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new ApiError("the variable name may hold letters, digits and _ only");
+    data.apiKey = `\${${name}}`;
+  } else if (mode === "literal") {
+    const key = f.keyLiteral.value.trim();
+    if (key) data.apiKey = key;
+    else if (!(editing && editing.apiKeySource === "literal")) throw new ApiError("enter the key, or choose an environment variable");
+  } else if (editing) {
+    data.apiKey = null;
+  }
+  return data;
+}
+
+async function saveProvider(event) {
+  event.preventDefault();
+  const form = event.target;
+  const errorBox = $("#provider-error");
+  const button = $("#provider-save");
+  button.disabled = true;
+  try {
+    const payload = providerPayload(form);
+    const editing = state.editing;
+    if (editing) await api("PUT", `/providers/${encodeURIComponent(editing.id)}`, payload);
+    else await api("POST", "/providers", payload);
+    $("#provider-dialog").close();
+    toast(editing ? "Provider saved" : "Provider added");
+    await loadConfig();
+  } catch (error) {
+    errorBox.textContent = error.fix ? `${error.message}. ${error.fix}` : error.message;
+    errorBox.hidden = false;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// ---- endpoints ------------------------------------------------------------------------------
+
+function commandLine(id) {
+  return `ccw cli -p "..." --model ${id}`;
+}
+
+async function copy(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    toast("Copied");
+  } catch {
+    toast("Select the command and copy it");
+  }
+}
+
+function renderEndpoints() {
+  const list = $("#endpoints");
+  $("#count-endpoints").textContent = state.endpoints.length || "";
+  list.replaceChildren();
+  if (!state.endpoints.length) {
+    list.append(h("div", { class: "empty" }, "No endpoints yet."));
+    return;
+  }
+  for (const e of state.endpoints) {
+    const provider = state.providers.find((p) => p.id === e.providerId);
+    const cache = e.cacheStrategy || {};
+    const cacheText = cache.enabled
+      ? `cache ${cache.ttlMinutes} min · ${cache.maxSizeKB} KB${(cache.filePatterns || []).length ? ` · ${cache.filePatterns.join(" ")}` : ""}`
+      : "cache off";
+    list.append(
+      h(
+        "div",
+        { class: `row${e.enabled ? "" : " disabled"}`, "data-endpoint": e.id },
+        h(
+          "div",
+          { class: "cell" },
+          h("div", { class: "title" }, e.name || e.id,
+            e.isDefault ? h("span", { class: "badge ok" }, "default") : null,
+            e.builtin ? h("span", { class: "badge accent" }, "built-in") : null,
+            e.enabled ? null : h("span", { class: "badge" }, "disabled")),
+          h("div", { class: "sub mono" }, e.id),
+        ),
+        h("div", { class: "cell" }, h("div", { class: "mono" }, e.model), h("div", { class: "sub" }, provider ? `${provider.name || provider.id} (${provider.type})` : e.providerId)),
+        h("div", { class: "cell sub" }, cacheText),
+        h(
+          "div",
+          { class: "cell cell-actions" },
+          e.isDefault ? null : h("button", { class: "btn small", onclick: () => setDefault(e.id), "data-action": "default" }, "Make default"),
+          e.builtin ? null : h("button", { class: "btn small", onclick: () => openEndpointDialog(e), "data-action": "edit" }, "Edit"),
+          e.builtin ? null : h("button", { class: "btn small danger", onclick: () => deleteEndpoint(e), "data-action": "delete" }, "Delete"),
+        ),
+        h("div", { class: "cmd" }, h("code", {}, commandLine(e.id)), h("button", { class: "btn small", onclick: () => copy(commandLine(e.id)) }, "Copy")),
+      ),
+    );
+  }
+}
+
+async function setDefault(id) {
+  await guarded(async () => {
+    await api("PUT", "/config/default-endpoint", { endpointId: id });
+    toast(`Default endpoint: ${id}`);
+    await loadConfig();
+  }, "Could not set the default");
+}
+
+async function deleteEndpoint(e) {
+  if (!(await confirmAction(`Delete endpoint ${e.id}?`, "Calls with --model " + e.id + " will stop working."))) return;
+  await guarded(async () => {
+    await api("DELETE", `/endpoints/${encodeURIComponent(e.id)}`);
+    toast(`Deleted ${e.id}`);
+    await loadConfig();
+  }, "Delete failed");
+}
+
+function fillModels(form) {
+  const provider = state.providers.find((p) => p.id === form.elements.providerId.value);
+  const models = provider ? typeInfo(provider.type).models : [];
+  $("#endpoint-models").replaceChildren(...models.map((m) => h("option", { value: m })));
+  form.elements.model.placeholder = models[0] || "model name";
+}
+
+function openEndpointDialog(endpoint) {
+  const form = $("#endpoint-form");
+  form.reset();
+  state.editing = endpoint || null;
+  $("#endpoint-error").hidden = true;
+  $("#endpoint-dialog-title").textContent = endpoint ? `Edit ${endpoint.id}` : "Add endpoint";
+  $("#endpoint-id-row").hidden = Boolean(endpoint);
+  const choices = state.providers.filter((p) => !p.builtin || (endpoint && endpoint.providerId === p.id));
+  form.elements.providerId.replaceChildren(...choices.map((p) => h("option", { value: p.id }, `${p.name || p.id} (${p.type})`)));
+  if (endpoint) {
+    const f = form.elements;
+    f.name.value = endpoint.name || "";
+    f.providerId.value = endpoint.providerId;
+    f.model.value = endpoint.model;
+    f.description.value = endpoint.description || "";
+    f.maxTokens.value = endpoint.maxTokens || "";
+    f.temperature.value = endpoint.temperature ?? "";
+    f.enabled.checked = endpoint.enabled !== false;
+    const cache = endpoint.cacheStrategy || {};
+    f.cacheEnabled.checked = cache.enabled !== false;
+    f.ttlMinutes.value = cache.ttlMinutes ?? 60;
+    f.maxSizeKB.value = cache.maxSizeKB ?? 512;
+    f.filePatterns.value = (cache.filePatterns || []).join(", ");
+  }
+  fillModels(form);
+  if (!choices.length) {
+    $("#endpoint-error").textContent = "Add a provider first.";
+    $("#endpoint-error").hidden = false;
+  }
+  $("#endpoint-dialog").showModal();
+}
+
+function endpointPayload(form) {
+  const f = form.elements;
+  const editing = state.editing;
+  const numberOrNull = (value) => (value === "" ? null : Number(value));
+  const data = {
+    name: f.name.value.trim() || (editing ? editing.id : f.id.value.trim()),
+    providerId: f.providerId.value,
+    model: f.model.value.trim(),
+    enabled: f.enabled.checked,
+    cacheStrategy: {
+      enabled: f.cacheEnabled.checked,
+      ttlMinutes: Number(f.ttlMinutes.value || 60),
+      maxSizeKB: Number(f.maxSizeKB.value || 512),
+      filePatterns: f.filePatterns.value.split(/[\n,]/).map((s) => s.trim()).filter(Boolean),
+    },
+  };
+  const description = f.description.value.trim();
+  if (description) data.description = description;
+  else if (editing) data.description = null;
+  const maxTokens = numberOrNull(f.maxTokens.value);
+  const temperature = numberOrNull(f.temperature.value);
+  if (maxTokens !== null || editing) data.maxTokens = maxTokens;
+  if (temperature !== null || editing) data.temperature = temperature;
+  if (!editing) data.id = f.id.value.trim();
+  if (!data.model) throw new ApiError("choose a model");
+  if (!editing && !data.id) throw new ApiError("give the endpoint an id, e.g. my-gpt4o");
+  return data;
+}
+
+async function saveEndpoint(event) {
+  event.preventDefault();
+  const errorBox = $("#endpoint-error");
+  const button = $("#endpoint-save");
+  button.disabled = true;
+  try {
+    const payload = endpointPayload(event.target);
+    const editing = state.editing;
+    if (editing) await api("PUT", `/endpoints/${encodeURIComponent(editing.id)}`, payload);
+    else await api("POST", "/endpoints", payload);
+    $("#endpoint-dialog").close();
+    toast(editing ? "Endpoint saved" : "Endpoint added");
+    await loadConfig();
+  } catch (error) {
+    errorBox.textContent = error.fix ? `${error.message}. ${error.fix}` : error.message;
+    errorBox.hidden = false;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// ---- cache ----------------------------------------------------------------------------------
+
+function stat(label, value, sub, ratio) {
+  const card = h("div", { class: "stat" }, h("div", { class: "stat-label" }, label), h("div", { class: "stat-value" }, value));
+  if (sub) card.append(h("div", { class: "stat-sub" }, sub));
+  if (ratio !== undefined) {
+    const fill = h("span");
+    fill.style.width = `${Math.min(100, Math.max(0, ratio * 100)).toFixed(1)}%`;
+    card.append(h("div", { class: "bar" }, fill));
+  }
+  return card;
+}
+
+function renderCacheSettings() {
+  const settings = (state.config && state.config.globalCacheSettings) || {};
+  $("#cache-enabled").checked = settings.enabled !== false;
+  const max = $("#cache-max");
+  if (document.activeElement !== max) max.value = settings.maxTotalSizeMB ?? "";
+}
+
+function renderCache() {
+  const s = state.cache || {};
+  const used = s.totalBytes || 0;
+  const max = s.maxBytes || 0;
+  const lookups = (s.hits || 0) + (s.misses || 0);
+  const rate = lookups ? `${Math.round((100 * (s.hits || 0)) / lookups)}% hit rate` : "no lookups yet";
+  $("#count-cache").textContent = s.entries || "";
+  $("#cache-dir").textContent = s.cacheDir ? `Stored in ${s.cacheDir}` : "";
+  $("#cache-stats").replaceChildren(
+    stat("Entries", s.entries ?? 0, s.expired ? `${s.expired} expired` : "none expired"),
+    stat("Size", formatBytes(used), max ? `of ${formatBytes(max)} limit` : "", max ? used / max : undefined),
+    stat("Hits", s.hits ?? 0, rate),
+    stat("Misses", s.misses ?? 0, s.enabled === false ? "caching is off" : ""),
+  );
+  const list = $("#cache-entries");
+  list.replaceChildren();
+  if (!state.entries.length) {
+    list.append(h("div", { class: "empty" }, "The cache is empty. Calls with @file patterns fill it."));
+    return;
+  }
+  for (const entry of state.entries) list.append(entryRow(entry));
+}
+
+function entryRow(entry) {
+  const patterns = entry.patterns || entry.filePatterns || [];
+  const files = entry.files ?? entry.fileCount;
+  const size = entry.bytes ?? entry.sizeBytes ?? entry.size;
+  const expires = entry.expiresAt ?? entry.expires;
+  return h(
+    "div",
+    { class: "row", "data-entry": entry.id },
+    h("div", { class: "cell" },
+      h("div", { class: "title mono" }, String(entry.id).slice(0, 16), entry.expired ? h("span", { class: "badge bad" }, "expired") : null),
+      h("div", { class: "sub" }, Array.isArray(patterns) ? patterns.join(" ") : String(patterns))),
+    h("div", { class: "cell sub" },
+      files !== undefined ? `${Array.isArray(files) ? files.length : files} files · ` : "", formatBytes(size)),
+    h("div", { class: "cell sub" },
+      `created ${formatTime(entry.createdAt ?? entry.created)}`,
+      h("br"),
+      expires ? `expires ${formatTime(expires)}` : ""),
+    h("div", { class: "cell cell-actions" },
+      h("button", { class: "btn small danger", onclick: () => deleteEntry(entry.id), "data-action": "delete" }, "Delete")),
+  );
+}
+
+async function deleteEntry(id) {
+  await guarded(async () => {
+    await api("DELETE", `/cache/entries/${encodeURIComponent(id)}`);
+    toast("Entry deleted");
+    await loadCache();
+  }, "Delete failed");
+}
+
+async function clearCache(expiredOnly) {
+  if (!expiredOnly && !(await confirmAction("Clear the whole cache?", "Every packed context is removed; the next calls pack again.", "Clear"))) return;
+  await guarded(async () => {
+    const result = await api("POST", "/cache/clear", { expiredOnly });
+    toast(`Removed ${result.removed} entr${result.removed === 1 ? "y" : "ies"}`);
+    await loadCache();
+  }, "Clear failed");
+}
+
+async function saveCacheSettings(changes) {
+  await guarded(async () => {
+    await api("PUT", "/config/cache", changes);
+    toast("Cache settings saved");
+    await Promise.all([loadConfig(), loadCache()]);
+  }, "Could not save the cache settings");
+}
+
+// ---- history --------------------------------------------------------------------------------
+
+function renderHistory() {
+  const list = $("#history");
+  list.replaceChildren();
+  if (!state.history || !state.history.length) {
+    list.append(h("div", { class: "empty" }, "No calls yet."));
+    return;
+  }
+  for (const r of state.history) {
+    const ok = r.status === "success" || r.success === true;
+    const tokens = r.usage ? `${r.usage.promptTokens ?? r.usage.prompt_tokens ?? "?"} → ${r.usage.completionTokens ?? r.usage.completion_tokens ?? "?"} tokens` : "";
+    const duration = r.durationMs ?? r.duration_ms;
+    list.append(
+      h("div", { class: "row" },
+        h("div", { class: "cell" },
+          h("div", { class: "title" }, r.endpoint || r.model || r.tool || "call",
+            h("span", { class: `badge ${ok ? "ok" : "bad"}` }, r.status || (ok ? "success" : "error"))),
+          h("div", { class: "sub" }, formatTime(r.startedAt ?? r.createdAt ?? r.timestamp))),
+        h("div", { class: "cell sub mono" }, r.model || ""),
+        h("div", { class: "cell sub" }, [duration !== undefined ? `${duration} ms` : "", tokens].filter(Boolean).join(" · ")),
+        h("div", { class: "cell sub" }, r.error ? String(r.error).slice(0, 160) : (r.cacheUsed ? "cache used" : ""))),
+    );
+  }
+}
+
+// ---- dialogs and wiring ---------------------------------------------------------------------
+
+function confirmAction(title, text, okLabel = "Delete") {
+  const dialog = $("#confirm-dialog");
+  $("#confirm-title").textContent = title;
+  $("#confirm-text").textContent = text;
+  $("#confirm-ok").textContent = okLabel;
+  dialog.returnValue = "";
+  dialog.showModal();
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
+  });
+}
+
+function selectTab(name) {
+  for (const tab of document.querySelectorAll(".tab")) tab.setAttribute("aria-selected", String(tab.dataset.tab === name));
+  for (const panel of document.querySelectorAll(".panel")) panel.hidden = panel.id !== `tab-${name}`;
+  if (location.hash !== `#${name}`) history.replaceState(null, "", `#${name}`);
+}
+
+function takeTokenFromHash() {
+  const match = /(?:^#|&)token=([^&]+)/.exec(location.hash);
+  if (match) {
+    sessionStorage.setItem("ccw-token", decodeURIComponent(match[1]));
+    history.replaceState(null, "", location.pathname);
+  }
+}
+
+function wire() {
+  for (const tab of document.querySelectorAll(".tab")) tab.addEventListener("click", () => selectTab(tab.dataset.tab));
+  for (const button of document.querySelectorAll("[data-close]")) button.addEventListener("click", () => button.closest("dialog").close());
+  $("#alert-close").addEventListener("click", clearError);
+  $("#add-provider").addEventListener("click", () => openProviderDialog(null));
+  $("#add-endpoint").addEventListener("click", () => openEndpointDialog(null));
+  const providerForm = $("#provider-form");
+  providerForm.addEventListener("submit", saveProvider);
+  providerForm.elements.type.addEventListener("change", () => updateTypeHints(providerForm));
+  for (const radio of providerForm.elements.keyMode) radio.addEventListener("change", () => updateKeyMode(providerForm));
+  const endpointForm = $("#endpoint-form");
+  endpointForm.addEventListener("submit", saveEndpoint);
+  endpointForm.elements.providerId.addEventListener("change", () => fillModels(endpointForm));
+  $("#cache-clear").addEventListener("click", () => clearCache(false));
+  $("#cache-clear-expired").addEventListener("click", () => clearCache(true));
+  $("#cache-enabled").addEventListener("change", (event) => saveCacheSettings({ enabled: event.target.checked }));
+  $("#cache-size-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    saveCacheSettings({ maxTotalSizeMB: Number($("#cache-max").value) });
+  });
+  $("#token-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    sessionStorage.setItem("ccw-token", $("#token-input").value.trim());
+    clearError();
+    await start();
+  });
+}
+
+async function start() {
+  try {
+    const [health, types] = await Promise.all([api("GET", "/health"), api("GET", "/provider-types")]);
+    state.types = types.types;
+    const project = $("#project");
+    project.textContent = health.projectRoot;
+    project.title = health.configPath;
+    if (health.history) {
+      state.history = [];
+      $('.tab[data-tab="history"]').hidden = false;
+    }
+    await poll();
+  } catch (error) {
+    showError(error, error.status === 401 ? "Token needed" : "Cannot load");
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  takeTokenFromHash();
+  wire();
+  const initial = location.hash.replace("#", "");
+  selectTab(["providers", "endpoints", "cache", "history"].includes(initial) ? initial : "providers");
+  start();
+  setInterval(poll, POLL_MS);
+  document.addEventListener("visibilitychange", poll);
+});
