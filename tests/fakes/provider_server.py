@@ -1,0 +1,610 @@
+"""A test LLM provider on 127.0.0.1 speaking the OpenAI, Anthropic and Ollama wire formats.
+
+What litellm 1.110.2 raises for each fault (``num_retries=0``; routes ``openai/``, ``anthropic/``,
+``ollama_chat/`` and ``ollama/`` alike unless noted; ``exc.status_code`` in brackets). Every one
+subclasses ``openai.APIError``; ``litellm.APIError`` is only one branch of that tree.
+
+- 400: ``litellm.BadRequestError`` [400].
+- 401: ``litellm.AuthenticationError`` [401].
+- 403: ``litellm.PermissionDeniedError`` [403]; on openai/ a plain ``litellm.APIError`` [403].
+- 429: ``litellm.RateLimitError`` [429]; Retry-After is in ``exc.litellm_response_headers``
+  on every route (also ``exc.response.headers`` on openai/ only).
+- 500: ``litellm.InternalServerError`` [500]; 503: ``litellm.ServiceUnavailableError`` [503].
+- slow reply past ``timeout=``: ``litellm.Timeout`` [408]; it subclasses
+  ``openai.APIConnectionError`` but not ``litellm.APIConnectionError``.
+- malformed, not streaming: openai/ ``litellm.InternalServerError`` [500]; the others
+  ``litellm.APIConnectionError`` [500]; the message names the JSON error.
+- malformed, streaming: openai/ and ollama/ raise ``litellm.exceptions.MidStreamFallbackError``
+  [500] while iterating; anthropic/ and ollama_chat/ raise nothing and yield one empty chunk
+  with finish_reason "stop" (litellm buffers unparsable lines as a partial JSON).
+- cut stream: the first chunks arrive, then iteration raises
+  ``litellm.exceptions.MidStreamFallbackError`` [500] ("peer closed connection ... incomplete
+  chunked read"); it subclasses ``litellm.ServiceUnavailableError``, so test for it first.
+- connection refused: openai/ and anthropic/ raise ``litellm.InternalServerError`` [500],
+  ollama_chat/ ``litellm.APIConnectionError`` [500]; every route has an ``httpx.ConnectError``
+  in the ``__cause__``/``__context__`` chain, which is the reliable test.
+
+Usage numbers: prompt tokens = max(1, prompt characters // 4), completion tokens =
+max(1, answer characters // 4). ``usage_cached_tokens`` is reported as
+``prompt_tokens_details.cached_tokens`` (OpenAI) and ``cache_read_input_tokens`` (Anthropic,
+whose ``input_tokens`` is then the uncached rest); Ollama does not report it.
+With ``echo`` the answer is the last user message's text blocks joined with "\\n".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+DEFAULT_REPLY = "Hello from the test provider."
+
+MODEL_PATHS = (
+    "/v1/chat/completions",
+    "/chat/completions",
+    "/v1/messages",
+    "/api/chat",
+    "/api/generate",
+)
+
+
+@dataclass
+class RecordedRequest:
+    """One request as the server received it."""
+
+    method: str
+    path: str
+    headers: dict[str, str]  # lower-cased names
+    body: Any  # parsed JSON, or the raw text when it is not JSON
+
+
+@dataclass
+class _Fault:
+    kind: str  # "fail" | "slow" | "malformed" | "cut"
+    times: int
+    status: int = 0
+    retry_after: float | None = None
+    message: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class _Call:
+    """What a model request asks for, in provider-neutral terms."""
+
+    model: str
+    prompt_chars: int
+    last_user_text: str
+    stream: bool
+    include_usage: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class ProviderServer:
+    """A provider on 127.0.0.1 with scriptable faults. Use as ``with ProviderServer() as srv:``."""
+
+    def __init__(self, reply: str = DEFAULT_REPLY, *, echo: bool = False) -> None:
+        self.reply = reply
+        self.echo = echo
+        self.usage_cached_tokens = 0
+        self.models: list[str] = ["test-model"]
+        self.requests: list[RecordedRequest] = []
+        self.url = ""
+        self._faults: list[_Fault] = []
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._httpd: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- fault injection (FIFO, applies to model calls only) --------------------------------
+
+    def fail(
+        self,
+        status: int,
+        *,
+        times: int = 1,
+        retry_after: float | None = None,
+        message: str = "Injected failure from the test provider.",
+    ) -> None:
+        """The next ``times`` model requests answer ``status`` with a provider-shaped error."""
+        self._push(_Fault("fail", times, status=status, retry_after=retry_after, message=message))
+
+    def slow(self, seconds: float, *, times: int = 1) -> None:
+        """The next ``times`` model requests wait ``seconds`` before answering normally."""
+        self._push(_Fault("slow", times, seconds=seconds))
+
+    def malformed(self, *, times: int = 1) -> None:
+        """The next ``times`` model requests answer 200 with invalid JSON, SSE or NDJSON."""
+        self._push(_Fault("malformed", times))
+
+    def cut_stream(self, *, times: int = 1) -> None:
+        """The next ``times`` streaming requests send a couple of chunks, then hang up."""
+        self._push(_Fault("cut", times))
+
+    def _push(self, fault: _Fault) -> None:
+        if fault.times < 1:
+            raise ValueError("times must be at least 1")
+        with self._lock:
+            self._faults.append(fault)
+
+    def _take_fault(self, streaming: bool) -> _Fault | None:
+        """Pop one use of the head fault; a stream cut waits for a streaming request."""
+        with self._lock:
+            if not self._faults:
+                return None
+            head = self._faults[0]
+            if head.kind == "cut" and not streaming:
+                return None
+            head.times -= 1
+            if head.times == 0:
+                self._faults.pop(0)
+            return head
+
+    def _record(self, request: RecordedRequest) -> None:
+        with self._lock:
+            self.requests.append(request)
+
+    def answer_for(self, call: _Call) -> str:
+        return call.last_user_text if self.echo else self.reply
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> ProviderServer:
+        httpd = _Server(("127.0.0.1", 0), _Handler)
+        httpd.provider = self
+        self._httpd = httpd
+        self.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is None:
+            return
+        self._stopping.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._httpd = None
+
+    def wait(self, seconds: float) -> None:
+        """Sleep, but wake up at once when the server stops."""
+        self._stopping.wait(seconds)
+
+    def __enter__(self) -> ProviderServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    provider: ProviderServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients that hang up (timeouts, cut streams) are expected here, not errors."""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Stay quiet: tests read ``ProviderServer.requests`` instead."""
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    @property
+    def provider(self) -> ProviderServer:
+        return self.server.provider
+
+    def _read_body(self) -> Any:
+        length = int(self.headers.get("content-length") or 0)
+        raw = self.rfile.read(length).decode("utf-8", "replace") if length else ""
+        if not raw:
+            return None
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError:
+            return raw
+
+    def _send_json(
+        self, status: int, payload: Any, headers: dict[str, str] | None = None, raw: str = ""
+    ) -> None:
+        data = (raw or json.dumps(payload)).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _start_stream(self, content_type: str) -> None:
+        self.send_response(200)
+        self.send_header("content-type", content_type)
+        self.send_header("cache-control", "no-cache")
+        self.send_header("transfer-encoding", "chunked")
+        self.end_headers()
+
+    def _chunk(self, text: str) -> None:
+        data = text.encode()
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
+
+    def _end_stream(self) -> None:
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def _drop_connection(self) -> None:
+        """Close the socket mid-body: the client sees an incomplete chunked read."""
+        self.wfile.flush()
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    # -- routing -----------------------------------------------------------------------------
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def _dispatch(self, method: str) -> None:
+        body = self._read_body() if method == "POST" else None
+        path = self.path.split("?", 1)[0]
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        self.provider._record(RecordedRequest(method, path, headers, body))
+        routes = {
+            ("GET", "/v1/models"): self._models,
+            ("GET", "/models"): self._models,
+            ("GET", "/api/tags"): self._ollama_tags,
+            ("POST", "/api/show"): self._ollama_show,
+            ("POST", "/v1/chat/completions"): self._openai_chat,
+            ("POST", "/chat/completions"): self._openai_chat,
+            ("POST", "/v1/messages"): self._anthropic_messages,
+            ("POST", "/api/chat"): self._ollama_chat,
+            ("POST", "/api/generate"): self._ollama_generate,
+        }
+        route = routes.get((method, path))
+        if route is None:
+            self._send_json(404, {"error": {"message": f"no route {method} {path}"}})
+            return
+        route(body if isinstance(body, dict) else {})
+
+    def _fault(self, call: _Call, error_body: Any) -> str | None:
+        """Apply the next fault; returns "malformed"/"cut" for the route to act on, or "done"."""
+        fault = self.provider._take_fault(call.stream)
+        if fault is None:
+            return None
+        if fault.kind == "slow":
+            self.provider.wait(fault.seconds)
+            return None
+        if fault.kind == "fail":
+            headers = {}
+            if fault.retry_after is not None:
+                value = fault.retry_after
+                headers["retry-after"] = str(int(value)) if value == int(value) else str(value)
+            self._send_json(fault.status, error_body(fault.status, fault.message), headers)
+            return "done"
+        return fault.kind
+
+    # -- shared answers ----------------------------------------------------------------------
+
+    def _models(self, _body: dict[str, Any]) -> None:
+        """One list both the OpenAI and the Anthropic clients can read."""
+        names = self.provider.models
+        data = [
+            {
+                "id": name,
+                "object": "model",
+                "type": "model",
+                "display_name": name,
+                "created": 0,
+                "created_at": "2025-01-01T00:00:00Z",
+                "owned_by": "test-provider",
+            }
+            for name in names
+        ]
+        payload = {
+            "object": "list",
+            "data": data,
+            "has_more": False,
+            "first_id": names[0] if names else None,
+            "last_id": names[-1] if names else None,
+        }
+        self._send_json(200, payload)
+
+    # -- OpenAI ------------------------------------------------------------------------------
+
+    def _openai_chat(self, body: dict[str, Any]) -> None:
+        messages = body.get("messages") or []
+        call = _Call(
+            model=str(body.get("model", "")),
+            prompt_chars=sum(len(_text(m.get("content"))) for m in messages),
+            last_user_text=_last_user_text(messages),
+            stream=bool(body.get("stream")),
+            include_usage=bool((body.get("stream_options") or {}).get("include_usage")),
+        )
+        action = self._fault(call, _openai_error)
+        if action == "done":
+            return
+        answer = self.provider.answer_for(call)
+        usage = self._openai_usage(call, answer)
+        base = {"id": "chatcmpl-test", "created": int(time.time()), "model": call.model}
+        if not call.stream:
+            if action == "malformed":
+                self._send_json(200, None, raw='{"id": "chatcmpl-test", "choices": [{"mess')
+                return
+            message = {"role": "assistant", "content": answer}
+            choice = {"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}
+            self._send_json(
+                200, {**base, "object": "chat.completion", "choices": [choice], "usage": usage}
+            )
+            return
+
+        def event(choices: list[dict[str, Any]], **more: Any) -> str:
+            chunk = {**base, "object": "chat.completion.chunk", "choices": choices, **more}
+            return f"data: {json.dumps(chunk)}\n\n"
+
+        self._start_stream("text/event-stream")
+        if action == "malformed":
+            self._chunk('data: {"id": "chatcmpl-test", "choices": [{"delta\n\n')
+            self._chunk("data: [DONE]\n\n")
+            self._end_stream()
+            return
+        pieces = _pieces(answer)
+        for index, piece in enumerate(pieces):
+            last = index == len(pieces) - 1
+            if action == "cut" and (index >= 2 or last):
+                self._drop_connection()
+                return
+            delta = {"role": "assistant", "content": piece} if index == 0 else {"content": piece}
+            finish = "stop" if last else None
+            self._chunk(event([{"index": 0, "delta": delta, "finish_reason": finish}]))
+        if call.include_usage:
+            self._chunk(event([], usage=usage))
+        self._chunk("data: [DONE]\n\n")
+        self._end_stream()
+
+    def _openai_usage(self, call: _Call, answer: str) -> dict[str, Any]:
+        prompt, completion = _tokens(call.prompt_chars), _tokens(len(answer))
+        return {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+            "prompt_tokens_details": {"cached_tokens": self.provider.usage_cached_tokens},
+        }
+
+    # -- Anthropic ---------------------------------------------------------------------------
+
+    def _anthropic_messages(self, body: dict[str, Any]) -> None:
+        messages = body.get("messages") or []
+        call = _Call(
+            model=str(body.get("model", "")),
+            prompt_chars=len(_text(body.get("system")))
+            + sum(len(_text(m.get("content"))) for m in messages),
+            last_user_text=_last_user_text(messages),
+            stream=bool(body.get("stream")),
+        )
+        action = self._fault(call, _anthropic_error)
+        if action == "done":
+            return
+        answer = self.provider.answer_for(call)
+        cached = self.provider.usage_cached_tokens
+        prompt, completion = _tokens(call.prompt_chars), _tokens(len(answer))
+        usage = {
+            "input_tokens": max(0, prompt - cached),
+            "output_tokens": completion,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": cached,
+        }
+        message = {
+            "id": "msg_test",
+            "type": "message",
+            "role": "assistant",
+            "model": call.model,
+            "content": [{"type": "text", "text": answer}],
+            "stop_reason": "end_turn",
+            "stop_sequence": None,
+            "usage": usage,
+        }
+        if not call.stream:
+            if action == "malformed":
+                self._send_json(200, None, raw='{"id": "msg_test", "type": "message", "cont')
+                return
+            self._send_json(200, message)
+            return
+
+        def event(name: str, data: dict[str, Any]) -> str:
+            return f"event: {name}\ndata: {json.dumps({'type': name, **data})}\n\n"
+
+        self._start_stream("text/event-stream")
+        if action == "malformed":
+            self._chunk('event: message_start\ndata: {"type": "message_start", "mess\n\n')
+            self._end_stream()
+            return
+        start = {
+            **message,
+            "content": [],
+            "stop_reason": None,
+            "usage": {**usage, "output_tokens": 1},
+        }
+        self._chunk(event("message_start", {"message": start}))
+        self._chunk(
+            event(
+                "content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}}
+            )
+        )
+        for index, piece in enumerate(_pieces(answer)):
+            if action == "cut" and index >= 2:
+                break
+            delta = {"type": "text_delta", "text": piece}
+            self._chunk(event("content_block_delta", {"index": 0, "delta": delta}))
+        if action == "cut":
+            self._drop_connection()
+            return
+        self._chunk(event("content_block_stop", {"index": 0}))
+        stop = {"stop_reason": "end_turn", "stop_sequence": None}
+        self._chunk(event("message_delta", {"delta": stop, "usage": {"output_tokens": completion}}))
+        self._chunk(event("message_stop", {}))
+        self._end_stream()
+
+    # -- Ollama ------------------------------------------------------------------------------
+
+    def _ollama_chat(self, body: dict[str, Any]) -> None:
+        messages = body.get("messages") or []
+        call = _Call(
+            model=str(body.get("model", "")),
+            prompt_chars=sum(len(_text(m.get("content"))) for m in messages),
+            last_user_text=_last_user_text(messages),
+            stream=bool(body.get("stream", True)),
+        )
+        self._ollama_answer(
+            call, lambda piece: {"message": {"role": "assistant", "content": piece}}
+        )
+
+    def _ollama_generate(self, body: dict[str, Any]) -> None:
+        prompt = str(body.get("prompt") or "")
+        call = _Call(
+            model=str(body.get("model", "")),
+            prompt_chars=len(prompt) + len(str(body.get("system") or "")),
+            last_user_text=prompt,
+            stream=bool(body.get("stream", True)),
+        )
+        self._ollama_answer(call, lambda piece: {"response": piece})
+
+    def _ollama_answer(self, call: _Call, content: Any) -> None:
+        action = self._fault(call, lambda _status, message: {"error": message})
+        if action == "done":
+            return
+        answer = self.provider.answer_for(call)
+        head = {"model": call.model, "created_at": "2025-01-01T00:00:00Z"}
+        final = {
+            "done": True,
+            "done_reason": "stop",
+            "total_duration": 1_000_000,
+            "load_duration": 1000,
+            "prompt_eval_count": _tokens(call.prompt_chars),
+            "prompt_eval_duration": 1000,
+            "eval_count": _tokens(len(answer)),
+            "eval_duration": 1000,
+        }
+        if not call.stream:
+            if action == "malformed":
+                self._send_json(200, None, raw='{"model": "x", "message": {"rol')
+                return
+            self._send_json(200, {**head, **content(answer), **final})
+            return
+        self._start_stream("application/x-ndjson")
+        if action == "malformed":
+            self._chunk('{"model": "x", "message": {"rol\n')
+            self._end_stream()
+            return
+        for index, piece in enumerate(_pieces(answer)):
+            if action == "cut" and index >= 2:
+                self._drop_connection()
+                return
+            self._chunk(json.dumps({**head, **content(piece), "done": False}) + "\n")
+        if action == "cut":
+            self._drop_connection()
+            return
+        self._chunk(json.dumps({**head, **content(""), **final}) + "\n")
+        self._end_stream()
+
+    def _ollama_show(self, body: dict[str, Any]) -> None:
+        self._send_json(
+            200,
+            {
+                "modelfile": "",
+                "parameters": "",
+                "template": "{{ .Prompt }}",
+                "details": {
+                    "format": "gguf",
+                    "family": "llama",
+                    "parameter_size": "135M",
+                    "quantization_level": "Q8_0",
+                },
+                "model_info": {"general.architecture": "llama", "llama.context_length": 8192},
+                "capabilities": ["completion"],
+            },
+        )
+
+    def _ollama_tags(self, _body: dict[str, Any]) -> None:
+        models = [
+            {
+                "name": name,
+                "model": name,
+                "modified_at": "2025-01-01T00:00:00Z",
+                "size": 1,
+                "digest": "0" * 64,
+                "details": {"format": "gguf", "family": "llama"},
+            }
+            for name in self.provider.models
+        ]
+        self._send_json(200, {"models": models})
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _text(content: Any) -> str:
+    """All text of a message content: a string, or a list of blocks with ``text``."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(_text(block.get("text")) for block in content if isinstance(block, dict))
+    return ""
+
+
+def _last_user_text(messages: list[dict[str, Any]]) -> str:
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            return _text(message.get("content"))
+    return ""
+
+
+def _tokens(chars: int) -> int:
+    return max(1, chars // 4)
+
+
+def _pieces(answer: str) -> list[str]:
+    """The answer split after each run of whitespace; joining the pieces gives it back exactly."""
+    return re.split(r"(?<=\s)(?=\S)", answer) or [answer]
+
+
+def _openai_error(status: int, message: str) -> dict[str, Any]:
+    kinds = {400: "invalid_request_error", 401: "invalid_api_key", 429: "rate_limit_exceeded"}
+    return {
+        "error": {
+            "message": message,
+            "type": kinds.get(status, "server_error"),
+            "param": None,
+            "code": kinds.get(status, "server_error"),
+        }
+    }
+
+
+def _anthropic_error(status: int, message: str) -> dict[str, Any]:
+    kinds = {
+        400: "invalid_request_error",
+        401: "authentication_error",
+        403: "permission_error",
+        404: "not_found_error",
+        429: "rate_limit_error",
+        529: "overloaded_error",
+    }
+    return {"type": "error", "error": {"type": kinds.get(status, "api_error"), "message": message}}
