@@ -1,7 +1,163 @@
-"""(being written)"""
+"""``ccw cli history`` and ``ccw cli detail``: what was asked, of whom, and what came back."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
 
 import typer
 
+from ccw.cli.common import escape, print_json, stdout_console
+
+GAP = 2
+PROMPT_MIN_WIDTH = 12
+
 
 def register(app: typer.Typer) -> None:
-    return None
+    """Add ``history`` and ``detail`` to the ``ccw cli`` group."""
+    app.command("history")(history)
+    app.command("detail")(detail)
+
+
+def history(
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many calls, newest first.")] = 20,
+    tool: Annotated[
+        str | None, typer.Option("--tool", help="Only this executor: litellm, gemini, ...")
+    ] = None,
+    status: Annotated[str | None, typer.Option("--status", help="ok or error.")] = None,
+    search: Annotated[
+        str | None, typer.Option("--search", "-s", help="Full-text search of prompts and answers.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the calls as JSON.")] = False,
+) -> None:
+    """List recorded calls, newest first."""
+    from ccw.history import open_history
+
+    with open_history() as store:
+        calls = store.list(limit=limit, tool=tool, status=status, search=search)
+    if as_json:
+        print_json({"calls": calls, "count": len(calls)})
+        return
+    if not calls:
+        stdout_console().print(
+            "No calls recorded yet." if not (tool or status or search) else "No calls match."
+        )
+        return
+    _table(calls)
+
+
+def _table(calls: list[dict[str, Any]]) -> None:
+    """One line per call; the prompt's first line gets whatever width the other columns leave."""
+    from rich.table import Table
+
+    headers = ["id", "time", "tool", "endpoint/model", "status", "duration", "cost"]
+    rows = [
+        [
+            call["id"],
+            _local_time(call["createdAt"], "%m-%d %H:%M"),
+            call["tool"],
+            call["endpointId"] or call["model"],
+            _status(call),
+            _seconds(call["durationMs"]),
+            _cost(call["cost"]),
+        ]
+        for call in calls
+    ]
+    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)]
+    console = stdout_console()
+    room = max(PROMPT_MIN_WIDTH, console.width - sum(widths) - GAP * len(widths))
+    view = Table(box=None, header_style="bold", padding=(0, GAP, 0, 0), pad_edge=False)
+    for name in [*headers, "prompt"]:
+        view.add_column(name, no_wrap=True)
+    for row, call in zip(rows, calls, strict=True):
+        view.add_row(*[escape(cell) for cell in [*row, _clip(call["promptPreview"], room)]])
+    console.print(view)
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def detail(
+    call_id: Annotated[str, typer.Argument(metavar="ID", help="A call id from `ccw cli history`.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the record as JSON.")] = False,
+) -> None:
+    """Show one recorded call in full: prompt, answer, usage, cost and outcome."""
+    from ccw.errors import NotFoundError
+    from ccw.history import open_history
+
+    with open_history() as store:
+        record = store.get(call_id)
+    if record is None:
+        raise NotFoundError(f"no call {call_id!r} in the history", "list them: ccw cli history")
+    if as_json:
+        print_json(record)
+        return
+    _show(record)
+
+
+def _show(record: dict[str, Any]) -> None:
+    console = stdout_console()
+    usage = record["usage"]
+    facts = [
+        ("id", record["id"]),
+        ("time", _local_time(record["createdAt"])),
+        ("tool", record["tool"]),
+        ("endpoint", record["endpointId"] or "-"),
+        ("provider", record["provider"]),
+        ("model", record["model"]),
+        ("mode", record["mode"]),
+        ("directory", record["cwd"] or "-"),
+        ("status", _status(record)),
+        ("duration", _seconds(record["durationMs"])),
+        ("tokens", _tokens(usage)),
+        ("cost", _cost(record["cost"])),
+        ("context cache", _cache(record)),
+    ]
+    if record["error"]:
+        facts.append(("error", f"{record['error']} [{record['errorKind'] or 'error'}]"))
+    if record["fix"]:
+        facts.append(("fix", record["fix"]))
+    for warning in record["warnings"]:
+        facts.append(("warning", warning))
+    width = max(len(name) for name, _ in facts)
+    for name, value in facts:
+        console.print(f"[bold]{name.ljust(width)}[/bold]  {escape(str(value))}")
+    for name in ("prompt", "output"):
+        console.print(f"\n[bold]── {name} ──[/bold]")
+        console.print(
+            escape(record[name]) if record[name] else "[dim](empty)[/dim]", soft_wrap=True
+        )
+
+
+def _local_time(stamp: str, shape: str = "%Y-%m-%d %H:%M:%S") -> str:
+    return datetime.fromisoformat(stamp).astimezone().strftime(shape)
+
+
+def _status(call: dict[str, Any]) -> str:
+    if call["success"]:
+        return "ok"
+    return f"error {call['exitCode']}" if call["exitCode"] else "error"
+
+
+def _seconds(ms: int) -> str:
+    return f"{ms / 1000:.1f}s"
+
+
+def _cost(cost: float | None) -> str:
+    return "-" if cost is None else f"${cost:.6f}"
+
+
+def _tokens(usage: dict[str, int | None]) -> str:
+    if usage["promptTokens"] is None and usage["completionTokens"] is None:
+        return "-"
+    cached = f" ({usage['cachedTokens']} cached)" if usage["cachedTokens"] else ""
+    return f"{usage['promptTokens']} in{cached} / {usage['completionTokens']} out"
+
+
+def _cache(record: dict[str, Any]) -> str:
+    files = record["cachedFiles"]
+    if not files:
+        return "-"
+    state = "reused" if record["cacheUsed"] else "packed"
+    return f"{len(files)} files {state}: {', '.join(files)}"

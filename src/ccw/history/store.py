@@ -1,0 +1,310 @@
+"""``History``: every call, LiteLLM or tool, with its prompt, answer, usage, cost and outcome.
+
+Recording never fails the call it records: any error becomes a warning on stderr.
+Reading is what ``ccw cli history``, ``ccw cli detail`` and ``--resume`` use.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ccw.errors import CcwError, NotFoundError, UsageError
+from ccw.exec.result import ExecutionResult
+from ccw.history.schema import connect, is_corrupt, move_aside
+
+LITELLM = "litellm"
+STATUSES = ("ok", "error")
+PREVIEW_CHARS = 120
+
+Clock = Callable[[], datetime]
+Messages = list[dict[str, Any]]
+T = TypeVar("T")
+
+_LIST_COLUMNS = (
+    "id, created_at, tool, endpoint_id, provider, model, mode, prompt, prompt_tokens, "
+    "completion_tokens, cached_tokens, cost, duration_ms, success, exit_code, error, "
+    "error_kind, cache_used"
+)
+
+
+class HistoryUnavailableError(CcwError):
+    """The history database cannot be opened (permissions, disk, a locked file)."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class History:
+    """One history database. The file is opened on first use, so creating this never fails."""
+
+    def __init__(self, path: Path, clock: Clock = _now) -> None:
+        self.path = path
+        self._clock = clock
+        self._db: sqlite3.Connection | None = None
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def __enter__(self) -> History:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def record(
+        self,
+        result: ExecutionResult,
+        *,
+        prompt: str,
+        messages: Messages | None = None,
+        cwd: str = "",
+        call_id: str | None = None,
+    ) -> str | None:
+        """Store one call and return its id; on any failure warn on stderr and return None.
+
+        ``call_id`` names the call (``--id``); a name already taken gets ``-2``, ``-3``...
+        and a warning. Without it the id is ``call-<UTC time>-<random>``, sortable by time.
+        """
+        try:
+            return self._with_recovery(
+                lambda db: self._insert(db, result, prompt, messages, cwd, call_id)
+            )
+        except Exception as exc:
+            sys.stderr.write(f"warning: this call was not recorded in the history: {exc}\n")
+            return None
+
+    def _insert(
+        self,
+        db: sqlite3.Connection,
+        result: ExecutionResult,
+        prompt: str,
+        messages: Messages | None,
+        cwd: str,
+        call_id: str | None,
+    ) -> str:
+        now = self._clock()
+        wanted = (call_id or "").strip()
+        row = {
+            "created_at": now.astimezone(UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+            "tool": result.tool,
+            "endpoint_id": result.endpoint_id,
+            "provider": result.provider,
+            "model": result.model,
+            "mode": result.mode,
+            "cwd": cwd,
+            "prompt": prompt,
+            "output": result.output,
+            "messages": json.dumps(messages, ensure_ascii=False) if messages is not None else None,
+            "prompt_tokens": result.usage.prompt_tokens,
+            "completion_tokens": result.usage.completion_tokens,
+            "cached_tokens": result.usage.cached_tokens,
+            "cost": result.cost,
+            "duration_ms": result.duration_ms,
+            "success": int(result.success),
+            "exit_code": result.exit_code,
+            "error": result.error,
+            "error_kind": result.error_kind,
+            "fix": result.fix,
+            "cache_used": int(result.cache_used),
+            "cached_files": json.dumps(list(result.cached_files), ensure_ascii=False),
+            "warnings": json.dumps(list(result.warnings), ensure_ascii=False),
+        }
+        columns = ", ".join(["id", *row])
+        marks = ", ".join(["?"] * (len(row) + 1))
+        sql = f"INSERT INTO calls ({columns}) VALUES ({marks})"
+        for attempt in range(1, 1000):
+            if wanted:
+                candidate = wanted if attempt == 1 else f"{wanted}-{attempt}"
+            else:
+                candidate = _generated_id(now)
+            try:
+                db.execute(sql, [candidate, *row.values()])
+            except sqlite3.IntegrityError:
+                continue
+            if wanted and candidate != wanted:
+                sys.stderr.write(
+                    f"warning: a call named {wanted} is already in the history; "
+                    f"this one is {candidate}\n"
+                )
+            return candidate
+        raise UsageError(f"no free history id for {wanted or 'this call'}")
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def list(
+        self,
+        *,
+        limit: int = 20,
+        tool: str | None = None,
+        status: str | None = None,
+        search: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """The latest calls first, without their full prompt, output or messages.
+
+        ``search`` is full-text over prompt and output: every word must occur, each word
+        also matching longer words it starts (``auth`` finds ``authentication``).
+        """
+        if limit < 1:
+            raise UsageError(f"--limit must be at least 1, not {limit}")
+        if status is not None and status not in STATUSES:
+            raise UsageError(f"unknown --status {status!r}", "use ok or error")
+        where: list[str] = []
+        params: list[Any] = []
+        if tool:
+            where.append("tool = ?")
+            params.append(tool)
+        if status is not None:
+            where.append("success = ?")
+            params.append(int(status == "ok"))
+        query = _fts_query(search or "")
+        if query:
+            where.append("seq IN (SELECT rowid FROM calls_fts WHERE calls_fts MATCH ?)")
+            params.append(query)
+        sql = f"SELECT {_LIST_COLUMNS} FROM calls"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY seq DESC LIMIT ?"
+        params.append(limit)
+        rows = self._read(lambda db: db.execute(sql, params).fetchall())
+        return [_summary(row) for row in rows]
+
+    def get(self, call_id: str) -> dict[str, Any] | None:
+        """The full record of one call (camelCase keys), or None."""
+        row = self._read(
+            lambda db: db.execute("SELECT * FROM calls WHERE id = ?", (call_id,)).fetchone()
+        )
+        return _full(row) if row is not None else None
+
+    def conversation(self, call_id: str | None = None) -> tuple[str, Messages]:
+        """The messages to continue a LiteLLM call with: its own messages plus its answer.
+
+        ``None`` means the latest successful LiteLLM call.
+        """
+        if call_id is None:
+            row = self._read(
+                lambda db: db.execute(
+                    "SELECT id FROM calls WHERE tool = ? AND success = 1 ORDER BY seq DESC LIMIT 1",
+                    (LITELLM,),
+                ).fetchone()
+            )
+            if row is None:
+                raise NotFoundError(
+                    "there is no successful LiteLLM call in the history to resume",
+                    "make one first, or pick a call: ccw cli history --tool litellm",
+                )
+            call_id = str(row["id"])
+        record = self.get(call_id)
+        if record is None:
+            raise NotFoundError(f"no call {call_id!r} in the history", "list them: ccw cli history")
+        if record["tool"] != LITELLM:
+            raise UsageError(
+                "only LiteLLM calls can be resumed",
+                f"{call_id} ran the {record['tool']} CLI; "
+                "pick one from: ccw cli history --tool litellm",
+            )
+        turns = list(record["messages"] or [{"role": "user", "content": record["prompt"]}])
+        if record["output"]:
+            turns.append({"role": "assistant", "content": record["output"]})
+        return call_id, turns
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._db is None:
+            self._db = connect(self.path)
+        return self._db
+
+    def _with_recovery(self, action: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``action``; if the file turns out damaged, move it aside and run it once more."""
+        try:
+            return action(self._connection())
+        except sqlite3.DatabaseError as exc:
+            if not is_corrupt(exc):
+                raise
+        self.close()
+        move_aside(self.path)
+        return action(self._connection())
+
+    def _read(self, action: Callable[[sqlite3.Connection], T]) -> T:
+        try:
+            return self._with_recovery(action)
+        except sqlite3.Error as exc:
+            raise HistoryUnavailableError(
+                f"cannot read the history database {self.path}: {exc}",
+                "check the file's permissions and free disk space, or set CCW_DATA_DIR",
+            ) from None
+        except OSError as exc:
+            raise HistoryUnavailableError(
+                f"cannot open the history database {self.path}: {exc.strerror or exc}",
+                "check the folder's permissions, or set CCW_DATA_DIR",
+            ) from None
+
+
+def _generated_id(now: datetime) -> str:
+    utc = now.astimezone(UTC)
+    return f"call-{utc:%y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+def _fts_query(text: str) -> str:
+    """Each word as a quoted prefix phrase, so FTS5 syntax in user text is taken literally."""
+    return " ".join('"' + word.replace('"', '""') + '"*' for word in text.split())
+
+
+def _preview(prompt: str) -> str:
+    first = next((line.strip() for line in prompt.splitlines() if line.strip()), "")
+    return first if len(first) <= PREVIEW_CHARS else first[: PREVIEW_CHARS - 1] + "…"
+
+
+def _summary(row: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "createdAt": row["created_at"],
+        "tool": row["tool"],
+        "endpointId": row["endpoint_id"],
+        "provider": row["provider"],
+        "model": row["model"],
+        "mode": row["mode"],
+        "status": "ok" if row["success"] else "error",
+        "success": bool(row["success"]),
+        "exitCode": row["exit_code"],
+        "durationMs": row["duration_ms"],
+        "cost": row["cost"],
+        "usage": {
+            "promptTokens": row["prompt_tokens"],
+            "completionTokens": row["completion_tokens"],
+            "cachedTokens": row["cached_tokens"],
+        },
+        "cacheUsed": bool(row["cache_used"]),
+        "error": row["error"],
+        "errorKind": row["error_kind"],
+        "promptPreview": _preview(row["prompt"]),
+    }
+
+
+def _full(row: sqlite3.Row) -> dict[str, Any]:
+    record = _summary(row)
+    del record["promptPreview"]
+    record.update(
+        cwd=row["cwd"],
+        prompt=row["prompt"],
+        output=row["output"],
+        messages=json.loads(row["messages"]) if row["messages"] is not None else None,
+        fix=row["fix"],
+        cachedFiles=json.loads(row["cached_files"]),
+        warnings=json.loads(row["warnings"]),
+    )
+    return record
