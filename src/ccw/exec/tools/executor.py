@@ -124,6 +124,7 @@ def run_tool(
         result.error_kind = "timeout"
         result.error = _timeout_message(request, outcome, kill_grace)
         result.exit_code = ExitCode.TIMEOUT
+        result.fix = f"give it longer with --timeout (it had {request.timeout:g}s)"
     elif outcome.returncode != 0:
         result.error_kind = "exit_status"
         result.error = _exit_message(request.tool, outcome)
