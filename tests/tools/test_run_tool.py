@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -184,6 +185,16 @@ def test_a_lot_of_output_arrives_whole_in_chunks(tool_env: dict[str, str], tmp_p
     assert len(result.output) >= 4 * 1024 * 1024
     assert lines[0].startswith("00000000 ") and lines[-1].startswith(f"{len(lines) - 1:08d} ")
     assert len(chunks) > 1 and "".join(chunks) == result.output
+
+
+def test_a_tool_that_leaves_a_child_holding_stdout_still_finishes(
+    tool_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = {**tool_env, "FAKE_TOOL_ACTION": "orphan"}
+    result = run_tool(ToolRequest(tool="gemini", prompt="p", cwd=tmp_path, env=env))
+    sleeper = int(result.output.split()[1])
+    os.kill(sleeper, signal.SIGKILL)
+    assert result.success and result.output == f"done {sleeper}\n"
 
 
 def test_gemini_runs_trusting_the_chosen_folder_unless_told_otherwise(

@@ -7,6 +7,7 @@ by FAKE_TOOL_RECORD, then does what FAKE_TOOL_ACTION says:
   hang              print "started", then sleep; FAKE_TOOL_IGNORE_TERM=1 ignores SIGTERM
   flood             print FAKE_TOOL_BYTES bytes (default 4 MiB) of numbered lines
   stream            print "first", wait up to 30 s for the file FAKE_TOOL_GATE, print "second"
+  orphan            start a sleeper that keeps stdout open, print "done <its pid>", exit
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 
@@ -66,4 +68,7 @@ def main(tool: str) -> None:
                 break
             time.sleep(0.01)
         out.write("second: gate seen\n" if os.path.exists(gate) else "second: gate missing\n")
+    elif action == "orphan":
+        sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        out.write(f"done {sleeper.pid}\n")
     out.flush()

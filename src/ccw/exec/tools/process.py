@@ -24,9 +24,11 @@ from typing import IO
 
 CHUNK = 65536
 STDERR_TAIL = 4000
-# How long reader threads may outlive the child (a grandchild that left its process
-# group can hold a pipe open forever).
+# How long output may keep coming after the child exited, and how long the pipe threads
+# get to finish after that: something the child started can hold its pipes open forever.
 _DRAIN_SECONDS = 2.0
+_JOIN_SECONDS = 0.5
+_POLL_SECONDS = 0.2
 
 
 @dataclass
@@ -86,7 +88,7 @@ def run_process(
 
     outcome = ProcessOutcome(returncode=0, output="", stderr_tail="")
     try:
-        outcome.timed_out = not _pump_until_eof(chunks, deadline, emit)
+        outcome.timed_out = not _pump_until_eof(chunks, proc, deadline, emit)
         if not outcome.timed_out:
             try:
                 proc.wait(timeout=_remaining(deadline))
@@ -97,8 +99,9 @@ def run_process(
     finally:
         if proc.poll() is None:
             _stop(proc, kill_grace)
+    drained_by = time.monotonic() + _JOIN_SECONDS
     for thread in threads:
-        thread.join(_DRAIN_SECONDS)
+        thread.join(max(0.0, drained_by - time.monotonic()))
     while not chunks.empty():
         data = chunks.get_nowait()
         if data:
@@ -116,17 +119,29 @@ def _remaining(deadline: float | None) -> float | None:
 
 
 def _pump_until_eof(
-    chunks: queue.Queue[bytes | None], deadline: float | None, emit: Callable[[bytes], None]
+    chunks: queue.Queue[bytes | None],
+    proc: subprocess.Popen[bytes],
+    deadline: float | None,
+    emit: Callable[[bytes], None],
 ) -> bool:
-    """Hand output to ``emit`` until the child closes stdout (True) or the deadline (False)."""
+    """Hand output to ``emit`` until stdout closes or the child is gone (True), or the deadline.
+
+    A child that exits while something it started keeps its stdout open counts as done
+    ``_DRAIN_SECONDS`` after it exited.
+    """
+    exited_at: float | None = None
     while True:
         wait = _remaining(deadline)
         if wait == 0.0:
             return False
         try:
-            data = chunks.get(timeout=wait)
+            data = chunks.get(timeout=_POLL_SECONDS if wait is None else min(wait, _POLL_SECONDS))
         except queue.Empty:
-            return False
+            if proc.poll() is not None:
+                exited_at = exited_at or time.monotonic()
+                if time.monotonic() - exited_at > _DRAIN_SECONDS:
+                    return True
+            continue
         if data is None:
             return True
         emit(data)
