@@ -1,7 +1,150 @@
-"""(being written)"""
+"""``ccw pack``: pack the files that patterns name, without calling a model."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ccw.cli.common import print_json, project_root, store, warn
+
+if TYPE_CHECKING:
+    from ccw.context.api import ContextResult
+
+
+def _as_pattern(text: str) -> str:
+    """``src/*.py`` -> ``@src/*.py``; a pattern with spaces or quotes is written quoted."""
+    body = text[1:] if text.startswith("@") else text
+    bang = ""
+    if body.startswith("!"):
+        bang, body = "!", body[1:]
+    if any(char.isspace() for char in body) or "'" in body or "`" in body:
+        return f'@{bang}"{body}"'
+    return f"@{bang}{body}"
+
+
+def _split_dirs(values: list[str]) -> list[Path]:
+    return [Path(part).expanduser() for value in values for part in value.split(",") if part]
+
+
+SKIPPED_SHOWN = 20
+
+
+def _summary(result: ContextResult) -> None:
+    """Warnings, what was left out (the first few, then counts by reason) and the totals."""
+    from collections import Counter
+
+    from ccw.cli.common import info
+
+    for message in result.warnings:
+        warn(message)
+    lines = [f"skipped {item.path}: {item.reason}" for item in result.skipped[:SKIPPED_SHOWN]]
+    rest = result.skipped[SKIPPED_SHOWN:]
+    if rest:
+        counts = Counter(item.reason.split(";")[0] for item in rest)
+        summary = ", ".join(f"{count} {reason}" for reason, count in counts.most_common())
+        lines.append(f"... and {len(rest)} more ({summary}); --json lists them all")
+    source = f"cache {result.session_id}" if result.cache_used else (result.session_id or "fresh")
+    lines.append(
+        f"{len(result.files)} files, {result.pack_bytes} bytes, ~{result.total_tokens} tokens, "
+        f"{len(result.skipped)} skipped ({source})"
+    )
+    info("\n".join(lines))
+
 
 def register(app: typer.Typer) -> None:
-    return None
+    """Add the top-level ``pack`` command."""
+
+    @app.command("pack")
+    def pack(
+        ctx: typer.Context,
+        patterns: Annotated[
+            list[str],
+            typer.Argument(
+                help="Patterns such as src/**/*.py, @README.md or !tests/** to exclude."
+            ),
+        ],
+        fmt: Annotated[
+            str, typer.Option("--format", help="xml (default), markdown or plain.")
+        ] = "xml",
+        output: Annotated[
+            Path | None, typer.Option("-o", "--output", help="Write the pack to FILE.")
+        ] = None,
+        no_cache: Annotated[
+            bool, typer.Option("--no-cache", help="Pack fresh and store nothing.")
+        ] = False,
+        on_overflow: Annotated[
+            str, typer.Option("--on-overflow", help="skip (default) or fail when a limit is hit.")
+        ] = "skip",
+        allow_secrets: Annotated[
+            bool, typer.Option("--allow-secrets", help="Include files the secret firewall stops.")
+        ] = False,
+        include_dirs: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--include-dirs", help="Extra folders patterns may reach (repeat or a,b)."
+            ),
+        ] = None,
+        tokens: Annotated[
+            str, typer.Option("--tokens", help="estimate (default) or exact (LiteLLM tokenizers).")
+        ] = "estimate",
+        endpoint: Annotated[
+            str | None,
+            typer.Option("--endpoint", help="Use this endpoint's cacheStrategy (TTL, limits)."),
+        ] = None,
+        max_size_kb: Annotated[
+            int | None, typer.Option("--max-size-kb", min=1, help="Total size limit in KB.")
+        ] = None,
+        max_files: Annotated[
+            int | None, typer.Option("--max-files", min=1, help="File count limit (1000).")
+        ] = None,
+        as_json: Annotated[
+            bool, typer.Option("--json", help="Print the pack and its summary as JSON.")
+        ] = False,
+    ) -> None:
+        """Pack files into one deterministic text (to stdout or -o FILE); summary on stderr."""
+        from ccw.context.api import build_context, context_request, stream_context
+        from ccw.errors import NotFoundError
+
+        config = store(ctx).load()
+        chosen = None
+        if endpoint is not None:
+            chosen = config.endpoint(endpoint)
+            if chosen is None:
+                raise NotFoundError(f"no endpoint {endpoint!r}", "see `ccw endpoint list`")
+        options: dict[str, Any] = {
+            "fmt": fmt,
+            "on_overflow": on_overflow,
+            "allow_secrets": allow_secrets,
+            "include_dirs": _split_dirs(include_dirs or []),
+            "tokens": tokens,
+        }
+        if no_cache:
+            options["use_cache"] = False
+        if max_size_kb is not None:
+            options["max_total_bytes"] = max_size_kb * 1024
+        if max_files is not None:
+            options["max_files"] = max_files
+        request = context_request(
+            " ".join(_as_pattern(p) for p in patterns),
+            Path.cwd(),
+            config,
+            project_root(ctx),
+            chosen,
+            **options,
+        )
+        if as_json:
+            result = build_context(request)
+            if output is not None:
+                output.write_text(result.pack, encoding="utf-8")
+            print_json({**result.to_json(), "pack": None if output else result.pack})
+            return
+        if output is not None:
+            with output.open("wb") as handle:
+                result = stream_context(request, handle)
+        else:
+            result = stream_context(request, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+        _summary(result)

@@ -1,0 +1,554 @@
+"""The persistent context cache: one SQLite database (WAL) shared by every ccw process.
+
+Contents are stored once by SHA-256: each packed file's bytes and each pack's text are rows
+of ``blobs``. An entry ties a key (patterns, root and packing options) to a pack, with the
+stat fingerprints of its files and of the folders and ignore files that decided the
+listing, so that a later call can reuse the pack after stat calls alone. Entries expire by
+TTL; the total size of blobs stays under ``maxTotalSizeMB`` by evicting the least recently
+used entries. A corrupt database is moved aside and rebuilt; a locked one is reported with
+``CacheUnavailable`` so that callers can go on without the cache.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, BinaryIO
+
+from ccw.errors import CcwError
+
+DB_NAME = "context.db"
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 5000
+CHUNK = 1 << 20
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS blobs (
+    hash TEXT PRIMARY KEY, size INTEGER NOT NULL, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS entries (
+    id TEXT PRIMARY KEY, key TEXT NOT NULL UNIQUE, root TEXT NOT NULL, patterns TEXT NOT NULL,
+    pack_hash TEXT NOT NULL, files INTEGER NOT NULL, bytes INTEGER NOT NULL,
+    tokens INTEGER NOT NULL, created REAL NOT NULL, accessed REAL NOT NULL,
+    expires REAL NOT NULL, packed_ns INTEGER NOT NULL, skipped TEXT NOT NULL,
+    warnings TEXT NOT NULL, watch TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS entry_files (
+    entry_id TEXT NOT NULL, pos INTEGER NOT NULL, path TEXT NOT NULL, size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL, ino INTEGER NOT NULL, hash TEXT, tokens INTEGER NOT NULL,
+    reason TEXT, PRIMARY KEY (entry_id, pos));
+CREATE INDEX IF NOT EXISTS entry_files_hash ON entry_files(hash);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS token_counts (
+    hash TEXT NOT NULL, model TEXT NOT NULL, tokens INTEGER NOT NULL,
+    PRIMARY KEY (hash, model));
+"""
+
+
+class CacheUnavailable(CcwError):
+    """The cache database is locked by another process or cannot be opened."""
+
+
+@dataclass
+class StoredFile:
+    """A file as it was when packed; ``reason`` is set (and ``hash`` None) when left out."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    ino: int
+    hash: str | None
+    tokens: int
+    reason: str | None = None
+
+
+@dataclass
+class StoredEntry:
+    id: str
+    key: str
+    root: str
+    patterns: list[str]
+    pack_hash: str
+    bytes: int
+    tokens: int
+    created: float
+    expires: float
+    packed_ns: int
+    files: list[StoredFile] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    watch: dict[str, Any] = field(default_factory=dict)
+
+
+def _is_lock(error: sqlite3.Error) -> bool:
+    text = str(error).lower()
+    return isinstance(error, sqlite3.OperationalError) and (
+        "locked" in text or "busy" in text or "unable to open" in text or "readonly" in text
+    )
+
+
+class CacheStore:
+    """The cache on disk; every method opens its own connection, so it is safe across
+    processes and threads."""
+
+    def __init__(
+        self,
+        cache_dir: Path,
+        max_bytes: int = 100 * 1024 * 1024,
+        enabled: bool = True,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.cache_dir = Path(cache_dir)
+        self.path = self.cache_dir / DB_NAME
+        self.max_bytes = max_bytes
+        self.enabled = enabled
+        self.clock = clock
+        self.warnings: list[str] = []
+
+    # -- connection ---------------------------------------------------------------------
+
+    def _open(self) -> sqlite3.Connection:
+        self.cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        try:
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version != SCHEMA_VERSION:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.executescript(_SCHEMA)
+                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            conn.execute("PRAGMA synchronous=NORMAL")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _rebuild(self, error: sqlite3.Error) -> None:
+        aside = self.path.with_name(DB_NAME + ".corrupt")
+        with contextlib.suppress(OSError):
+            os.replace(self.path, aside)
+        for suffix in ("-wal", "-shm"):
+            with contextlib.suppress(OSError):
+                os.unlink(str(self.path) + suffix)
+        self.warnings.append(
+            f"the context cache at {self.path} was unreadable ({error}); it was moved to "
+            f"{aside.name} and rebuilt"
+        )
+
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        """A connection; a corrupt database is rebuilt once, a locked one raises
+        ``CacheUnavailable``."""
+        for attempt in (1, 2):
+            try:
+                conn = self._open()
+            except sqlite3.Error as error:
+                if _is_lock(error) or attempt == 2:
+                    raise self._unavailable(error) from None
+                self._rebuild(error)
+                continue
+            try:
+                yield conn
+                return
+            except sqlite3.Error as error:
+                if _is_lock(error):
+                    raise self._unavailable(error) from None
+                if attempt == 2:
+                    raise self._unavailable(error) from None
+                conn.close()
+                self._rebuild(error)
+                raise _Retry("the context cache was rebuilt") from None
+            finally:
+                conn.close()
+
+    def _unavailable(self, error: sqlite3.Error) -> CacheUnavailable:
+        return CacheUnavailable(
+            f"the context cache at {self.path} is unavailable: {error}",
+            "retry when the other ccw process is done, or run `ccw cache clear`",
+        )
+
+    def _run(self, action: Callable[[sqlite3.Connection], Any]) -> Any:
+        for _ in (1, 2):
+            try:
+                with self._connection() as conn:
+                    return action(conn)
+            except _Retry:
+                continue
+        raise CacheUnavailable(f"the context cache at {self.path} could not be rebuilt")
+
+    # -- public: stats, entries, delete, clear ------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        def read(conn: sqlite3.Connection) -> dict[str, Any]:
+            now = self.clock()
+            counters = dict(conn.execute("SELECT name, value FROM counters").fetchall())
+            entries, expired = conn.execute(
+                "SELECT COUNT(*), COALESCE(SUM(expires <= ?), 0) FROM entries", (now,)
+            ).fetchone()
+            total = conn.execute("SELECT COALESCE(SUM(size), 0) FROM blobs").fetchone()[0]
+            return {
+                "enabled": self.enabled,
+                "entries": entries,
+                "totalBytes": total,
+                "maxBytes": self.max_bytes,
+                "hits": counters.get("hits", 0),
+                "misses": counters.get("misses", 0),
+                "expired": expired,
+                "cacheDir": str(self.cache_dir),
+            }
+
+        return dict(self._run(read))
+
+    def entries(self) -> list[dict[str, Any]]:
+        def read(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+            rows = conn.execute(
+                "SELECT id, patterns, files, bytes, created, accessed, expires FROM entries "
+                "ORDER BY accessed DESC, id"
+            ).fetchall()
+            return [self._describe(row) for row in rows]
+
+        return list(self._run(read))
+
+    def entry(self, entry_id: str) -> dict[str, Any] | None:
+        def read(conn: sqlite3.Connection) -> dict[str, Any] | None:
+            row = conn.execute(
+                "SELECT id, patterns, files, bytes, created, accessed, expires FROM entries "
+                "WHERE id = ?",
+                (entry_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            described = self._describe(row)
+            described["fileList"] = [
+                {"path": path, "size": size, "tokens": tokens}
+                for path, size, tokens in conn.execute(
+                    "SELECT path, size, tokens FROM entry_files "
+                    "WHERE entry_id = ? AND reason IS NULL ORDER BY pos",
+                    (entry_id,),
+                )
+            ]
+            return described
+
+        result: dict[str, Any] | None = self._run(read)
+        return result
+
+    def delete(self, entry_id: str) -> bool:
+        def remove(conn: sqlite3.Connection) -> bool:
+            with _transaction(conn):
+                removed = _delete_entries(conn, "id = ?", (entry_id,))
+            return removed > 0
+
+        return bool(self._run(remove))
+
+    def clear(self, expired_only: bool = False) -> int:
+        def remove(conn: sqlite3.Connection) -> int:
+            with _transaction(conn):
+                if expired_only:
+                    return _delete_entries(conn, "expires <= ?", (self.clock(),))
+                return _delete_entries(conn, "1", ())
+
+        return int(self._run(remove))
+
+    def _describe(self, row: tuple[Any, ...]) -> dict[str, Any]:
+        entry_id, patterns, files, size, created, accessed, expires = row
+        return {
+            "id": entry_id,
+            "patterns": json.loads(patterns),
+            "files": files,
+            "bytes": size,
+            "createdAt": _iso(created),
+            "accessedAt": _iso(accessed),
+            "expiresAt": _iso(expires),
+            "expired": expires <= self.clock(),
+        }
+
+    # -- used by build_context ----------------------------------------------------------
+
+    def lookup(self, key: str) -> StoredEntry | None:
+        """The entry stored for ``key`` (expired or not), with its files."""
+
+        def read(conn: sqlite3.Connection) -> StoredEntry | None:
+            row = conn.execute(
+                "SELECT id, key, root, patterns, pack_hash, bytes, tokens, created, expires, "
+                "packed_ns, skipped, warnings, watch FROM entries WHERE key = ?",
+                (key,),
+            ).fetchone()
+            if row is None:
+                return None
+            entry = StoredEntry(
+                id=row[0],
+                key=row[1],
+                root=row[2],
+                patterns=json.loads(row[3]),
+                pack_hash=row[4],
+                bytes=row[5],
+                tokens=row[6],
+                created=row[7],
+                expires=row[8],
+                packed_ns=row[9],
+                skipped=[(path, reason) for path, reason in json.loads(row[10])],
+                warnings=json.loads(row[11]),
+                watch=json.loads(row[12]),
+            )
+            entry.files = [
+                StoredFile(*file_row)
+                for file_row in conn.execute(
+                    "SELECT path, size, mtime_ns, ino, hash, tokens, reason FROM entry_files "
+                    "WHERE entry_id = ? ORDER BY pos",
+                    (entry.id,),
+                )
+            ]
+            return entry
+
+        result: StoredEntry | None = self._run(read)
+        return result
+
+    def read_blob(self, digest: str) -> bytes | None:
+        def read(conn: sqlite3.Connection) -> bytes | None:
+            row = conn.execute("SELECT data FROM blobs WHERE hash = ?", (digest,)).fetchone()
+            return None if row is None else bytes(row[0])
+
+        result: bytes | None = self._run(read)
+        return result
+
+    def copy_blob(self, digest: str, out: BinaryIO) -> bool:
+        """Stream a stored blob to ``out`` in chunks; False when it is missing."""
+
+        def copy(conn: sqlite3.Connection) -> bool:
+            row = conn.execute("SELECT rowid FROM blobs WHERE hash = ?", (digest,)).fetchone()
+            if row is None:
+                return False
+            with conn.blobopen("blobs", "data", row[0], readonly=True) as blob:
+                while chunk := blob.read(CHUNK):
+                    out.write(chunk)
+            return True
+
+        return bool(self._run(copy))
+
+    def token_counts(self, model: str) -> dict[str, int]:
+        def read(conn: sqlite3.Connection) -> dict[str, int]:
+            rows = conn.execute("SELECT hash, tokens FROM token_counts WHERE model = ?", (model,))
+            return dict(rows.fetchall())
+
+        return dict(self._run(read))
+
+    def record_hit(self, entry: StoredEntry, refreshed: bool = False) -> None:
+        """Count a hit and mark the entry used; ``refreshed`` rewrites the stored stats."""
+
+        def write(conn: sqlite3.Connection) -> None:
+            with _transaction(conn):
+                _bump(conn, "hits")
+                conn.execute(
+                    "UPDATE entries SET accessed = ?, packed_ns = ?, watch = ? WHERE id = ?",
+                    (self.clock(), entry.packed_ns, json.dumps(entry.watch), entry.id),
+                )
+                if refreshed:
+                    conn.executemany(
+                        "UPDATE entry_files SET size = ?, mtime_ns = ?, ino = ? "
+                        "WHERE entry_id = ? AND pos = ?",
+                        [
+                            (item.size, item.mtime_ns, item.ino, entry.id, pos)
+                            for pos, item in enumerate(entry.files)
+                        ],
+                    )
+
+        self._run(write)
+
+    def record_miss(self) -> None:
+        def write(conn: sqlite3.Connection) -> None:
+            _bump(conn, "misses")
+
+        self._run(write)
+
+    @contextlib.contextmanager
+    def writer(self) -> Iterator[CacheWriter]:
+        """One write transaction: blobs added while packing, the entry at the end."""
+        with self._connection() as conn:
+            writer = CacheWriter(self, conn)
+            try:
+                yield writer
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+
+
+class _Retry(CacheUnavailable):
+    """The database was rebuilt: run the action again on the new one."""
+
+
+class CacheWriter:
+    """Adds blobs and finally one entry, inside a single transaction.
+
+    A database error (another process holding the lock too long, a disk error) does not
+    stop the pack being written: the writer records it in ``error``, rolls back and stores
+    nothing more.
+    """
+
+    def __init__(self, store: CacheStore, conn: sqlite3.Connection) -> None:
+        self.store = store
+        self.conn = conn
+        self.error: str | None = None
+
+    def _guarded(self, action: Callable[[], Any]) -> Any:
+        if self.error is not None:
+            return None
+        try:
+            if not self.conn.in_transaction:
+                self.conn.execute("BEGIN IMMEDIATE")
+            return action()
+        except sqlite3.Error as error:
+            self.error = str(error)
+            with contextlib.suppress(sqlite3.Error):
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+            return None
+
+    def read_blob(self, digest: str) -> bytes | None:
+        def read() -> bytes | None:
+            row = self.conn.execute("SELECT data FROM blobs WHERE hash = ?", (digest,)).fetchone()
+            return None if row is None else bytes(row[0])
+
+        result: bytes | None = self._guarded(read)
+        return result
+
+    def put_blob(self, digest: str, data: bytes) -> None:
+        self._guarded(
+            lambda: self.conn.execute(
+                "INSERT OR IGNORE INTO blobs (hash, size, data) VALUES (?, ?, ?)",
+                (digest, len(data), data),
+            )
+        )
+
+    def put_stream(self, digest: str, size: int, source: IO[bytes]) -> None:
+        """Store a blob read from ``source`` in chunks (a pack too big to hold in memory)."""
+
+        def put() -> None:
+            cursor = self.conn.execute(
+                "INSERT OR IGNORE INTO blobs (hash, size, data) VALUES (?, ?, zeroblob(?))",
+                (digest, size, size),
+            )
+            if cursor.rowcount != 1 or size == 0:
+                return
+            with self.conn.blobopen("blobs", "data", cursor.lastrowid or 0) as blob:
+                while chunk := source.read(CHUNK):
+                    blob.write(chunk)
+
+        self._guarded(put)
+
+    def save_tokens(self, model: str, counts: dict[str, int]) -> None:
+        if counts:
+            self._guarded(
+                lambda: self.conn.executemany(
+                    "INSERT OR REPLACE INTO token_counts (hash, model, tokens) VALUES (?, ?, ?)",
+                    [(digest, model, tokens) for digest, tokens in counts.items()],
+                )
+            )
+
+    def finish(self, entry: StoredEntry) -> bool:
+        """Store the entry (replacing the key's old one), evict to the size limit, commit.
+
+        False (and nothing stored) when the entry alone is larger than the limit or the
+        database failed (see ``error``).
+        """
+        stored: bool = bool(self._guarded(lambda: self._insert(entry)))
+        if self.error is None:
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.Error as error:
+                self.error = str(error)
+                return False
+        return stored and self.error is None
+
+    def _insert(self, entry: StoredEntry) -> bool:
+        conn = self.conn
+        _bump(conn, "misses")
+        _delete_entries(conn, "key = ? OR id = ?", (entry.key, entry.id), collect=False)
+        conn.execute(
+            "INSERT INTO entries (id, key, root, patterns, pack_hash, files, bytes, tokens, "
+            "created, accessed, expires, packed_ns, skipped, warnings, watch) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                entry.id, entry.key, entry.root, json.dumps(entry.patterns), entry.pack_hash,
+                sum(1 for item in entry.files if item.reason is None), entry.bytes,
+                entry.tokens, entry.created, self.store.clock(), entry.expires,
+                entry.packed_ns, json.dumps(entry.skipped), json.dumps(entry.warnings),
+                json.dumps(entry.watch),
+            ),
+        )  # fmt: skip
+        conn.executemany(
+            "INSERT INTO entry_files (entry_id, pos, path, size, mtime_ns, ino, hash, tokens, "
+            "reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (entry.id, pos, f.path, f.size, f.mtime_ns, f.ino, f.hash, f.tokens, f.reason)
+                for pos, f in enumerate(entry.files)
+            ],
+        )
+        _collect_blobs(conn)
+        while _total_bytes(conn) > self.store.max_bytes:
+            oldest = conn.execute(
+                "SELECT id FROM entries WHERE id != ? ORDER BY accessed, created LIMIT 1",
+                (entry.id,),
+            ).fetchone()
+            victim = oldest[0] if oldest else entry.id
+            _delete_entries(conn, "id = ?", (victim,))
+            if victim == entry.id:
+                return False
+        return True
+
+
+def _transaction(conn: sqlite3.Connection) -> contextlib.AbstractContextManager[Any]:
+    @contextlib.contextmanager
+    def scope() -> Iterator[None]:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    return scope()
+
+
+def _bump(conn: sqlite3.Connection, name: str) -> None:
+    conn.execute(
+        "INSERT INTO counters (name, value) VALUES (?, 1) "
+        "ON CONFLICT(name) DO UPDATE SET value = value + 1",
+        (name,),
+    )
+
+
+def _delete_entries(
+    conn: sqlite3.Connection, where: str, params: tuple[Any, ...], collect: bool = True
+) -> int:
+    ids = [row[0] for row in conn.execute(f"SELECT id FROM entries WHERE {where}", params)]
+    for entry_id in ids:
+        conn.execute("DELETE FROM entry_files WHERE entry_id = ?", (entry_id,))
+        conn.execute("DELETE FROM entries WHERE id = ?", (entry_id,))
+    if ids and collect:
+        _collect_blobs(conn)
+    return len(ids)
+
+
+def _collect_blobs(conn: sqlite3.Connection) -> None:
+    """Drop blobs that no entry refers to any more."""
+    conn.execute(
+        "DELETE FROM blobs WHERE hash NOT IN "
+        "(SELECT hash FROM entry_files WHERE hash IS NOT NULL) "
+        "AND hash NOT IN (SELECT pack_hash FROM entries)"
+    )
+
+
+def _total_bytes(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT COALESCE(SUM(size), 0) FROM blobs").fetchone()[0])
+
+
+def _iso(stamp: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(stamp, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
