@@ -9,14 +9,14 @@ CONFIG_RELATIVE = Path(".ccw") / "storage" / "config" / "litellm-api-config.json
 
 
 def find_project_root(start: Path | None = None) -> Path:
-    """The nearest ancestor holding ``.ccw/``, else the git root, else ``start`` itself."""
+    """The nearest ancestor holding ``.ccw/`` or ``.git``, else ``start`` itself.
+
+    One pass, nearest first: a repository inside the home folder is its own project even
+    when ``~/.ccw`` exists (the default cache lives there).
+    """
     here = (start or Path.cwd()).resolve()
-    chain = [here, *here.parents]
-    for folder in chain:
-        if (folder / ".ccw").is_dir():
-            return folder
-    for folder in chain:
-        if (folder / ".git").exists():
+    for folder in [here, *here.parents]:
+        if (folder / ".ccw").is_dir() or (folder / ".git").exists():
             return folder
     return here
 

@@ -141,20 +141,10 @@ def test_fresh_project_lists_the_builtin_local_model_without_writing(
     assert not config_file.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="manage.add_endpoint looks the provider up in the raw file, not with_builtins(): "
-    "the built-in 'local' provider that 'ccw provider list' shows is 'not found'",
-)
 def test_endpoint_can_use_the_builtin_local_provider(run_ccw: RunCcw) -> None:
     ok(run_ccw("endpoint", "add", "tiny", "--provider", "local", "--model", "smollm2-135m"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="manage.now_iso reads the clock twice: seconds from one reading, milliseconds "
-    "from another, so a stamp taken across a second boundary goes back almost 1 s",
-)
 def test_timestamps_come_from_one_clock_reading(monkeypatch: pytest.MonkeyPatch) -> None:
     readings = iter(
         [

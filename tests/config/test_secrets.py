@@ -112,11 +112,6 @@ def test_masked_key_sent_back_keeps_the_stored_key(config_file: Path) -> None:
     assert read_json(config_file)["providers"][0]["apiKey"] == "${OPENAI_API_KEY}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="manage.masked_provider masks apiKey only; customHeaders values such as "
-    "Authorization are printed as stored",
-)
 def test_secret_in_custom_headers_is_masked(run_ccw: RunCcw) -> None:
     headers = json.dumps({"Authorization": f"Bearer {SECRET}"})
     ok(run_ccw("provider", "add", "--type", "custom", "--id", "h", "--headers", headers))

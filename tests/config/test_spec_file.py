@@ -7,8 +7,6 @@ import stat
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.config.conftest import (
     CONFIG_RELATIVE,
     SPEC_ENDPOINT,
@@ -80,11 +78,6 @@ def test_save_keeps_unknown_fields_in_camel_case_with_mode_0600(
     assert leftovers == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="schema._Model.to_json dumps with exclude_none=True, which also drops unknown "
-    "fields whose value is null",
-)
 def test_save_keeps_unknown_fields_whose_value_is_null(run_ccw: RunCcw, config_file: Path) -> None:
     data = spec_example()
     data["reviewedBy"] = None

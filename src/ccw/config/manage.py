@@ -20,9 +20,8 @@ LOCAL_ID = "local"
 
 
 def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
-        f"{datetime.now(UTC).microsecond // 1000:03d}Z"
-    )
+    moment = datetime.now(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def builtin_local_provider() -> Provider:
@@ -83,11 +82,14 @@ def endpoint_not_found(config: Config, endpoint_id: str) -> NotFoundError:
 
 
 def masked_provider(provider: Provider) -> dict[str, Any]:
-    """The provider as it may be shown anywhere: key masked, references kept readable."""
+    """The provider as it may be shown anywhere: key and header values masked, references kept
+    readable (a header such as ``Authorization`` can carry a key too)."""
     data = provider.to_json()
     if provider.api_key:
         data["apiKey"] = mask(provider.api_key)
         data["apiKeySource"] = "env" if is_reference(provider.api_key) else "literal"
+    if provider.custom_headers:
+        data["customHeaders"] = {k: mask(v) for k, v in provider.custom_headers.items()}
     return data
 
 
@@ -95,6 +97,27 @@ def masked_config(config: Config) -> dict[str, Any]:
     data = config.to_json()
     data["providers"] = [masked_provider(p) for p in config.providers]
     return data
+
+
+def _provider_or_builtin(config: Config, provider_id: str) -> Provider:
+    """A provider of the file; the built-in ``local`` one is written out on first use."""
+    found = config.provider(provider_id)
+    if found is None and provider_id == LOCAL_ID:
+        with_builtins(config)
+        found = config.provider(provider_id)
+    if found is None:
+        raise provider_not_found(config, provider_id)
+    return found
+
+
+def _endpoint_or_builtin(config: Config, endpoint_id: str) -> Endpoint:
+    found = config.endpoint(endpoint_id)
+    if found is None and endpoint_id == LOCAL_ID:
+        with_builtins(config)
+        found = config.endpoint(endpoint_id)
+    if found is None:
+        raise endpoint_not_found(config, endpoint_id)
+    return found
 
 
 # ---- providers -----------------------------------------------------------------------------
@@ -130,9 +153,7 @@ def add_provider(store: ConfigStore, data: dict[str, Any]) -> Provider:
 
 def update_provider(store: ConfigStore, provider_id: str, updates: dict[str, Any]) -> Provider:
     with store.edit() as config:
-        current = config.provider(provider_id)
-        if current is None:
-            raise provider_not_found(config, provider_id)
+        current = _provider_or_builtin(config, provider_id)
         if "id" in updates and updates["id"] not in (None, provider_id):
             raise UsageError("a provider's id cannot be changed")
         merged = current.to_json()
@@ -141,6 +162,9 @@ def update_provider(store: ConfigStore, provider_id: str, updates: dict[str, Any
                 continue
             if key == "apiKey" and is_masked(value):
                 continue  # the masked value sent back: keep the stored key
+            if key == "customHeaders" and isinstance(value, dict):
+                stored = current.custom_headers or {}
+                value = {k: stored.get(k, v) if is_masked(v) else v for k, v in value.items()}
             merged[key] = value
         merged["updatedAt"] = now_iso()
         provider = _validated(Provider, merged, "provider")
@@ -151,9 +175,7 @@ def update_provider(store: ConfigStore, provider_id: str, updates: dict[str, Any
 def remove_provider(store: ConfigStore, provider_id: str) -> list[str]:
     """Delete a provider and its endpoints; returns the ids of the endpoints removed."""
     with store.edit() as config:
-        current = config.provider(provider_id)
-        if current is None:
-            raise provider_not_found(config, provider_id)
+        current = _provider_or_builtin(config, provider_id)
         config.providers.remove(current)
         gone = [e.id for e in config.endpoints if e.provider_id == provider_id]
         config.endpoints = [e for e in config.endpoints if e.provider_id != provider_id]
@@ -180,9 +202,7 @@ def add_endpoint(store: ConfigStore, data: dict[str, Any]) -> Endpoint:
     with store.edit() as config:
         if config.endpoint(str(data["id"])):
             raise ConflictError(f"endpoint id already exists: {data['id']}")
-        provider_id = data.get("providerId")
-        if not provider_id or config.provider(str(provider_id)) is None:
-            raise provider_not_found(config, str(provider_id or ""))
+        _provider_or_builtin(config, str(data.get("providerId") or ""))
         if isinstance(data.get("cacheStrategy"), dict):
             data["cacheStrategy"] = _merge_cache_strategy(
                 CacheStrategy().to_json(), data["cacheStrategy"]
@@ -200,9 +220,7 @@ def add_endpoint(store: ConfigStore, data: dict[str, Any]) -> Endpoint:
 
 def update_endpoint(store: ConfigStore, endpoint_id: str, updates: dict[str, Any]) -> Endpoint:
     with store.edit() as config:
-        current = config.endpoint(endpoint_id)
-        if current is None:
-            raise endpoint_not_found(config, endpoint_id)
+        current = _endpoint_or_builtin(config, endpoint_id)
         if "id" in updates and updates["id"] not in (None, endpoint_id):
             raise UsageError("an endpoint's id cannot be changed")
         merged = current.to_json()
@@ -212,8 +230,7 @@ def update_endpoint(store: ConfigStore, endpoint_id: str, updates: dict[str, Any
             if key == "cacheStrategy":
                 value = _merge_cache_strategy(merged.get("cacheStrategy", {}), value)
             merged[key] = value
-        if config.provider(str(merged.get("providerId"))) is None:
-            raise provider_not_found(config, str(merged.get("providerId")))
+        _provider_or_builtin(config, str(merged.get("providerId")))
         merged["updatedAt"] = now_iso()
         endpoint = _validated(Endpoint, merged, "endpoint")
         config.endpoints[config.endpoints.index(current)] = endpoint
@@ -222,9 +239,7 @@ def update_endpoint(store: ConfigStore, endpoint_id: str, updates: dict[str, Any
 
 def remove_endpoint(store: ConfigStore, endpoint_id: str) -> None:
     with store.edit() as config:
-        current = config.endpoint(endpoint_id)
-        if current is None:
-            raise endpoint_not_found(config, endpoint_id)
+        current = _endpoint_or_builtin(config, endpoint_id)
         config.endpoints.remove(current)
         if config.default_endpoint == endpoint_id:
             config.default_endpoint = None

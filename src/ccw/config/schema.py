@@ -32,7 +32,25 @@ class _Model(BaseModel):
 
     def to_json(self) -> dict[str, Any]:
         """The on-disk form: camelCase keys, unset optional fields left out, extras kept."""
-        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+        data = self.model_dump(by_alias=True, mode="json")
+        _drop_unset(self, data)
+        return data
+
+
+def _drop_unset(model: BaseModel, data: dict[str, Any]) -> None:
+    """Leave out declared fields that are ``None``, at every depth; unknown fields stay as
+    written, ``null`` included."""
+    for name, info in type(model).model_fields.items():
+        key = info.alias or name
+        value = getattr(model, name)
+        if value is None:
+            data.pop(key, None)
+        elif isinstance(value, BaseModel):
+            _drop_unset(value, data[key])
+        elif isinstance(value, list):
+            for item, dumped in zip(value, data[key], strict=False):
+                if isinstance(item, BaseModel):
+                    _drop_unset(item, dumped)
 
 
 class CacheStrategy(_Model):
@@ -60,8 +78,11 @@ class LocalModelSettings(_Model):
     threads: int = Field(default=2, ge=1)
 
 
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
+
+
 class Provider(_Model):
-    id: str = Field(min_length=1)
+    id: str = Field(min_length=1, pattern=ID_PATTERN)
     name: str = ""
     type: ProviderType
     api_key: str | None = None
@@ -84,7 +105,7 @@ class Provider(_Model):
 
 
 class Endpoint(_Model):
-    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
+    id: str = Field(min_length=1, pattern=ID_PATTERN)
     name: str = ""
     provider_id: str = Field(min_length=1)
     model: str = Field(min_length=1)
