@@ -110,3 +110,21 @@ def test_tool_calls_are_recorded_in_the_history(run_ccw: RunCcw, tool_env: dict[
     assert detail["provider"] == "codex" and detail["model"] == "default"
     first = json.loads(run_ccw("cli", "detail", listed[1]["id"], "--json").stdout)
     assert first["output"] == "gemini answered a 14-byte prompt\n"
+
+
+def test_pack_prepends_the_packed_files_and_records_them(
+    run_ccw: RunCcw, project: Path, tool_env: dict[str, str], recorded: Recorded
+) -> None:
+    (project / "src").mkdir()
+    (project / "src" / "app.py").write_text('print("hi")\n')
+    done = run_ccw(
+        "cli", "-p", "@src/app.py Explain it", "--tool", "gemini", "--pack", env=tool_env
+    )
+    assert done.returncode == 0, done.stderr
+    stdin = recorded()["stdin"]
+    assert stdin.index('print("hi")') < stdin.index("Explain it")
+    assert stdin.rstrip().endswith("Explain it")
+    call = json.loads(run_ccw("cli", "history", "--json").stdout)["calls"][0]
+    detail = json.loads(run_ccw("cli", "detail", call["id"], "--json").stdout)
+    assert detail["cachedFiles"] == ["src/app.py"]
+    assert detail["prompt"] == "@src/app.py Explain it"  # recorded as written
