@@ -13,6 +13,7 @@ router = APIRouter(tags=["history"])
 
 
 def _history(s: ServerState) -> Any:
+    """A history handle for one request; its SQLite connection closes with the block."""
     assert s.open_history is not None
     return s.open_history()
 
@@ -25,13 +26,15 @@ def list_history(
     search: str | None = None,
     s: ServerState = Depends(state),
 ) -> dict[str, Any]:
-    records = _history(s).list(limit=limit, tool=tool, status=status, search=search)
+    with _history(s) as history:
+        records = history.list(limit=limit, tool=tool, status=status, search=search)
     return {"history": records, "count": len(records)}
 
 
 @router.get("/history/{record_id}")
 def get_history(record_id: str, s: ServerState = Depends(state)) -> dict[str, Any]:
-    record: dict[str, Any] | None = _history(s).get(record_id)
+    with _history(s) as history:
+        record: dict[str, Any] | None = history.get(record_id)
     if record is None:
         raise NotFoundError(f"history record not found: {record_id}", "list them with GET /history")
     return record

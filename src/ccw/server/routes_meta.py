@@ -29,6 +29,7 @@ def changes(s: ServerState = Depends(state)) -> dict[str, Any]:
     """Opaque stamps that differ whenever the config file or the cache changed."""
     stamps = {"config": s.config_stamp(), "cache": s.cache_stamp()}
     if s.open_history is not None:
-        newest = s.open_history().list(limit=1)
+        with s.open_history() as history:
+            newest = history.list(limit=1)
         stamps["history"] = str(newest[0].get("id")) if newest else ""
     return stamps

@@ -49,6 +49,10 @@ function formatBytes(n) {
   return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
 }
 
+function plural(n, word) {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
 function formatTime(value) {
   if (!value) return "–";
   const date = typeof value === "number" ? new Date(value < 1e12 ? value * 1000 : value) : new Date(value);
@@ -231,7 +235,7 @@ function renderProviders() {
         { class: "cell" },
         h("div", { class: "title" }, p.name || p.id, p.builtin ? h("span", { class: "badge accent" }, "built-in") : null,
           p.enabled ? null : h("span", { class: "badge" }, "disabled")),
-        h("div", { class: "sub mono" }, p.id),
+        p.name && p.name !== p.id ? h("div", { class: "sub mono" }, p.id) : null,
       ),
       h("div", { class: "cell" }, h("div", {}, h("span", { class: "badge accent" }, p.type)), h("div", { class: "sub mono" }, base)),
       h("div", { class: "cell" }, keyBadge(p)),
@@ -423,7 +427,7 @@ function renderEndpoints() {
             e.isDefault ? h("span", { class: "badge ok" }, "default") : null,
             e.builtin ? h("span", { class: "badge accent" }, "built-in") : null,
             e.enabled ? null : h("span", { class: "badge" }, "disabled")),
-          h("div", { class: "sub mono" }, e.id),
+          e.name && e.name !== e.id ? h("div", { class: "sub mono" }, e.id) : null,
         ),
         h("div", { class: "cell" }, h("div", { class: "mono" }, e.model), h("div", { class: "sub" }, provider ? `${provider.name || provider.id} (${provider.type})` : e.providerId)),
         h("div", { class: "cell sub" }, cacheText),
@@ -464,7 +468,8 @@ function fillModels(form) {
   form.elements.model.placeholder = models[0] || "model name";
 }
 
-function openEndpointDialog(endpoint) {
+async function openEndpointDialog(endpoint) {
+  await guarded(loadConfig, "Cannot load");
   const form = $("#endpoint-form");
   form.reset();
   state.editing = endpoint || null;
@@ -553,7 +558,8 @@ function stat(label, value, sub, ratio) {
   if (sub) card.append(h("div", { class: "stat-sub" }, sub));
   if (ratio !== undefined) {
     const fill = h("span");
-    fill.style.width = `${Math.min(100, Math.max(0, ratio * 100)).toFixed(1)}%`;
+    const percent = ratio > 0 ? Math.max(1, ratio * 100) : 0;
+    fill.style.width = `${Math.min(100, percent).toFixed(1)}%`;
     card.append(h("div", { class: "bar" }, fill));
   }
   return card;
@@ -562,6 +568,7 @@ function stat(label, value, sub, ratio) {
 function renderCacheSettings() {
   const settings = (state.config && state.config.globalCacheSettings) || {};
   $("#cache-enabled").checked = settings.enabled !== false;
+  $(".switch-label").textContent = settings.enabled !== false ? "Caching on" : "Caching off";
   const max = $("#cache-max");
   if (document.activeElement !== max) max.value = settings.maxTotalSizeMB ?? "";
 }
@@ -601,7 +608,7 @@ function entryRow(entry) {
       h("div", { class: "title mono" }, String(entry.id).slice(0, 16), entry.expired ? h("span", { class: "badge bad" }, "expired") : null),
       h("div", { class: "sub" }, Array.isArray(patterns) ? patterns.join(" ") : String(patterns))),
     h("div", { class: "cell sub" },
-      files !== undefined ? `${Array.isArray(files) ? files.length : files} files · ` : "", formatBytes(size)),
+      files !== undefined ? `${plural(Array.isArray(files) ? files.length : files, "file")} · ` : "", formatBytes(size)),
     h("div", { class: "cell sub" },
       `created ${formatTime(entry.createdAt ?? entry.created)}`,
       h("br"),
@@ -623,7 +630,7 @@ async function clearCache(expiredOnly) {
   if (!expiredOnly && !(await confirmAction("Clear the whole cache?", "Every packed context is removed; the next calls pack again.", "Clear"))) return;
   await guarded(async () => {
     const result = await api("POST", "/cache/clear", { expiredOnly });
-    toast(`Removed ${result.removed} entr${result.removed === 1 ? "y" : "ies"}`);
+    toast(`Removed ${result.removed} ${result.removed === 1 ? "entry" : "entries"}`);
     await loadCache();
   }, "Clear failed");
 }
@@ -646,17 +653,17 @@ function renderHistory() {
     return;
   }
   for (const r of state.history) {
-    const ok = r.status === "success" || r.success === true;
-    const tokens = r.usage ? `${r.usage.promptTokens ?? r.usage.prompt_tokens ?? "?"} → ${r.usage.completionTokens ?? r.usage.completion_tokens ?? "?"} tokens` : "";
-    const duration = r.durationMs ?? r.duration_ms;
+    const ok = r.success === true;
+    const tokens = r.usage && r.usage.promptTokens !== null ? `${r.usage.promptTokens} → ${r.usage.completionTokens ?? "?"} tokens` : "";
+    const duration = r.durationMs;
     list.append(
       h("div", { class: "row" },
         h("div", { class: "cell" },
-          h("div", { class: "title" }, r.endpoint || r.model || r.tool || "call",
-            h("span", { class: `badge ${ok ? "ok" : "bad"}` }, r.status || (ok ? "success" : "error"))),
-          h("div", { class: "sub" }, formatTime(r.startedAt ?? r.createdAt ?? r.timestamp))),
+          h("div", { class: "title" }, r.endpointId || r.model || r.tool || "call",
+            h("span", { class: `badge ${ok ? "ok" : "bad"}` }, ok ? "ok" : (r.errorKind || "error"))),
+          h("div", { class: "sub" }, formatTime(r.createdAt), r.promptPreview ? ` · ${r.promptPreview}` : "")),
         h("div", { class: "cell sub mono" }, r.model || ""),
-        h("div", { class: "cell sub" }, [duration !== undefined ? `${duration} ms` : "", tokens].filter(Boolean).join(" · ")),
+        h("div", { class: "cell sub" }, [duration !== null && duration !== undefined ? `${duration} ms` : "", tokens].filter(Boolean).join(" · ")),
         h("div", { class: "cell sub" }, r.error ? String(r.error).slice(0, 160) : (r.cacheUsed ? "cache used" : ""))),
     );
   }
@@ -730,6 +737,7 @@ async function start() {
       $('.tab[data-tab="history"]').hidden = false;
     }
     await poll();
+    document.body.dataset.ready = "true";
   } catch (error) {
     showError(error, error.status === 401 ? "Token needed" : "Cannot load");
   }
