@@ -229,14 +229,22 @@ class _Build:
         self.result = ContextResult(pack="", prompt=plain_prompt(request.prompt))
         self.root = os.path.realpath(request.root)
         self.store: CacheStore | None = None
+        self.cache: CacheStore | None = None
 
     def run(self) -> ContextResult:
+        result = self._run()
+        if self.cache is not None and self.cache.warnings:
+            result.warnings[:0] = [w for w in self.cache.warnings if w not in result.warnings]
+        return result
+
+    def _run(self) -> ContextResult:
         request = self.request
         if not any(not pattern.exclude for pattern in self.patterns):
             return self.result
         _check_options(request)
         if request.use_cache and request.cache_dir is not None:
             self.store = CacheStore(request.cache_dir, request.max_cache_bytes, clock=request.clock)
+            self.cache = self.store
         key = _key(request, self.patterns, self.root)
         stored = self._lookup(key)
         if stored is not None and stored.expires <= request.clock():
@@ -246,9 +254,6 @@ class _Build:
         return self._pack(key, stored)
 
     def _cache_failed(self, error: CacheUnavailable) -> None:
-        store = self.store
-        if store is not None:
-            self.result.warnings.extend(store.warnings)
         self.result.warnings.append(f"{error.message}; going on without the cache")
         self.store = None
 
@@ -278,7 +283,7 @@ class _Build:
             if item.reason is None
         ]
         result.skipped = [SkippedFile(path, reason) for path, reason in stored.skipped]
-        result.warnings = [*self.store.warnings, *stored.warnings]
+        result.warnings = list(stored.warnings)
         result.cache_used = True
         result.session_id = stored.id
         result.total_tokens = stored.tokens
@@ -443,9 +448,10 @@ class _Build:
         )
         if stored is not None and stored.pack_hash == pack_hash and stored.id == entry.id:
             stored.files, stored.packed_ns, stored.watch = records, packed_ns, entry.watch
-            self.store.record_hit(stored, refreshed=True)
             result.cache_used = True
             result.session_id = stored.id
+            if not sink.record_hit(stored):
+                result.warnings.append(f"the context cache failed ({sink.error})")
             return
         assert tee.spill is not None
         tee.spill.seek(0)

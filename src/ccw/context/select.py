@@ -246,7 +246,7 @@ def _exclude_matcher(text: str) -> Any:
     if "/" not in text.rstrip("/"):
         regexes = [translate(glob).fullmatch for glob in globs]
         return lambda rel: any(match(part) for part in rel.split("/") for match in regexes)
-    regexes = [translate(glob + "/**").fullmatch for glob in globs]
+    regexes = [translate(glob + tail).fullmatch for glob in globs for tail in ("", "/**")]
     return lambda rel: any(match(rel) for match in regexes)
 
 

@@ -336,25 +336,12 @@ class CacheStore:
 
         return dict(self._run(read))
 
-    def record_hit(self, entry: StoredEntry, refreshed: bool = False) -> None:
-        """Count a hit and mark the entry used; ``refreshed`` rewrites the stored stats."""
+    def record_hit(self, entry: StoredEntry) -> None:
+        """Count a hit and mark the entry used."""
 
         def write(conn: sqlite3.Connection) -> None:
             with _transaction(conn):
-                _bump(conn, "hits")
-                conn.execute(
-                    "UPDATE entries SET accessed = ?, packed_ns = ?, watch = ? WHERE id = ?",
-                    (self.clock(), entry.packed_ns, json.dumps(entry.watch), entry.id),
-                )
-                if refreshed:
-                    conn.executemany(
-                        "UPDATE entry_files SET size = ?, mtime_ns = ?, ino = ? "
-                        "WHERE entry_id = ? AND pos = ?",
-                        [
-                            (item.size, item.mtime_ns, item.ino, entry.id, pos)
-                            for pos, item in enumerate(entry.files)
-                        ],
-                    )
+                _touch(conn, entry, self.clock(), refreshed=False)
 
         self._run(write)
 
@@ -449,20 +436,27 @@ class CacheWriter:
                 )
             )
 
+    def record_hit(self, entry: StoredEntry) -> bool:
+        """The pack came out identical to the stored one: count a hit, refresh its stats."""
+        self._guarded(lambda: _touch(self.conn, entry, self.store.clock(), refreshed=True))
+        return self._commit()
+
+    def _commit(self) -> bool:
+        if self.error is None and self.conn.in_transaction:
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.Error as error:
+                self.error = str(error)
+        return self.error is None
+
     def finish(self, entry: StoredEntry) -> bool:
         """Store the entry (replacing the key's old one), evict to the size limit, commit.
 
         False (and nothing stored) when the entry alone is larger than the limit or the
         database failed (see ``error``).
         """
-        stored: bool = bool(self._guarded(lambda: self._insert(entry)))
-        if self.error is None:
-            try:
-                self.conn.execute("COMMIT")
-            except sqlite3.Error as error:
-                self.error = str(error)
-                return False
-        return stored and self.error is None
+        stored = bool(self._guarded(lambda: self._insert(entry)))
+        return self._commit() and stored
 
     def _insert(self, entry: StoredEntry) -> bool:
         conn = self.conn
@@ -513,6 +507,20 @@ def _transaction(conn: sqlite3.Connection) -> contextlib.AbstractContextManager[
         conn.execute("COMMIT")
 
     return scope()
+
+
+def _touch(conn: sqlite3.Connection, entry: StoredEntry, now: float, refreshed: bool) -> None:
+    """A hit: count it, mark the entry used; ``refreshed`` also rewrites the stored stats."""
+    _bump(conn, "hits")
+    conn.execute(
+        "UPDATE entries SET accessed = ?, packed_ns = ?, watch = ? WHERE id = ?",
+        (now, entry.packed_ns, json.dumps(entry.watch), entry.id),
+    )
+    if refreshed:
+        conn.executemany(
+            "UPDATE entry_files SET size = ?, mtime_ns = ?, ino = ? WHERE entry_id = ? AND pos = ?",
+            [(f.size, f.mtime_ns, f.ino, entry.id, pos) for pos, f in enumerate(entry.files)],
+        )
 
 
 def _bump(conn: sqlite3.Connection, name: str) -> None:

@@ -1,0 +1,1 @@
+"""The context cache: ``@patterns`` in a prompt become a packed, stored, reusable context."""

@@ -1,0 +1,148 @@
+"""Which files a pattern selects: git's view, .gitignore, default ignores, containment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from ccw.context.api import NOTHING_MATCHED, ContextResult
+
+from .conftest import Tree, git_init, write_tree
+
+Pack = Callable[..., ContextResult]
+
+IGNORE_TREE: Tree = {
+    ".gitignore": "*.log\n!keep.log\n/build-out/\nsecret_dir/\n",
+    "app.py": "print('app')\n",
+    "debug.log": "noise\n",
+    "keep.log": "kept\n",
+    "build-out/x.py": "ignored (anchored folder)\n",
+    "sub/build-out/y.txt": "kept: the anchored rule is for the root only\n",
+    "sub/.gitignore": "*.py\n!main.py\n",
+    "sub/main.py": "kept (negated in the nested file)\n",
+    "sub/other.py": "ignored by the nested file\n",
+    "sub/deep/z.py": "ignored by the nested file\n",
+    "secret_dir/a.txt": "ignored folder\n",
+    "node_modules/pkg/index.js": "default ignore\n",
+    "__pycache__/m.pyc": b"\x00\x01",
+    ".venv/lib/site.py": "default ignore\n",
+    "env2/pyvenv.cfg": "home = /usr\n",
+    "env2/lib/x.py": "a virtual environment without a usual name\n",
+}
+EXPECTED = ["app.py", "keep.log", "sub/build-out/y.txt", "sub/main.py"]
+
+
+def paths(result: ContextResult) -> list[str]:
+    return [item.path for item in result.files]
+
+
+def test_walk_applies_nested_anchored_and_negated_gitignore(
+    tree: Callable[[Tree], Path], pack: Pack
+) -> None:
+    root = tree(IGNORE_TREE)
+    result = pack("@**/*", root, use_cache=False)
+    expected = [*EXPECTED, ".gitignore", "sub/.gitignore"]
+    assert sorted(paths(result)) == sorted(expected)
+
+
+def test_git_view_gives_the_same_files(tree: Callable[[Tree], Path], pack: Pack) -> None:
+    root = tree({k: v for k, v in IGNORE_TREE.items() if not k.startswith("env2")})
+    git_init(root)
+    result = pack("@**/*", root, use_cache=False)
+    assert sorted(paths(result)) == sorted([*EXPECTED, ".gitignore", "sub/.gitignore"])
+
+
+@pytest.mark.parametrize("use_git", [False, True])
+def test_explicit_file_beats_default_ignores(
+    tree: Callable[[Tree], Path], pack: Pack, use_git: bool
+) -> None:
+    root = tree(IGNORE_TREE)
+    if use_git:
+        git_init(root)
+    result = pack("@node_modules/pkg/index.js @debug.log", root, use_cache=False)
+    assert paths(result) == ["node_modules/pkg/index.js", "debug.log"]
+
+
+def test_order_is_patterns_as_written_then_sorted(tree: Callable[[Tree], Path], pack: Pack) -> None:
+    root = tree({"b/2.md": "2", "b/1.md": "1", "a/z.py": "z", "a/y.py": "y", "c.txt": "c"})
+    result = pack("@c.txt @b/*.md @a/** @b/1.md", root, use_cache=False)
+    assert paths(result) == ["c.txt", "b/1.md", "b/2.md", "a/y.py", "a/z.py"]
+
+
+def test_excludes_and_braces(tree: Callable[[Tree], Path], pack: Pack) -> None:
+    root = tree({"src/a.py": "", "src/a_test.py": "", "lib/b.py": "", "tests/t.py": "", "x.md": ""})
+    result = pack("@{src,lib,tests}/*.py @!*_test.py @!tests", root, use_cache=False)
+    assert paths(result) == ["lib/b.py", "src/a.py"]
+
+
+def test_paths_with_spaces_brackets_and_parentheses(
+    tree: Callable[[Tree], Path], pack: Pack
+) -> None:
+    root = tree(
+        {
+            "my docs/a b.md": "spaces",
+            "app/[id]/page.tsx": "brackets",
+            "lib/f(1).txt": "parens",
+        }
+    )
+    result = pack('@"my docs/*.md" @app/[id]/page.tsx (see @lib/f(1).txt)', root, use_cache=False)
+    assert paths(result) == ["my docs/a b.md", "app/[id]/page.tsx", "lib/f(1).txt"]
+    assert result.prompt == '"my docs/*.md" app/[id]/page.tsx (see lib/f(1).txt)'
+
+
+def test_symlinks_and_dotdot_never_leave_the_root(tmp_path: Path, pack: Pack) -> None:
+    outside = write_tree(tmp_path / "outside", {"secret.txt": "outside the project\n"})
+    root = write_tree(tmp_path / "proj", {"inside.txt": "in\n", "sub/a.txt": "a\n"})
+    os.symlink(outside / "secret.txt", root / "link.txt")
+    os.symlink(outside, root / "linkdir")
+    os.symlink(root / "inside.txt", root / "ok-link.txt")
+    result = pack("@** @linkdir/secret.txt @sub/../../outside/secret.txt", root, use_cache=False)
+    assert paths(result) == ["inside.txt", "ok-link.txt", "sub/a.txt"]
+    reasons = {item.path: item.reason for item in result.skipped}
+    assert "outside" in reasons["link.txt"]
+    assert "outside" in reasons["linkdir/secret.txt"]
+    assert "outside" in reasons["../outside/secret.txt"]
+    assert "outside the project" not in result.pack
+
+
+def test_explicit_dotdot_pattern_and_include_dirs(tmp_path: Path, pack: Pack) -> None:
+    shared = write_tree(tmp_path / "shared", {"notes.md": "shared notes\n", "deep/x.md": "x\n"})
+    other = write_tree(tmp_path / "other", {"o.md": "other\n"})
+    root = write_tree(tmp_path / "proj", {"a.md": "a\n"})
+    os.symlink(other / "o.md", shared / "escape.md")
+    result = pack("@../shared/**/* @a.md", root, use_cache=False)
+    assert paths(result) == ["../shared/deep/x.md", "../shared/notes.md", "a.md"]
+    assert any(item.path == "../shared/escape.md" for item in result.skipped)
+    os.symlink(other, root / "other-link")
+    refused = pack("@other-link/o.md", root, use_cache=False)
+    assert paths(refused) == []
+    allowed = pack("@other-link/o.md", root, use_cache=False, include_dirs=[other])
+    assert paths(allowed) == ["other-link/o.md"]
+
+
+def test_file_patterns_of_the_endpoint_limit_the_files(
+    tree: Callable[[Tree], Path], pack: Pack
+) -> None:
+    root = tree({"a.md": "", "b.ts": "", "c.py": "", "d/e.md": ""})
+    result = pack("@** @c.py", root, use_cache=False, file_patterns=["*.md", "*.ts"])
+    assert paths(result) == ["a.md", "b.ts", "d/e.md"]
+    assert [(s.path, s.reason) for s in result.skipped] == [
+        ("c.py", "not in the endpoint's filePatterns")
+    ]
+
+
+def test_pattern_matching_nothing_warns_and_sends_without_context(
+    tree: Callable[[Tree], Path], pack: Pack
+) -> None:
+    root = tree({"a.md": "a"})
+    some = pack("@a.md @nope/*.rs", root, use_cache=False)
+    assert paths(some) == ["a.md"]
+    assert some.warnings == ["pattern 'nope/*.rs' matched no file"]
+    none = pack("Explain @missing.py please", root, use_cache=False)
+    assert none.pack == ""
+    assert none.files == []
+    assert NOTHING_MATCHED in none.warnings
+    assert none.final_prompt() == "Explain missing.py please"
