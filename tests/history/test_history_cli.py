@@ -185,11 +185,6 @@ def test_litellm_calls_are_recorded_searchable_and_resumable(
     assert SECRET.encode() not in stored
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ccw cli declares --resume with is_flag=False, flag_value=''; the click vendored in "
-    "typer 0.29 rejects a bare --resume with 'Option --resume requires an argument'",
-)
 def test_a_bare_resume_continues_the_last_litellm_call(
     run_ccw: RunCcw,
     configured: Path,  # noqa: F811

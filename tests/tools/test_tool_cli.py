@@ -7,8 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.conftest import RunCcw
 from tests.tools.conftest import fake_path
 
@@ -38,11 +36,6 @@ def test_a_tool_call_gets_the_prompt_on_stdin_in_the_chosen_folder(
     ]  # fmt: skip
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ccw cli joins a relative --cd and --include-dirs without resolving them, and "
-    "run_tool then takes the relative include dir from the --cd folder again (sub/sub/lib)",
-)
 def test_relative_cd_and_include_dirs_are_taken_from_where_ccw_runs(
     run_ccw: RunCcw, project: Path, tool_env: dict[str, str], recorded: Recorded
 ) -> None:

@@ -64,26 +64,43 @@ def root(
 
 def main() -> None:
     """Run the CLI: user errors become one message and an exit code, never a traceback."""
-    import click
-
     from ccw.errors import CcwError, ExitCode
 
     try:
-        code = app(standalone_mode=False)
+        code = app(args=_optional_resume(sys.argv[1:]), standalone_mode=False)
     except CcwError as exc:
         _report(exc)
         sys.exit(exc.exit_code)
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except (KeyboardInterrupt, typer.Abort):
         sys.stderr.write("\ninterrupted\n")
         sys.exit(ExitCode.INTERRUPTED)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code)
+    except typer.TyperException as exc:  # click's usage errors: bad flag, missing value
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        else:
+            sys.stderr.write(f"error: {exc}\n")
+        sys.exit(ExitCode.USAGE)
     except BrokenPipeError:
         sys.exit(0)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _optional_resume(args: list[str]) -> list[str]:
+    """``--resume`` takes an optional id: a bare ``--resume`` means the last call ("")."""
+    out: list[str] = []
+    for index, arg in enumerate(args):
+        out.append(arg)
+        if arg == "--":
+            out.extend(args[index + 1 :])
+            break
+        if arg == "--resume":
+            following = args[index + 1] if index + 1 < len(args) else None
+            if following is None or following.startswith("-"):
+                out.append("")
+    return out
 
 
 def _report(exc: Exception) -> None:

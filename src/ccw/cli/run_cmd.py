@@ -101,8 +101,6 @@ def cli(
         str | None,
         typer.Option(
             "--resume",
-            is_flag=False,
-            flag_value="",
             help="Continue a LiteLLM conversation (ID, or the last call when no ID).",
         ),
     ] = None,
@@ -119,7 +117,7 @@ def cli(
         tool=tool,
         mode=mode,
         cwd=(cd or Path.cwd()).resolve(),
-        include_dirs=[d if d.is_absolute() else (cd or Path.cwd()) / d for d in dirs],
+        include_dirs=[(d if d.is_absolute() else (cd or Path.cwd()) / d).resolve() for d in dirs],
         use_cache=not no_cache,
         stream=not no_stream and not as_json,
         timeout=timeout,

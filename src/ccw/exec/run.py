@@ -203,17 +203,29 @@ def execute(
             success=False,
             error=exc.message,
             fix=exc.fix,
-            error_kind=getattr(getattr(exc, "kind", None), "name", None)
-            or type(exc).__name__.removesuffix("Error").lower(),
+            error_kind=_error_kind(exc),
             exit_code=exc.exit_code,
             tool=route.executor,
             endpoint_id=route.endpoint_id,
+            model=route.tool_model or ("default" if route.is_tool else ""),
+            provider=route.executor if route.is_tool else "",
         )
     result.mode = options.mode
     result.duration_ms = int((time.monotonic() - started) * 1000)
     if options.record:
         _record(result, options, messages)
     return result
+
+
+def _error_kind(exc: CcwError) -> str:
+    """``authentication``, ``tool_missing``, ``not_found``…: a stable snake_case name."""
+    import re
+
+    kind = getattr(getattr(exc, "kind", None), "name", None) or getattr(exc, "error_kind", None)
+    if isinstance(kind, str):
+        return kind
+    name = type(exc).__name__.removesuffix("Error")
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 def _resume(call_id: str) -> list[dict[str, Any]]:
