@@ -75,6 +75,8 @@ def main() -> None:
         sys.stderr.write("\ninterrupted\n")
         sys.exit(ExitCode.INTERRUPTED)
     except typer.Exit as exc:
+        if exc.exit_code == ExitCode.INTERRUPTED:  # Typer's form of KeyboardInterrupt
+            sys.stderr.write("\ninterrupted\n")
         sys.exit(exc.exit_code)
     except typer.TyperException as exc:  # click's usage errors: bad flag, missing value
         show = getattr(exc, "show", None)
