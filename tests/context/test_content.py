@@ -106,7 +106,7 @@ def test_limits_leave_files_out_whole(tree: Callable[[Tree], Path], pack: Pack) 
 
 def test_on_overflow_fail_is_an_error(tree: Callable[[Tree], Path], pack: Pack) -> None:
     root = tree({"a.txt": "a" * 600, "b.txt": "b" * 600})
-    with pytest.raises(CcwError, match="b.txt does not fit"):
+    with pytest.raises(CcwError, match=r"b\.txt does not fit"):
         pack("@*.txt", root, max_total_bytes=1000, on_overflow="fail")
 
 

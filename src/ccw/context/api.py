@@ -428,7 +428,6 @@ class _Build:
         if sink.error is not None:
             self.result.warnings.append(f"the context cache failed ({sink.error}); not stored")
             return
-        sink.save_tokens(counter.model, counter.new)
         now = request.clock()
         entry = StoredEntry(
             id="ctx-" + hashlib.sha256(f"{key}:{pack_hash}".encode()).hexdigest()[:16],
@@ -455,8 +454,7 @@ class _Build:
             return
         assert tee.spill is not None
         tee.spill.seek(0)
-        sink.put_stream(pack_hash, tee.size, tee.spill)
-        if sink.finish(entry):
+        if sink.finish(entry, counter.new, counter.model, tee.spill):
             result.session_id = entry.id
         elif sink.error is not None:
             self.result.warnings.append(f"the context cache failed ({sink.error}); not stored")

@@ -27,6 +27,7 @@ DB_NAME = "context.db"
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 5000
 CHUNK = 1 << 20
+FLUSH_BYTES = 8 << 20
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS blobs (
@@ -369,30 +370,37 @@ class _Retry(CacheUnavailable):
 
 
 class CacheWriter:
-    """Adds blobs and finally one entry, inside a single transaction.
+    """Adds the blobs of one pack and finally its entry.
 
-    A database error (another process holding the lock too long, a disk error) does not
-    stop the pack being written: the writer records it in ``error``, rolls back and stores
-    nothing more.
+    Blobs are written in short transactions of a few megabytes, never while the pack is
+    being written to its reader: a process blocked on a full pipe holds no lock. A database
+    error (another process holding the lock too long, a disk error) does not stop the pack:
+    the writer records it in ``error`` and stores nothing more.
     """
 
     def __init__(self, store: CacheStore, conn: sqlite3.Connection) -> None:
         self.store = store
         self.conn = conn
         self.error: str | None = None
+        self.pending: list[tuple[str, bytes]] = []
+        self.pending_bytes = 0
 
-    def _guarded(self, action: Callable[[], Any]) -> Any:
+    def _guarded(self, action: Callable[[], Any], write: bool = True) -> Any:
         if self.error is not None:
             return None
         try:
-            if not self.conn.in_transaction:
-                self.conn.execute("BEGIN IMMEDIATE")
-            return action()
+            if not write:
+                return action()
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = action()
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+            return result
         except sqlite3.Error as error:
             self.error = str(error)
-            with contextlib.suppress(sqlite3.Error):
-                if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
             return None
 
     def read_blob(self, digest: str) -> bytes | None:
@@ -400,63 +408,64 @@ class CacheWriter:
             row = self.conn.execute("SELECT data FROM blobs WHERE hash = ?", (digest,)).fetchone()
             return None if row is None else bytes(row[0])
 
-        result: bytes | None = self._guarded(read)
+        result: bytes | None = self._guarded(read, write=False)
         return result
 
     def put_blob(self, digest: str, data: bytes) -> None:
-        self._guarded(
-            lambda: self.conn.execute(
-                "INSERT OR IGNORE INTO blobs (hash, size, data) VALUES (?, ?, ?)",
-                (digest, len(data), data),
-            )
+        self.pending.append((digest, data))
+        self.pending_bytes += len(data)
+        if self.pending_bytes >= FLUSH_BYTES:
+            self._guarded(self._flush)
+
+    def _flush(self) -> None:
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO blobs (hash, size, data) VALUES (?, ?, ?)",
+            [(digest, len(data), data) for digest, data in self.pending],
         )
+        self.pending.clear()
+        self.pending_bytes = 0
 
-    def put_stream(self, digest: str, size: int, source: IO[bytes]) -> None:
-        """Store a blob read from ``source`` in chunks (a pack too big to hold in memory)."""
-
-        def put() -> None:
-            cursor = self.conn.execute(
-                "INSERT OR IGNORE INTO blobs (hash, size, data) VALUES (?, ?, zeroblob(?))",
-                (digest, size, size),
-            )
-            if cursor.rowcount != 1 or size == 0:
-                return
-            with self.conn.blobopen("blobs", "data", cursor.lastrowid or 0) as blob:
-                while chunk := source.read(CHUNK):
-                    blob.write(chunk)
-
-        self._guarded(put)
-
-    def save_tokens(self, model: str, counts: dict[str, int]) -> None:
-        if counts:
-            self._guarded(
-                lambda: self.conn.executemany(
-                    "INSERT OR REPLACE INTO token_counts (hash, model, tokens) VALUES (?, ?, ?)",
-                    [(digest, model, tokens) for digest, tokens in counts.items()],
-                )
-            )
+    def _put_stream(self, digest: str, size: int, source: IO[bytes]) -> None:
+        cursor = self.conn.execute(
+            "INSERT OR IGNORE INTO blobs (hash, size, data) VALUES (?, ?, zeroblob(?))",
+            (digest, size, size),
+        )
+        if cursor.rowcount != 1 or size == 0:
+            return
+        with self.conn.blobopen("blobs", "data", cursor.lastrowid or 0) as blob:
+            while chunk := source.read(CHUNK):
+                blob.write(chunk)
 
     def record_hit(self, entry: StoredEntry) -> bool:
         """The pack came out identical to the stored one: count a hit, refresh its stats."""
-        self._guarded(lambda: _touch(self.conn, entry, self.store.clock(), refreshed=True))
-        return self._commit()
 
-    def _commit(self) -> bool:
-        if self.error is None and self.conn.in_transaction:
-            try:
-                self.conn.execute("COMMIT")
-            except sqlite3.Error as error:
-                self.error = str(error)
+        def touch() -> None:
+            self._flush()
+            _touch(self.conn, entry, self.store.clock(), refreshed=True)
+
+        self._guarded(touch)
         return self.error is None
 
-    def finish(self, entry: StoredEntry) -> bool:
-        """Store the entry (replacing the key's old one), evict to the size limit, commit.
+    def finish(
+        self, entry: StoredEntry, save_tokens: dict[str, int], model: str, pack: IO[bytes]
+    ) -> bool:
+        """Store the entry, its pack (read from ``pack``) and new token counts, replacing the
+        key's old entry and evicting to the size limit, in one transaction.
 
         False (and nothing stored) when the entry alone is larger than the limit or the
         database failed (see ``error``).
         """
-        stored = bool(self._guarded(lambda: self._insert(entry)))
-        return self._commit() and stored
+
+        def store() -> bool:
+            self._flush()
+            self._put_stream(entry.pack_hash, entry.bytes, pack)
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO token_counts (hash, model, tokens) VALUES (?, ?, ?)",
+                [(digest, model, tokens) for digest, tokens in save_tokens.items()],
+            )
+            return self._insert(entry)
+
+        return bool(self._guarded(store)) and self.error is None
 
     def _insert(self, entry: StoredEntry) -> bool:
         conn = self.conn
@@ -483,15 +492,22 @@ class CacheWriter:
             ],
         )
         _collect_blobs(conn)
+        own = conn.execute(
+            "SELECT COALESCE(SUM(size), 0) FROM blobs WHERE hash = ? OR hash IN "
+            "(SELECT hash FROM entry_files WHERE entry_id = ?)",
+            (entry.pack_hash, entry.id),
+        ).fetchone()[0]
+        if own > self.store.max_bytes:
+            _delete_entries(conn, "id = ?", (entry.id,))
+            return False
         while _total_bytes(conn) > self.store.max_bytes:
             oldest = conn.execute(
                 "SELECT id FROM entries WHERE id != ? ORDER BY accessed, created LIMIT 1",
                 (entry.id,),
             ).fetchone()
-            victim = oldest[0] if oldest else entry.id
-            _delete_entries(conn, "id = ?", (victim,))
-            if victim == entry.id:
-                return False
+            if oldest is None:
+                break
+            _delete_entries(conn, "id = ?", (oldest[0],))
         return True
 
 
