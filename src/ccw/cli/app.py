@@ -75,8 +75,6 @@ def main() -> None:
         sys.stderr.write("\ninterrupted\n")
         sys.exit(ExitCode.INTERRUPTED)
     except typer.Exit as exc:
-        if exc.exit_code == ExitCode.INTERRUPTED:  # Typer's form of KeyboardInterrupt
-            sys.stderr.write("\ninterrupted\n")
         sys.exit(exc.exit_code)
     except typer.TyperException as exc:  # click's usage errors: bad flag, missing value
         show = getattr(exc, "show", None)
@@ -87,6 +85,8 @@ def main() -> None:
         sys.exit(ExitCode.USAGE)
     except BrokenPipeError:
         sys.exit(0)
+    if code == ExitCode.INTERRUPTED:  # Typer turns KeyboardInterrupt into exit code 130
+        sys.stderr.write("\ninterrupted\n")
     sys.exit(code if isinstance(code, int) else 0)
 
 
