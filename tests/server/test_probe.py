@@ -10,7 +10,7 @@ import pytest
 from ccw.config.schema import Provider
 from ccw.exec import probe
 from tests.fakes.provider_server import ProviderServer
-from tests.server.conftest import SECRET, Dashboard
+from tests.server.conftest import SECRET, Dashboard, MakeDashboard
 
 
 @pytest.fixture
@@ -131,3 +131,14 @@ def test_a_failing_test_answers_its_class_and_never_the_key(
     body = dashboard.api("POST", "/providers/bad/test").json()
     assert body["success"] is False and body["errorKind"] == "not_found"
     assert SECRET not in str(body)
+
+
+def test_an_authentication_failure_is_classified(make_dashboard: MakeDashboard) -> None:
+    """A server that answers 401 on its model list: a dashboard with a token of its own."""
+    guarded = make_dashboard(token="other-token")
+    provider = Provider(
+        id="auth", type="custom", api_key=SECRET, api_base=guarded.url + "/api/litellm-api"
+    )
+    result = probe.test_provider(provider)
+    assert (result.success, result.error_kind) == (False, "authentication")
+    assert "HTTP 401" in (result.error or "") and SECRET not in (result.error or "")

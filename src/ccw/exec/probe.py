@@ -190,6 +190,11 @@ def test_provider(provider: Provider, *, timeout: float = 10.0) -> ProbeResult:
     except (httpx.TransportError, httpx.InvalidURL) as exc:
         reason = _scrub(str(exc) or type(exc).__name__, key)
         return ProbeResult(False, elapsed(), "unreachable", f"cannot reach {request.url}: {reason}")
+    except ValueError as exc:  # a header or key that HTTP cannot carry, e.g. non-ASCII
+        reason = _scrub(str(exc), key)
+        return ProbeResult(
+            False, 0, "unreachable", f"cannot send the request ({reason}); check key and headers"
+        )
     latency = elapsed()
     if response.status_code >= 400:
         message = _scrub(_provider_message(response), key)

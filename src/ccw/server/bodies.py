@@ -14,6 +14,12 @@ from pydantic.alias_generators import to_camel
 from ccw.config.schema import ProviderType
 
 ENDPOINT_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
+# Upper bounds keep derived numbers (bytes, expiry times) finite and within SQLite's integers.
+MAX_TIMEOUT_S = 24 * 3600
+MAX_TTL_MINUTES = 10 * 365 * 24 * 60
+MAX_SIZE_KB = 1024 * 1024 * 1024
+MAX_TOKENS = 10_000_000
+MAX_CACHE_MB = 1024 * 1024
 
 
 class _Body(BaseModel):
@@ -37,7 +43,7 @@ class ProviderUpdate(_Body):
     )
     api_base: str | None = Field(default=None, examples=["http://127.0.0.1:8080/v1"])
     enabled: bool | None = None
-    timeout: float | None = Field(default=None, gt=0)
+    timeout: float | None = Field(default=None, gt=0, le=MAX_TIMEOUT_S, allow_inf_nan=False)
     max_retries: int | None = Field(default=None, ge=0, le=10)
     organization: str | None = None
     api_version: str | None = None
@@ -51,8 +57,8 @@ class ProviderCreate(ProviderUpdate):
 
 class CacheStrategyBody(_Body):
     enabled: bool | None = None
-    ttl_minutes: int | None = Field(default=None, ge=0)
-    max_size_kb: int | None = Field(default=None, ge=1, alias="maxSizeKB")
+    ttl_minutes: int | None = Field(default=None, ge=0, le=MAX_TTL_MINUTES)
+    max_size_kb: int | None = Field(default=None, ge=1, le=MAX_SIZE_KB, alias="maxSizeKB")
     file_patterns: list[str] | None = None
 
 
@@ -63,8 +69,8 @@ class EndpointUpdate(_Body):
     description: str | None = None
     cache_strategy: CacheStrategyBody | None = None
     enabled: bool | None = None
-    max_tokens: int | None = Field(default=None, ge=1)
-    temperature: float | None = Field(default=None, ge=0, le=2)
+    max_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKENS)
+    temperature: float | None = Field(default=None, ge=0, le=2, allow_inf_nan=False)
 
 
 class EndpointCreate(EndpointUpdate):
@@ -76,7 +82,9 @@ class EndpointCreate(EndpointUpdate):
 class CacheSettingsUpdate(_Body):
     enabled: bool | None = None
     cache_dir: str | None = Field(default=None, min_length=1)
-    max_total_size_mb: float | None = Field(default=None, gt=0, alias="maxTotalSizeMB")
+    max_total_size_mb: float | None = Field(
+        default=None, gt=0, le=MAX_CACHE_MB, allow_inf_nan=False, alias="maxTotalSizeMB"
+    )
 
 
 class DefaultEndpointBody(_Body):

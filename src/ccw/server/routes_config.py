@@ -14,7 +14,7 @@ router = APIRouter(tags=["config"])
 
 
 @router.get("/config")
-def get_config(s: ServerState = Depends(state)) -> dict[str, Any]:
+async def get_config(s: ServerState = Depends(state)) -> dict[str, Any]:
     return manage.masked_config(s.config())
 
 

@@ -14,31 +14,37 @@ from ccw.server.state import ServerState, state
 router = APIRouter(tags=["endpoints"])
 
 
-def shown(endpoint: Endpoint, stored: Config) -> dict[str, Any]:
+def shown(endpoint: Endpoint, stored_ids: set[str], default: str | None) -> dict[str, Any]:
     data = endpoint.to_json()
-    data["builtin"] = stored.endpoint(endpoint.id) is None
-    data["isDefault"] = stored.default_endpoint == endpoint.id
+    data["builtin"] = endpoint.id not in stored_ids
+    data["isDefault"] = default == endpoint.id
     return data
 
 
+def _stored_ids(config: Config) -> set[str]:
+    return {e.id for e in config.endpoints}
+
+
 @router.get("/endpoints")
-def list_endpoints(s: ServerState = Depends(state)) -> dict[str, Any]:
-    stored = s.config()
-    endpoints = manage.with_builtins(stored.model_copy(deep=True)).endpoints
+async def list_endpoints(s: ServerState = Depends(state)) -> dict[str, Any]:
+    config = s.config()
+    stored, default = _stored_ids(config), config.default_endpoint
+    endpoints = manage.with_builtins(config).endpoints
     return {
-        "endpoints": [shown(e, stored) for e in endpoints],
+        "endpoints": [shown(e, stored, default) for e in endpoints],
         "count": len(endpoints),
-        "defaultEndpoint": stored.default_endpoint,
+        "defaultEndpoint": default,
     }
 
 
 @router.get("/endpoints/{endpoint_id}")
-def get_endpoint(endpoint_id: str, s: ServerState = Depends(state)) -> dict[str, Any]:
-    stored = s.config()
-    found = manage.with_builtins(stored.model_copy(deep=True)).endpoint(endpoint_id)
+async def get_endpoint(endpoint_id: str, s: ServerState = Depends(state)) -> dict[str, Any]:
+    config = s.config()
+    stored = _stored_ids(config)
+    found = manage.with_builtins(config).endpoint(endpoint_id)
     if found is None:
-        raise manage.endpoint_not_found(stored, endpoint_id)
-    return shown(found, stored)
+        raise manage.endpoint_not_found(config, endpoint_id)
+    return shown(found, stored, config.default_endpoint)
 
 
 @router.post("/endpoints", status_code=201)

@@ -13,7 +13,7 @@ router = APIRouter(tags=["meta"])
 
 
 @router.get("/health")
-def health(s: ServerState = Depends(state)) -> dict[str, Any]:
+async def health(s: ServerState = Depends(state)) -> dict[str, Any]:
     return {
         "status": "ok",
         "version": __version__,

@@ -16,31 +16,34 @@ from ccw.server.state import ServerState, state
 router = APIRouter(tags=["providers"])
 
 
-def shown(provider: Provider, stored: Config) -> dict[str, Any]:
+def shown(provider: Provider, stored_ids: set[str]) -> dict[str, Any]:
     """A provider as the API shows it: key masked, built-in ones marked."""
     data = manage.masked_provider(provider)
-    data["builtin"] = stored.provider(provider.id) is None
+    data["builtin"] = provider.id not in stored_ids
     return data
 
 
 def _find(config: Config, provider_id: str) -> Provider:
-    found = manage.with_builtins(config.model_copy(deep=True)).provider(provider_id)
+    found = manage.with_builtins(config).provider(provider_id)
     if found is None:
         raise manage.provider_not_found(config, provider_id)
     return found
 
 
+# Reads that only stat (and, after a change, parse) the config run on the event loop.
 @router.get("/providers")
-def list_providers(s: ServerState = Depends(state)) -> dict[str, Any]:
-    stored = s.config()
-    providers = manage.with_builtins(stored.model_copy(deep=True)).providers
+async def list_providers(s: ServerState = Depends(state)) -> dict[str, Any]:
+    config = s.config()
+    stored = {p.id for p in config.providers}
+    providers = manage.with_builtins(config).providers
     return {"providers": [shown(p, stored) for p in providers], "count": len(providers)}
 
 
 @router.get("/providers/{provider_id}")
-def get_provider(provider_id: str, s: ServerState = Depends(state)) -> dict[str, Any]:
+async def get_provider(provider_id: str, s: ServerState = Depends(state)) -> dict[str, Any]:
     config = s.config()
-    return shown(_find(config, provider_id), config)
+    stored = {p.id for p in config.providers}
+    return shown(_find(config, provider_id), stored)
 
 
 @router.post("/providers", status_code=201)
@@ -74,7 +77,7 @@ def test_provider(provider_id: str, s: ServerState = Depends(state)) -> dict[str
 
 
 @router.get("/models/{provider_type}")
-def list_models(provider_type: str) -> dict[str, Any]:
+async def list_models(provider_type: str) -> dict[str, Any]:
     if provider_type not in KINDS:
         raise NotFoundError(
             f"unknown provider type: {provider_type}", "one of: " + ", ".join(PROVIDER_TYPES)
@@ -83,7 +86,7 @@ def list_models(provider_type: str) -> dict[str, Any]:
 
 
 @router.get("/provider-types")
-def provider_types() -> dict[str, Any]:
+async def provider_types() -> dict[str, Any]:
     """What the page needs to help fill a provider form."""
     from ccw.exec.probe import DEFAULT_BASES
 
