@@ -94,6 +94,10 @@ def test_pack_to_a_file_in_markdown_and_as_json(run_ccw: RunCcw, files: Path) ->
     assert done.returncode == 0, done.stderr
     assert done.stdout == ""
     assert (files / "out.md").read_text() == "## README.md\n\n```markdown\nreadme\n```\n"
+    for _ in range(2):
+        whole = run_ccw("pack", ".", "-o", "pack.xml")
+        assert whole.returncode == 0, whole.stderr
+        assert "pack.xml" not in (files / "pack.xml").read_text()
     as_json = run_ccw("pack", "src/*.py", "--json", "--format", "plain")
     data = json.loads(as_json.stdout)
     assert data["cachedFiles"] == ["src/a.py", "src/b.py"]

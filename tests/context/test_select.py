@@ -76,6 +76,8 @@ def test_excludes_and_braces(tree: Callable[[Tree], Path], pack: Pack) -> None:
     root = tree({"src/a.py": "", "src/a_test.py": "", "lib/b.py": "", "tests/t.py": "", "x.md": ""})
     result = pack("@{src,lib,tests}/*.py @!*_test.py @!tests", root, use_cache=False)
     assert paths(result) == ["lib/b.py", "src/a.py"]
+    anchored = pack("@** @!./x.md @!src/a*.py", root, use_cache=False)
+    assert paths(anchored) == ["lib/b.py", "tests/t.py"]
 
 
 def test_paths_with_spaces_brackets_and_parentheses(

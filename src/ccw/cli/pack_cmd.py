@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ccw.cli.common import print_json, project_root, store, warn
+from ccw.cli.common import print_json, project_root, store
 
 if TYPE_CHECKING:
     from ccw.context.api import ContextResult
@@ -33,13 +33,15 @@ SKIPPED_SHOWN = 20
 
 
 def _summary(result: ContextResult) -> None:
-    """Warnings, what was left out (the first few, then counts by reason) and the totals."""
+    """Warnings, what was left out (the first few, then counts by reason) and the totals.
+
+    Plain styled lines on stderr: Rich would add its import time to every pack.
+    """
     from collections import Counter
 
-    from ccw.cli.common import info
-
     for message in result.warnings:
-        warn(message)
+        typer.secho("warning: ", fg="yellow", err=True, nl=False)
+        typer.echo(message, err=True)
     lines = [f"skipped {item.path}: {item.reason}" for item in result.skipped[:SKIPPED_SHOWN]]
     rest = result.skipped[SKIPPED_SHOWN:]
     if rest:
@@ -51,7 +53,19 @@ def _summary(result: ContextResult) -> None:
         f"{len(result.files)} files, {result.pack_bytes} bytes, ~{result.total_tokens} tokens, "
         f"{len(result.skipped)} skipped ({source})"
     )
-    info("\n".join(lines))
+    typer.secho("\n".join(lines), dim=True, err=True)
+
+
+def _prompt(patterns: list[str], output: Path | None) -> str:
+    """The patterns as a prompt; an output file inside the folder is never packed into itself."""
+    words = [_as_pattern(p) for p in patterns]
+    if output is not None:
+        import os
+
+        relative = os.path.relpath(output.resolve(), Path.cwd().resolve())
+        if not relative.startswith(".."):
+            words.append(_as_pattern("!./" + relative.replace(os.sep, "/")))
+    return " ".join(words)
 
 
 def register(app: typer.Typer) -> None:
@@ -128,7 +142,7 @@ def register(app: typer.Typer) -> None:
         if max_files is not None:
             options["max_files"] = max_files
         request = context_request(
-            " ".join(_as_pattern(p) for p in patterns),
+            _prompt(patterns, output),
             Path.cwd(),
             config,
             project_root(ctx),

@@ -40,6 +40,7 @@ NOTHING_MATCHED = "no pattern matched: sending without context"
 RACY_NS = 2_000_000_000
 PROGRESS_AFTER_S = 0.5
 SPILL_BYTES = 16 * 1024 * 1024
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
 
 
 @dataclass
@@ -185,8 +186,8 @@ class _Tee:
 
     def write(self, chunk: bytes) -> int:
         self.out.write(chunk)
-        self.hasher.update(chunk)
         if self.spill is not None:
+            self.hasher.update(chunk)
             self.spill.write(chunk)
         self.size += len(chunk)
         return len(chunk)
@@ -415,7 +416,7 @@ class _Build:
         counter: TokenCounter,
         sink: CacheWriter | None,
         packed_ns: int,
-        watch: dict[str, Any],
+        watch: set[str],
     ) -> None:
         result, request = self.result, self.request
         result.total_tokens = sum(item.tokens for item in result.files) + estimate(
@@ -443,7 +444,7 @@ class _Build:
             files=records,
             skipped=[(item.path, item.reason) for item in result.skipped],
             warnings=list(result.warnings),
-            watch=dict(watch),
+            watch={path: fingerprint(path) for path in sorted(watch)},
         )
         if stored is not None and stored.pack_hash == pack_hash and stored.id == entry.id:
             stored.files, stored.packed_ns, stored.watch = records, packed_ns, entry.watch
@@ -522,7 +523,7 @@ def _reusable(stored: StoredEntry | None) -> dict[str, StoredFile]:
 
 def _read(path: str, size: int) -> bytes:
     """The whole file; ``os.read`` skips the buffered-file machinery that ``open`` sets up."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    fd = os.open(path, _READ_FLAGS)
     try:
         chunks = []
         while chunk := os.read(fd, max(size + 1, 1 << 16)):

@@ -8,7 +8,7 @@ project root, an ``--include-dirs`` folder, or the folder an explicit ``../`` pa
 
 Besides the files, a selection returns the folders and ignore files whose stat fingerprints
 decide whether the listing could have changed, so that a later call can trust a stored pack
-after stat calls alone.
+after stat calls alone (taken only when a pack is stored).
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ class Selection:
     files: list[Candidate] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    watch: dict[str, Fingerprint] = field(default_factory=dict)
+    watch: set[str] = field(default_factory=set)
 
 
 def _contained(real: str, roots: Sequence[str]) -> bool:
@@ -157,7 +157,7 @@ class _Selector:
             if os.path.isdir(literal_path):
                 base, rest = literal_path, "**"
             else:
-                self.result.watch.setdefault(literal_path, fingerprint(literal_path))
+                self.result.watch.add(literal_path)
                 if not os.path.lexists(literal_path):
                     return
                 parent = os.path.realpath(os.path.dirname(literal_path))
@@ -170,7 +170,7 @@ class _Selector:
         base_real = os.path.realpath(base)
         roots = (*self.allowed, base_real) if outside else tuple(self.allowed)
         if not os.path.isdir(base_real):
-            self.result.watch.setdefault(base, fingerprint(base))
+            self.result.watch.add(base)
             return
         base_rel = self.rel(base)
         if not _contained(base_real, roots):
@@ -240,14 +240,16 @@ def select_files(
 
 
 def _exclude_matcher(text: str) -> Any:
-    """``!name`` (no slash) excludes that name anywhere; ``!a/b*`` is a path glob from the root."""
-    text = text[2:] if text.startswith("./") else text
-    globs = expand_braces(text.rstrip("/"))
-    if "/" not in text.rstrip("/"):
-        regexes = [translate(glob).fullmatch for glob in globs]
-        return lambda rel: any(match(part) for part in rel.split("/") for match in regexes)
-    regexes = [translate(glob + tail).fullmatch for glob in globs for tail in ("", "/**")]
-    return lambda rel: any(match(rel) for match in regexes)
+    """``!name`` (no slash) excludes that name anywhere; ``!a/b*`` and ``!./name`` are path
+    globs from the root."""
+    anchored = text.startswith("./")
+    text = (text[2:] if anchored else text).rstrip("/")
+    globs = expand_braces(text)
+    if not anchored and "/" not in text:
+        names = [translate(glob).fullmatch for glob in globs]
+        return lambda rel: any(match(part) for part in rel.split("/") for match in names)
+    paths = [translate(glob + tail).fullmatch for glob in globs for tail in ("", "/**")]
+    return lambda rel: any(match(rel) for match in paths)
 
 
 def _git_top(folder: str) -> str | None:
@@ -261,7 +263,7 @@ def _git_top(folder: str) -> str | None:
         current = parent
 
 
-def _git_listing(base: str, top: str, watch: dict[str, Fingerprint]) -> list[str] | None:
+def _git_listing(base: str, top: str, watch: set[str]) -> list[str] | None:
     """Tracked and untracked-not-ignored files under ``base``, relative to it; None if git fails."""
     try:
         completed = subprocess.run(
@@ -274,7 +276,8 @@ def _git_listing(base: str, top: str, watch: dict[str, Fingerprint]) -> list[str
         return None
     if completed.returncode != 0:
         return None
-    names = sorted({os.fsdecode(name) for name in completed.stdout.split(b"\0") if name})
+    listed = completed.stdout.decode("utf-8", "surrogateescape").split("\0")
+    names = sorted({name for name in listed if name})
     files, folders = [], {""}
     for name in names:
         parts = name.split("/")
@@ -289,15 +292,15 @@ def _git_listing(base: str, top: str, watch: dict[str, Fingerprint]) -> list[str
             folders.add(folder)
     for folder in folders:
         path = os.path.join(base, folder) if folder else base
-        watch[path] = fingerprint(path)
+        watch.add(path)
     git_dir = os.path.join(top, ".git")
     for extra in ("index", os.path.join("info", "exclude")):
         path = os.path.join(git_dir, extra)
-        watch[path] = fingerprint(path)
+        watch.add(path)
     folder = base
     while True:
         path = os.path.join(folder, ".gitignore")
-        watch[path] = fingerprint(path)
+        watch.add(path)
         if folder == top or os.path.dirname(folder) == folder:
             break
         folder = os.path.dirname(folder)
@@ -313,8 +316,8 @@ class _Ignore:
     spec: Any
 
 
-def _read_ignore(path: str, watch: dict[str, Fingerprint]) -> Any:
-    watch[path] = fingerprint(path)
+def _read_ignore(path: str, watch: set[str]) -> Any:
+    watch.add(path)
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
             lines = handle.read().splitlines()
@@ -335,7 +338,7 @@ def _ignored(rel: str, is_dir: bool, ignores: list[_Ignore]) -> bool:
     return False
 
 
-def _walk(base: str, inherited: list[_Ignore], watch: dict[str, Fingerprint]) -> list[str]:
+def _walk(base: str, inherited: list[_Ignore], watch: set[str]) -> list[str]:
     """Files under ``base`` (relative, ``/``-separated) not ignored, pruning ignored folders."""
     files: list[str] = []
     stack: list[tuple[str, list[_Ignore]]] = [("", inherited)]
@@ -349,7 +352,7 @@ def _walk(base: str, inherited: list[_Ignore], watch: dict[str, Fingerprint]) ->
             continue
         if rel_dir and any(entry.name == "pyvenv.cfg" for entry in entries):
             continue
-        watch[folder] = fingerprint(folder)
+        watch.add(folder)
         if any(entry.name == ".gitignore" for entry in entries):
             spec = _read_ignore(os.path.join(folder, ".gitignore"), watch)
             if spec is not None:
