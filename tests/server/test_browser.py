@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +12,8 @@ import pytest
 
 from tests.conftest import RunCcw
 from tests.fakes.provider_server import ProviderServer
-from tests.server.conftest import Dashboard
+from tests.server.conftest import Dashboard, MakeDashboard
+from tests.server.test_history_api import make_call
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
@@ -165,6 +167,50 @@ def test_see_and_clear_the_cache(ui: Page, dashboard: Dashboard, run_ccw: RunCcw
     ui.locator(".switch").click()
     expect(ui.locator("#cache-stats")).to_contain_text("caching is off")
     assert dashboard.api("GET", "/config").json()["globalCacheSettings"]["enabled"] is False
+
+
+def test_recent_calls(
+    ui: Page, dashboard: Dashboard, run_ccw: RunCcw, fake: ProviderServer
+) -> None:
+    call_id = make_call(dashboard, run_ccw, fake)
+    ui.get_by_role("tab", name="Recent calls").click()
+    row = ui.locator("#history .row").first
+    expect(row).to_contain_text("quick", timeout=15_000)
+    expect(row).to_contain_text("say hello")
+    shot(ui, "10-recent-calls")
+    assert call_id
+
+
+def test_editing_keeps_a_literal_key_it_never_saw(ui: Page, dashboard: Dashboard) -> None:
+    key = "sk-literal-key-never-shown-9876"
+    dashboard.api(
+        "POST", "/providers", json={"id": "lit", "name": "Literal", "type": "openai", "apiKey": key}
+    )
+    row = ui.locator("[data-provider=lit]")
+    expect(row).to_contain_text("sk-…9876")
+    row.get_by_role("button", name="Edit").click()
+    dialog = ui.locator("#provider-dialog")
+    expect(dialog.locator("#provider-key-hint")).to_contain_text("Leave empty to keep it")
+    dialog.get_by_label("Name", exact=True).fill("Renamed")
+    ui.locator("#provider-save").click()
+    expect(ui.locator("[data-provider=lit]")).to_contain_text("Renamed")
+    assert key not in ui.content()
+    assert json.loads(dashboard.config_path.read_text())["providers"][0]["apiKey"] == key
+
+
+def test_a_token_protected_dashboard(page: Page, make_dashboard: MakeDashboard) -> None:
+    dashboard = make_dashboard(token="page-token")
+    page.goto(dashboard.url + "/")
+    expect(page.locator("#alert")).to_contain_text("this server needs a token")
+    shot(page, "11-token-needed")
+    page.locator("#token-input").fill("page-token")
+    page.get_by_role("button", name="Use token").click()
+    expect(page.locator("body[data-ready=true]")).to_have_count(1)
+    page.evaluate("sessionStorage.clear()")
+    page.goto("about:blank")
+    page.goto(dashboard.url + "/#token=page-token")
+    expect(page.locator("body[data-ready=true]")).to_have_count(1)
+    assert "page-token" not in page.url
 
 
 def test_narrow_screen(page: Page, dashboard: Dashboard) -> None:

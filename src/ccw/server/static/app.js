@@ -98,7 +98,7 @@ async function api(method, path, body) {
     setOnline(false);
     throw new ApiError("cannot reach the ccw server", "is `ccw serve` still running?", 0);
   }
-  setOnline(true);
+  setOnline(response.status !== 401, "token needed");
   const text = await response.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
@@ -109,10 +109,10 @@ async function api(method, path, body) {
   return data;
 }
 
-function setOnline(online) {
+function setOnline(online, reason = "offline") {
   const el = $("#status");
   el.classList.toggle("offline", !online);
-  el.textContent = online ? "connected" : "offline";
+  el.textContent = online ? "connected" : reason;
 }
 
 function showError(error, title = "Error") {
