@@ -270,21 +270,30 @@ class _Build:
     def _replay(self, stored: StoredEntry) -> bool:
         """Write the stored pack: the hit that costs stat calls only."""
         assert self.store is not None
+        counted = _Tee(self.out, None)
         try:
-            if not self.store.copy_blob(stored.pack_hash, self.out):
+            if not self.store.copy_blob(stored.pack_hash, counted):
                 return False
-            self.store.record_hit(stored)
         except CacheUnavailable as error:
+            if counted.size:
+                raise CcwError(
+                    f"the context cache failed while the stored pack was read: {error.message}",
+                    "run the command again (the cache was checked and is packed afresh)",
+                ) from None
             self._cache_failed(error)
             return False
         result = self.result
+        try:
+            self.store.record_hit(stored)
+        except CacheUnavailable as error:
+            result.warnings.append(f"{error.message}; the hit was not counted")
         result.files = [
             PackedFile(item.path, item.size, item.tokens)
             for item in stored.files
             if item.reason is None
         ]
         result.skipped = [SkippedFile(path, reason) for path, reason in stored.skipped]
-        result.warnings = list(stored.warnings)
+        result.warnings.extend(stored.warnings)
         result.cache_used = True
         result.session_id = stored.id
         result.total_tokens = stored.tokens

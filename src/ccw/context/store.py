@@ -19,8 +19,9 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import IO, Any
 
+from ccw.context.pack import ByteSink
 from ccw.errors import CcwError
 
 DB_NAME = "context.db"
@@ -316,7 +317,7 @@ class CacheStore:
         result: bytes | None = self._run(read)
         return result
 
-    def copy_blob(self, digest: str, out: BinaryIO) -> bool:
+    def copy_blob(self, digest: str, out: ByteSink) -> bool:
         """Stream a stored blob to ``out`` in chunks; False when it is missing."""
 
         def copy(conn: sqlite3.Connection) -> bool:
