@@ -116,9 +116,7 @@ async def _measure(port: int, path: str, clients: int, requests: int, seconds: f
     await _client(port, path, time.perf_counter() + 2, [50], warm)
     started = time.perf_counter()
     stop_at = started + seconds
-    await asyncio.gather(
-        *(_client(port, path, stop_at, budget, latencies) for _ in range(clients))
-    )
+    await asyncio.gather(*(_client(port, path, stop_at, budget, latencies) for _ in range(clients)))
     elapsed = time.perf_counter() - started
     ordered = sorted(latencies)
 

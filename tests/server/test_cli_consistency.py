@@ -96,3 +96,13 @@ def test_concurrent_edits_from_page_and_cli_lose_nothing(
     ids = {p["id"] for p in served.get(f"{API}/providers").json()["providers"]}
     assert {f"api-{n}" for n in range(12)} <= ids
     assert {f"cli-{n}" for n in range(4)} <= ids
+
+
+def test_a_busy_port_is_one_readable_error(run_ccw: RunCcw) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        refused = run_ccw("serve", "--port", str(busy.getsockname()[1]))
+    assert refused.returncode == 2
+    assert "cannot listen on 127.0.0.1" in refused.stderr
+    assert "Traceback" not in refused.stderr

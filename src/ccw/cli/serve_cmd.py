@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Annotated
 
 import typer
@@ -40,16 +41,33 @@ def serve(
             "pass --token <secret> (or set CCW_TOKEN), or keep the default --host 127.0.0.1",
         )
     config_file = store(ctx).path
+    sock = _listen(host, port)
+    port = sock.getsockname()[1]
     server_app = create_app(config_file, token, host, port)
     shown_host = f"[{host}]" if ":" in host else host
     info(f"config: {config_file}")
     url = f"http://{shown_host}:{port}/"
     info(f"dashboard: {url}" + ("#token=<your token>" if token else ""))
-    uvicorn.run(
-        server_app,
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=2,
+    config = uvicorn.Config(
+        server_app, log_level="warning", access_log=False, timeout_graceful_shutdown=2
     )
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind before starting, so a busy port is one readable error (and port 0 picks one)."""
+    from ccw.errors import UsageError
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise UsageError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+            "pick another --port, or stop the program using it",
+        ) from None
+    sock.listen(128)
+    return sock
