@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 SEPARATOR = "\n\n---\n\n"
 NOTHING_MATCHED = "no pattern matched: sending without context"
+NOTHING_PACKED = "every matching file was left out: sending without context"
 # A file modified this close to the moment it was packed may change again within the same
 # mtime tick; such a file is re-read (and compared by hash) instead of trusted by stat.
 RACY_NS = 2_000_000_000
@@ -230,12 +231,13 @@ class _Build:
         self.result = ContextResult(pack="", prompt=plain_prompt(request.prompt))
         self.root = os.path.realpath(request.root)
         self.store: CacheStore | None = None
-        self.cache: CacheStore | None = None
+        # The store as opened: ``store`` becomes None once it fails, its warnings stay here.
+        self.opened: CacheStore | None = None
 
     def run(self) -> ContextResult:
         result = self._run()
-        if self.cache is not None and self.cache.warnings:
-            result.warnings[:0] = [w for w in self.cache.warnings if w not in result.warnings]
+        if self.opened is not None and self.opened.warnings:
+            result.warnings[:0] = [w for w in self.opened.warnings if w not in result.warnings]
         return result
 
     def _run(self) -> ContextResult:
@@ -245,7 +247,7 @@ class _Build:
         _check_options(request)
         if request.use_cache and request.cache_dir is not None:
             self.store = CacheStore(request.cache_dir, request.max_cache_bytes, clock=request.clock)
-            self.cache = self.store
+            self.opened = self.store
         key = _key(request, self.patterns, self.root)
         stored = self._lookup(key)
         if stored is not None and stored.expires <= request.clock():
@@ -325,8 +327,10 @@ class _Build:
                 progress.advance(done)
             writer.close()
             self._finish(key, stored, records, tee, counter, sink, packed_ns, selection.watch)
-        if not result.files:
+        if not selection.files:
             result.warnings.append(NOTHING_MATCHED)
+        elif not result.files:
+            result.warnings.append(NOTHING_PACKED)
         return result
 
     def _open_sink(self, stack: contextlib.ExitStack) -> CacheWriter | None:

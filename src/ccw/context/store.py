@@ -309,14 +309,6 @@ class CacheStore:
         result: StoredEntry | None = self._run(read)
         return result
 
-    def read_blob(self, digest: str) -> bytes | None:
-        def read(conn: sqlite3.Connection) -> bytes | None:
-            row = conn.execute("SELECT data FROM blobs WHERE hash = ?", (digest,)).fetchone()
-            return None if row is None else bytes(row[0])
-
-        result: bytes | None = self._run(read)
-        return result
-
     def copy_blob(self, digest: str, out: ByteSink) -> bool:
         """Stream a stored blob to ``out`` in chunks; False when it is missing."""
 
@@ -347,23 +339,11 @@ class CacheStore:
 
         self._run(write)
 
-    def record_miss(self) -> None:
-        def write(conn: sqlite3.Connection) -> None:
-            _bump(conn, "misses")
-
-        self._run(write)
-
     @contextlib.contextmanager
     def writer(self) -> Iterator[CacheWriter]:
-        """One write transaction: blobs added while packing, the entry at the end."""
+        """A writer for one pack, on its own connection (see ``CacheWriter``)."""
         with self._connection() as conn:
-            writer = CacheWriter(self, conn)
-            try:
-                yield writer
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
+            yield CacheWriter(self, conn)
 
 
 class _Retry(CacheUnavailable):
