@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Iterator
 
@@ -142,3 +143,15 @@ def test_an_authentication_failure_is_classified(make_dashboard: MakeDashboard) 
     result = probe.test_provider(provider)
     assert (result.success, result.error_kind) == (False, "authentication")
     assert "HTTP 401" in (result.error or "") and SECRET not in (result.error or "")
+
+
+def test_the_local_provider_is_tested_where_the_local_model_listens(
+    dashboard: Dashboard, fake: ProviderServer
+) -> None:
+    port = int(fake.url.rsplit(":", 1)[1])
+    config = {"version": 1, "localModel": {"port": port}}
+    dashboard.config_path.parent.mkdir(parents=True)
+    dashboard.config_path.write_text(json.dumps(config))
+    body = dashboard.api("POST", "/providers/local/test").json()
+    assert body["success"] is True and body["providerId"] == "local"
+    assert fake.requests[-1].path == "/v1/models"

@@ -82,15 +82,17 @@ def _api_key(provider: Provider) -> str | None:
     return None
 
 
-def _base(provider: Provider) -> str:
+def _base(provider: Provider, local_port: int | None) -> str:
     base = provider.api_base or DEFAULT_BASES.get(provider.type)
+    if provider.type == "local" and not provider.api_base and local_port:
+        base = f"http://127.0.0.1:{local_port}/v1"
     if not base:
         raise _NoBase(f"provider {provider.id} ({provider.type}) needs an apiBase")
     return base.rstrip("/")
 
 
-def _build(provider: Provider, key: str | None) -> _Request:
-    base = _base(provider)
+def _build(provider: Provider, key: str | None, local_port: int | None) -> _Request:
+    base = _base(provider, local_port)
     headers: dict[str, str] = {"accept": "application/json"}
     params: dict[str, str] = {}
     if provider.type == "anthropic":
@@ -166,8 +168,14 @@ def _count_models(response: httpx.Response, list_key: str) -> int | None:
     return None
 
 
-def test_provider(provider: Provider, *, timeout: float = 10.0) -> ProbeResult:
-    """List the provider's models once; success, or the failure's class, with the latency."""
+def test_provider(
+    provider: Provider, *, timeout: float = 10.0, local_port: int | None = None
+) -> ProbeResult:
+    """List the provider's models once; success, or the failure's class, with the latency.
+
+    ``local_port`` is where the embedded model listens (``config.local.port``); it is the
+    base of a ``local`` provider that has no ``apiBase``.
+    """
     started = time.perf_counter()
 
     def elapsed() -> int:
@@ -178,7 +186,7 @@ def test_provider(provider: Provider, *, timeout: float = 10.0) -> ProbeResult:
     except MissingKeyError as exc:
         return ProbeResult(False, 0, "missing_key", exc.message)
     try:
-        request = _build(provider, key)
+        request = _build(provider, key, local_port)
     except _NoBase as exc:
         return ProbeResult(False, 0, "unreachable", str(exc))
     started = time.perf_counter()

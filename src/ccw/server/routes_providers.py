@@ -71,8 +71,9 @@ def test_provider(provider_id: str, s: ServerState = Depends(state)) -> dict[str
     """One real, cheap request with the stored credentials; any request body is ignored."""
     from ccw.exec.probe import test_provider as probe
 
-    provider = _find(s.config(), provider_id)
-    result = probe(provider, timeout=provider.timeout or 10.0)
+    config = s.config()
+    provider = _find(config, provider_id)
+    result = probe(provider, timeout=provider.timeout or 10.0, local_port=config.local.port)
     return {"providerId": provider.id, **result.to_dict()}
 
 
