@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ccw.context.api import ContextResult
+from ccw.context.api import NOTHING_PACKED, ContextResult
 from ccw.errors import CcwError
 
 from .conftest import Tree
@@ -74,6 +74,9 @@ def test_secret_firewall(tree: Callable[[Tree], Path], pack: Pack) -> None:
     assert "private key block" in found["key.txt"]
     text = repr(result)
     assert AWS not in text and GITHUB not in text and "MIIE" not in text
+    only_secrets = pack("@.env @settings.py", root, use_cache=False)
+    assert only_secrets.files == [] and only_secrets.pack == ""
+    assert only_secrets.warnings == [NOTHING_PACKED]
     allowed = pack("@**", root, use_cache=False, allow_secrets=True)
     assert len(allowed.files) == 9
     assert AWS in allowed.pack
