@@ -73,7 +73,7 @@ def make_dashboard(project: Path, server_env: dict[str, str]) -> Iterator[MakeDa
     started: list[tuple[_Served, httpx.Client]] = []
 
     def make(token: str | None = None) -> Dashboard:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
