@@ -223,7 +223,7 @@ def test(ctx: typer.Context, provider_id: str, as_json: JsonOpt = False) -> None
     provider = config.provider(provider_id)
     if provider is None:
         raise manage.provider_not_found(config, provider_id)
-    result = test_provider(provider)
+    result = test_provider(provider, timeout=provider.timeout or 10.0, local_port=config.local.port)
     if as_json:
         print_json(result.to_dict())
     elif result.success:

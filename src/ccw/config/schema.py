@@ -27,6 +27,7 @@ class _Model(BaseModel):
         alias_generator=to_camel,
         populate_by_name=True,
         extra="allow",
+        allow_inf_nan=False,
         validate_assignment=True,
     )
 
@@ -55,15 +56,15 @@ def _drop_unset(model: BaseModel, data: dict[str, Any]) -> None:
 
 class CacheStrategy(_Model):
     enabled: bool = True
-    ttl_minutes: int = Field(default=60, ge=0, alias="ttlMinutes")
-    max_size_kb: int = Field(default=512, ge=1, alias="maxSizeKB")
+    ttl_minutes: int = Field(default=60, ge=0, le=525_600, alias="ttlMinutes")
+    max_size_kb: int = Field(default=512, ge=1, le=1_048_576, alias="maxSizeKB")
     file_patterns: list[str] = Field(default_factory=list)
 
 
 class GlobalCacheSettings(_Model):
     enabled: bool = True
     cache_dir: str = "~/.ccw/cache/context"
-    max_total_size_mb: float = Field(default=100, gt=0, alias="maxTotalSizeMB")
+    max_total_size_mb: float = Field(default=100, gt=0, le=1_048_576, alias="maxTotalSizeMB")
 
     @field_serializer("max_total_size_mb")
     def _whole_mb(self, value: float) -> float | int:
@@ -88,7 +89,7 @@ class Provider(_Model):
     api_key: str | None = None
     api_base: str | None = None
     enabled: bool = True
-    timeout: float | None = Field(default=None, gt=0)
+    timeout: float | None = Field(default=None, gt=0, le=3600)
     max_retries: int | None = Field(default=None, ge=0, le=10)
     organization: str | None = None
     api_version: str | None = None

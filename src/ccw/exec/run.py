@@ -16,7 +16,7 @@ from ccw.config.store import ConfigStore
 from ccw.errors import CcwError, UsageError
 from ccw.exec import router
 from ccw.exec.result import ExecutionResult
-from ccw.paths import config_path, data_dir, expand_dir, find_project_root
+from ccw.paths import config_path, data_dir, find_project_root
 
 if TYPE_CHECKING:
     from ccw.context.api import ContextResult
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 
 MODES = ("analysis", "write", "auto")
 PACK_SEPARATOR = "\n\n---\n\n"
-MB = 1024 * 1024
 
 Sink = Callable[[str], None]
 
@@ -96,31 +95,22 @@ def _context(
     store_pack: bool,
     on_status: Sink | None,
 ) -> ContextResult | None:
-    from ccw.context.api import ContextRequest, build_context, has_patterns
+    """Pack the prompt's @patterns with the endpoint's cache strategy (None: no patterns)."""
+    from ccw.context.api import build_context, context_request, has_patterns
 
     if not has_patterns(options.prompt):
         return None
-    settings = config.global_cache_settings
-    strategy = target.endpoint.cache_strategy if target else None
-    request = ContextRequest(
-        prompt=options.prompt,
-        root=options.cwd,
-        include_dirs=list(options.include_dirs),
-        file_patterns=list(strategy.file_patterns) if strategy else [],
-        max_total_bytes=(strategy.max_size_kb if strategy else 512) * 1024,
-        ttl_minutes=strategy.ttl_minutes if strategy else 60,
-        use_cache=store_pack
-        and options.use_cache
-        and settings.enabled
-        and (strategy.enabled if strategy else True),
-        cache_dir=expand_dir(settings.cache_dir, root),
-        max_cache_bytes=int(settings.max_total_size_mb * MB),
-        fmt=options.fmt,
-        on_overflow=options.on_overflow,
-        allow_secrets=options.allow_secrets,
-        tokens=options.tokens,
-        model=target.model if target else None,
-    )
+    overrides: dict[str, Any] = {
+        "include_dirs": list(options.include_dirs),
+        "fmt": options.fmt,
+        "on_overflow": options.on_overflow,
+        "allow_secrets": options.allow_secrets,
+        "tokens": options.tokens,
+    }
+    if not (store_pack and options.use_cache):
+        overrides["use_cache"] = False
+    endpoint = target.endpoint if target else None
+    request = context_request(options.prompt, options.cwd, config, root, endpoint, **overrides)
     result = build_context(request)
     if on_status:
         for warning in result.warnings:

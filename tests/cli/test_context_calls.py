@@ -1,0 +1,108 @@
+"""``ccw cli`` with @patterns: the pack reaches the model, is reused; --dry-run sends nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import SECRET
+from tests.conftest import RunCcw
+from tests.fakes.provider_server import ProviderServer
+
+
+@pytest.fixture
+def sources(project: Path) -> Path:
+    (project / "src").mkdir()
+    (project / "src" / "auth.py").write_text("def login(user):\n    return check(user)\n")
+    (project / "src" / "util.py").write_text("def check(user):\n    return True\n")
+    (project / "README.md").write_text("# Demo\n")
+    return project
+
+
+def _user_text(body: dict) -> str:
+    content = body["messages"][-1]["content"]
+    if isinstance(content, list):
+        return "".join(block["text"] for block in content)
+    return content
+
+
+def test_pack_then_separator_then_prompt_and_reuse(
+    run_ccw: RunCcw,
+    configured: Path,
+    sources: Path,
+    server: ProviderServer,
+    keys: dict[str, str],
+) -> None:
+    server.echo = True
+    first = run_ccw("cli", "-p", "@src/**/*.py Review security", "--json", env=keys)
+    assert first.returncode == 0, first.stderr
+    result = json.loads(first.stdout)
+    assert result["cachedFiles"] == ["src/auth.py", "src/util.py"]
+    assert result["cacheUsed"] is False
+    sent = _user_text(server.requests[-1].body)
+    pack, prompt = sent.split("\n\n---\n\n")
+    assert "def login(user)" in pack and "def check(user)" in pack
+    assert pack.index("src/auth.py") < pack.index("src/util.py")
+    assert "Review security" in prompt
+    assert "src/**/*.py" in prompt  # the pattern stays readable
+
+    second = run_ccw("cli", "-p", "@src/**/*.py Review security", "--json", env=keys)
+    assert json.loads(second.stdout)["cacheUsed"] is True
+    assert _user_text(server.requests[-1].body) == sent  # byte-identical pack
+
+    (sources / "src" / "util.py").write_text("def check(user):\n    return user.ok\n")
+    third = run_ccw("cli", "-p", "@src/**/*.py Review security", "--json", env=keys)
+    assert json.loads(third.stdout)["cacheUsed"] is False
+    assert "user.ok" in _user_text(server.requests[-1].body)
+
+    fresh = run_ccw("cli", "-p", "@src/**/*.py Review security", "--json", "--no-cache", env=keys)
+    assert json.loads(fresh.stdout)["cacheUsed"] is False
+
+
+def test_anthropic_gets_a_cache_breakpoint_on_the_pack(
+    run_ccw: RunCcw,
+    configured: Path,
+    sources: Path,
+    server: ProviderServer,
+    keys: dict[str, str],
+) -> None:
+    done = run_ccw("cli", "-p", "@README.md Summarise", "--model", "claude", env=keys)
+    assert done.returncode == 0, done.stderr
+    call = next(r for r in reversed(server.requests) if r.path == "/v1/messages")
+    blocks = call.body["messages"][-1]["content"]
+    assert blocks[0]["cache_control"] == {"type": "ephemeral"}
+    assert "# Demo" in blocks[0]["text"] and blocks[0]["text"].endswith("\n\n---\n\n")
+    assert "Summarise" in blocks[1]["text"]
+
+
+def test_unmatched_pattern_warns_and_goes_on(
+    run_ccw: RunCcw, configured: Path, sources: Path, server: ProviderServer, keys: dict[str, str]
+) -> None:
+    done = run_ccw("cli", "-p", "@nothing/*.go Explain", env=keys)
+    assert done.returncode == 0, done.stderr
+    assert "nothing/*.go" in done.stderr
+    assert "without context" in done.stderr
+
+
+def test_dry_run_lists_files_tokens_and_cost_and_sends_nothing(
+    run_ccw: RunCcw,
+    configured: Path,
+    sources: Path,
+    server: ProviderServer,
+    keys: dict[str, str],
+) -> None:
+    (sources / "src" / ".env").write_text(f"OPENAI_API_KEY={SECRET}\n")
+    done = run_ccw("cli", "-p", "@src/** Review", "--dry-run", "--json", env=keys)
+    assert done.returncode == 0, done.stderr
+    plan = json.loads(done.stdout)
+    assert [f["path"] for f in plan["files"]] == ["src/auth.py", "src/util.py"]
+    assert all(f["tokens"] > 0 and f["size"] > 0 for f in plan["files"])
+    assert any(s["path"] == "src/.env" for s in plan["skipped"])
+    assert plan["inputCost"] > 0  # gpt-4o is priced
+    assert server.requests == []
+    assert SECRET not in done.stdout + done.stderr
+    table = run_ccw("cli", "-p", "@src/** Review", "--dry-run", env=keys)
+    assert "src/auth.py" in table.stdout and "Nothing was sent" in table.stdout
+    assert server.requests == []
