@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from ccw.config.store import ConfigStore
+if TYPE_CHECKING:
+    from ccw.config.store import ConfigStore
 
 
 def store(ctx: typer.Context) -> ConfigStore:
     """The config store chosen by ``ccw --config`` / ``CCW_CONFIG`` / the project."""
+    from ccw.config.store import ConfigStore
     from ccw.paths import config_path
 
     root = ctx.find_root()
