@@ -29,6 +29,13 @@ max(1, answer characters // 4). ``usage_cached_tokens`` is reported as
 ``prompt_tokens_details.cached_tokens`` (OpenAI) and ``cache_read_input_tokens`` (Anthropic,
 whose ``input_tokens`` is then the uncached rest); Ollama does not report it.
 With ``echo`` the answer is the last user message's text blocks joined with "\\n".
+
+Faults hit model calls only, unless injected with ``routes="models"`` (only the model lists
+``GET /v1/models``, ``/models`` and ``/api/tags``, what a connection test asks for) or
+``routes="all"``. The queue is first in, first out: a head fault waits for a request it applies
+to, and holds back the faults behind it. On a model list, ``fail`` answers the error in the
+shape of the route (Ollama's on ``/api/tags``; Anthropic's when the request carries an
+``anthropic-version`` header; OpenAI's otherwise) and ``malformed`` answers 200 with cut JSON.
 """
 
 from __future__ import annotations
@@ -41,7 +48,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Literal
+
+Routes = Literal["calls", "models", "all"]
 
 DEFAULT_REPLY = "Hello from the test provider."
 
@@ -72,6 +81,14 @@ class _Fault:
     retry_after: float | None = None
     message: str = ""
     seconds: float = 0.0
+    routes: Routes = "calls"
+
+    def applies(self, streaming: bool, model_list: bool) -> bool:
+        if model_list:
+            return self.routes != "calls" and self.kind != "cut"
+        if self.kind == "cut" and not streaming:
+            return False
+        return self.routes != "models"
 
 
 @dataclass
@@ -102,7 +119,7 @@ class ProviderServer:
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
 
-    # -- fault injection (FIFO, applies to model calls only) --------------------------------
+    # -- fault injection (FIFO; model calls unless ``routes`` says otherwise) -----------------
 
     def fail(
         self,
@@ -111,17 +128,29 @@ class ProviderServer:
         times: int = 1,
         retry_after: float | None = None,
         message: str = "Injected failure from the test provider.",
+        routes: Routes = "calls",
     ) -> None:
-        """The next ``times`` model requests answer ``status`` with a provider-shaped error."""
-        self._push(_Fault("fail", times, status=status, retry_after=retry_after, message=message))
+        """The next ``times`` requests on ``routes`` answer ``status`` with a provider-shaped
+        error."""
+        self._push(
+            _Fault(
+                "fail",
+                times,
+                status=status,
+                retry_after=retry_after,
+                message=message,
+                routes=routes,
+            )
+        )
 
-    def slow(self, seconds: float, *, times: int = 1) -> None:
-        """The next ``times`` model requests wait ``seconds`` before answering normally."""
-        self._push(_Fault("slow", times, seconds=seconds))
+    def slow(self, seconds: float, *, times: int = 1, routes: Routes = "calls") -> None:
+        """The next ``times`` requests on ``routes`` wait ``seconds`` before answering normally."""
+        self._push(_Fault("slow", times, seconds=seconds, routes=routes))
 
-    def malformed(self, *, times: int = 1) -> None:
-        """The next ``times`` model requests answer 200 with invalid JSON, SSE or NDJSON."""
-        self._push(_Fault("malformed", times))
+    def malformed(self, *, times: int = 1, routes: Routes = "calls") -> None:
+        """The next ``times`` requests on ``routes`` answer 200 with invalid JSON, SSE or
+        NDJSON."""
+        self._push(_Fault("malformed", times, routes=routes))
 
     def cut_stream(self, *, times: int = 1) -> None:
         """The next ``times`` streaming requests send a couple of chunks, then hang up."""
@@ -133,13 +162,13 @@ class ProviderServer:
         with self._lock:
             self._faults.append(fault)
 
-    def _take_fault(self, streaming: bool) -> _Fault | None:
-        """Pop one use of the head fault; a stream cut waits for a streaming request."""
+    def _take_fault(self, streaming: bool, model_list: bool = False) -> _Fault | None:
+        """Pop one use of the head fault if it applies to this request, else leave it queued."""
         with self._lock:
             if not self._faults:
                 return None
             head = self._faults[0]
-            if head.kind == "cut" and not streaming:
+            if not head.applies(streaming, model_list):
                 return None
             head.times -= 1
             if head.times == 0:
@@ -285,9 +314,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         route(body if isinstance(body, dict) else {})
 
-    def _fault(self, call: _Call, error_body: Any) -> str | None:
-        """Apply the next fault; returns "malformed"/"cut" for the route to act on, or "done"."""
-        fault = self.provider._take_fault(call.stream)
+    def _fault(self, call: _Call | None, error_body: Any) -> str | None:
+        """Apply the next fault to a model call, or to a model list when ``call`` is None;
+        returns "malformed"/"cut" for the route to act on, or "done"."""
+        streaming = call.stream if call is not None else False
+        fault = self.provider._take_fault(streaming, model_list=call is None)
         if fault is None:
             return None
         if fault.kind == "slow":
@@ -304,8 +335,19 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- shared answers ----------------------------------------------------------------------
 
+    def _list_fault(self, error_body: Any) -> bool:
+        """Apply a model-list fault; True when it has answered the request."""
+        action = self._fault(None, error_body)
+        if action == "malformed":
+            self._send_json(200, None, raw='{"object": "list", "data": [{"id": "te')
+            return True
+        return action == "done"
+
     def _models(self, _body: dict[str, Any]) -> None:
         """One list both the OpenAI and the Anthropic clients can read."""
+        anthropic = "anthropic-version" in self.headers
+        if self._list_fault(_anthropic_error if anthropic else _openai_error):
+            return
         names = self.provider.models
         data = [
             {
@@ -488,7 +530,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._ollama_answer(call, lambda piece: {"response": piece})
 
     def _ollama_answer(self, call: _Call, content: Any) -> None:
-        action = self._fault(call, lambda _status, message: {"error": message})
+        action = self._fault(call, _ollama_error)
         if action == "done":
             return
         answer = self.provider.answer_for(call)
@@ -544,6 +586,8 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def _ollama_tags(self, _body: dict[str, Any]) -> None:
+        if self._list_fault(_ollama_error):
+            return
         models = [
             {
                 "name": name,
@@ -608,3 +652,7 @@ def _anthropic_error(status: int, message: str) -> dict[str, Any]:
         529: "overloaded_error",
     }
     return {"type": "error", "error": {"type": kinds.get(status, "api_error"), "message": message}}
+
+
+def _ollama_error(_status: int, message: str) -> dict[str, Any]:
+    return {"error": message}

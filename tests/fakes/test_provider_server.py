@@ -212,3 +212,45 @@ def test_cut_stream_raises_after_first_chunks(
     assert "".join(received) == "Hello from "
     text, _ = stream_text(complete(litellm, srv, route, stream=True))
     assert text == "Hello from the test provider."
+
+
+def test_model_list_faults_are_opt_in_and_shaped_like_the_route(srv: ProviderServer) -> None:
+    with httpx.Client(base_url=srv.url) as client:
+        srv.fail(401, routes="models", message="bad key")
+        srv.fail(429, routes="models", retry_after=3)
+        srv.fail(403, routes="models", message="no access")
+        srv.fail(503, routes="all")
+        srv.malformed(routes="models")
+        denied = client.get("/v1/models")
+        assert denied.status_code == 401
+        assert denied.json()["error"]["message"] == "bad key"
+        limited = client.get("/models")
+        assert (limited.status_code, limited.headers["retry-after"]) == (429, "3")
+        forbidden = client.get("/v1/models", headers={"anthropic-version": "2023-06-01"})
+        assert forbidden.json() == {
+            "type": "error",
+            "error": {"type": "permission_error", "message": "no access"},
+        }
+        assert client.post("/v1/chat/completions", json={}).status_code == 503
+        broken = client.get("/api/tags")
+        assert broken.status_code == 200
+        with pytest.raises(json.JSONDecodeError):
+            broken.json()
+        assert client.get("/api/tags").json()["models"][0]["name"] == "test-model"
+
+
+def test_a_model_list_fault_waits_for_a_list_request(srv: ProviderServer) -> None:
+    """FIFO: a list-only fault at the head holds back a call fault queued behind it."""
+    with httpx.Client(base_url=srv.url) as client:
+        srv.fail(404, routes="models", message="gone")
+        srv.fail(500)
+        assert client.post("/v1/chat/completions", json={}).status_code == 200
+        assert client.get("/api/tags").json() == {"error": "gone"}
+        assert client.get("/v1/models").status_code == 200
+        assert client.post("/api/chat", json={"stream": False}).status_code == 500
+
+
+def test_a_slow_model_list(srv: ProviderServer) -> None:
+    srv.slow(30, routes="models")
+    with httpx.Client(base_url=srv.url, timeout=0.3) as client, pytest.raises(httpx.ReadTimeout):
+        client.get("/v1/models")
