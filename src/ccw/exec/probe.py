@@ -1,13 +1,16 @@
 """Test a provider connection with the cheapest real request it allows: its model list.
 
-Plain httpx, no litellm: the dashboard and ``ccw provider test`` stay light. The key
-comes only from the stored provider (``${VAR}`` resolved from this process's
-environment) and never appears in a result, even when the provider echoes it back.
+Plain httpx, no litellm: the dashboard and ``ccw provider test`` stay light. The key,
+the base URL and the custom headers come only from the stored provider, their ``${VAR}``
+references resolved from this process's environment as a real call resolves them. Neither
+the key nor a secret header value appears in a result, even when the provider echoes it back;
+messages show the stored base URL, not its resolved form.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +19,7 @@ import httpx
 
 from ccw.config.providers import kind
 from ccw.config.schema import Provider
-from ccw.config.secrets import MissingKeyError, mask, resolve
+from ccw.config.secrets import MissingKeyError, is_reference, mask, resolve
 
 DEFAULT_BASES: dict[str, str] = {
     "openai": "https://api.openai.com/v1",
@@ -31,6 +34,8 @@ DEFAULT_BASES: dict[str, str] = {
 ANTHROPIC_VERSION = "2023-06-01"
 AZURE_API_VERSION = "2024-10-21"
 MAX_ERROR_CHARS = 300
+SECRET_HEADER = re.compile(r"auth|key|token|secret|cookie|password", re.IGNORECASE)
+MIN_SECRET_PART = 8  # words of a secret header value this long are secrets on their own
 
 
 @dataclass(frozen=True)
@@ -56,9 +61,11 @@ class ProbeResult:
 @dataclass(frozen=True)
 class _Request:
     url: str
+    shown_url: str  # the URL from the stored, unresolved apiBase
     headers: dict[str, str]
     params: dict[str, str]
     list_key: str
+    secrets: tuple[str, ...]
 
 
 class _NoBase(Exception):
@@ -83,6 +90,7 @@ def _api_key(provider: Provider) -> str | None:
 
 
 def _base(provider: Provider, local_port: int | None) -> str:
+    """The stored base URL, ``${VAR}`` references left as they are."""
     base = provider.api_base or DEFAULT_BASES.get(provider.type)
     if provider.type == "local" and not provider.api_base and local_port:
         base = f"http://127.0.0.1:{local_port}/v1"
@@ -91,8 +99,26 @@ def _base(provider: Provider, local_port: int | None) -> str:
     return base.rstrip("/")
 
 
+def _custom_headers(provider: Provider) -> tuple[dict[str, str], list[str]]:
+    """Resolved custom headers, and what to keep out of any message: each secret value and
+    its long words, since a provider echoes ``sk-...`` rather than ``Bearer sk-...``."""
+    headers: dict[str, str] = {}
+    secrets: list[str] = []
+    for name, value in (provider.custom_headers or {}).items():
+        headers[name] = resolve(value, what=f"provider {provider.id} header {name}")
+        if is_reference(value) or SECRET_HEADER.search(name):
+            words = headers[name].split()
+            secrets += [headers[name], *(word for word in words if len(word) >= MIN_SECRET_PART)]
+    return headers, secrets
+
+
 def _build(provider: Provider, key: str | None, local_port: int | None) -> _Request:
-    base = _base(provider, local_port)
+    shown_base = _base(provider, local_port)
+    try:
+        base = resolve(shown_base, what=f"provider {provider.id} apiBase")
+    except MissingKeyError as exc:
+        raise _NoBase(exc.message) from None
+    custom, secrets = _custom_headers(provider)
     headers: dict[str, str] = {"accept": "application/json"}
     params: dict[str, str] = {}
     if provider.type == "anthropic":
@@ -120,13 +146,16 @@ def _build(provider: Provider, key: str | None, local_port: int | None) -> _Requ
             headers["authorization"] = f"Bearer {key}"
     if provider.organization:
         headers["openai-organization"] = provider.organization
-    headers.update(provider.custom_headers or {})
-    return _Request(url, headers, params, list_key)
+    headers.update(custom)
+    shown_url = shown_base + url[len(base) :]
+    kept_out = tuple(value for value in (key, *secrets) if value)
+    return _Request(url, shown_url, headers, params, list_key, kept_out)
 
 
-def _scrub(text: str, secret: str | None) -> str:
+def _scrub(text: str, secrets: tuple[str, ...]) -> str:
+    """One line of at most ``MAX_ERROR_CHARS``, every secret masked, the longest first."""
     text = " ".join(text.split())
-    if secret:
+    for secret in sorted(secrets, key=len, reverse=True):
         text = text.replace(secret, mask(secret) or "…")
     return text[:MAX_ERROR_CHARS]
 
@@ -183,10 +212,9 @@ def test_provider(
 
     try:
         key = _api_key(provider)
+        request = _build(provider, key, local_port)
     except MissingKeyError as exc:
         return ProbeResult(False, 0, "missing_key", exc.message)
-    try:
-        request = _build(provider, key, local_port)
     except _NoBase as exc:
         return ProbeResult(False, 0, "unreachable", str(exc))
     started = time.perf_counter()
@@ -196,16 +224,26 @@ def test_provider(
     except httpx.TimeoutException:
         return ProbeResult(False, elapsed(), "timeout", f"no answer within {timeout:g} s")
     except (httpx.TransportError, httpx.InvalidURL) as exc:
-        reason = _scrub(str(exc) or type(exc).__name__, key)
-        return ProbeResult(False, elapsed(), "unreachable", f"cannot reach {request.url}: {reason}")
+        reason = _scrub(str(exc) or type(exc).__name__, request.secrets)
+        return ProbeResult(
+            False, elapsed(), "unreachable", f"cannot reach {request.shown_url}: {reason}"
+        )
+    except httpx.DecodingError as exc:  # e.g. a body that is not the gzip its headers claim
+        reason = _scrub(str(exc), request.secrets)
+        return ProbeResult(
+            False,
+            elapsed(),
+            "bad_response",
+            f"{request.shown_url} sent an unreadable body: {reason}",
+        )
     except ValueError as exc:  # a header or key that HTTP cannot carry, e.g. non-ASCII
-        reason = _scrub(str(exc), key)
+        reason = _scrub(str(exc), request.secrets)
         return ProbeResult(
             False, 0, "unreachable", f"cannot send the request ({reason}); check key and headers"
         )
     latency = elapsed()
     if response.status_code >= 400:
-        message = _scrub(_provider_message(response), key)
+        message = _scrub(_provider_message(response), request.secrets)
         detail = f"HTTP {response.status_code}" + (f": {message}" if message else "")
         return ProbeResult(False, latency, _status_kind(response.status_code), detail)
     if response.status_code >= 300:
@@ -218,6 +256,6 @@ def test_provider(
             False,
             latency,
             "bad_response",
-            f"{request.url} did not answer with a model list; check apiBase",
+            f"{request.shown_url} did not answer with a model list; check apiBase",
         )
     return ProbeResult(True, latency, models=models)
