@@ -120,14 +120,30 @@ class CacheStore:
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version != SCHEMA_VERSION:
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.executescript(_SCHEMA)
-                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                self._create(conn)
             conn.execute("PRAGMA synchronous=NORMAL")
         except BaseException:
             conn.close()
             raise
         return conn
+
+    def _create(self, conn: sqlite3.Connection) -> None:
+        """Switch to WAL and create the schema. Two processes opening a new database at once
+        race here, and SQLite answers the loser's journal-mode switch with "locked" at once,
+        without its busy handler: wait for the winner instead of giving up."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        delay = 0.01
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.executescript(_SCHEMA)
+                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                return
+            except sqlite3.OperationalError as error:
+                if not _is_lock(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.2)
 
     def _rebuild(self, error: sqlite3.Error) -> None:
         aside = self.path.with_name(DB_NAME + ".corrupt")
