@@ -39,6 +39,10 @@ def load_litellm() -> Any:
 
     litellm.suppress_debug_info = True
     litellm.telemetry = False
+    # ccw keeps its own history and cost and registers no LiteLLM callbacks; LiteLLM's
+    # per-chunk success logging would only compute a cost nobody reads, in worker threads
+    # that the interpreter then waits for at exit (about 1 s per call here).
+    litellm.disable_streaming_logging = True
     return litellm
 
 
