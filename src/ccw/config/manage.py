@@ -35,7 +35,8 @@ def builtin_local_endpoint() -> Endpoint:
         provider_id=LOCAL_ID,
         model="smollm2-135m",
         description="SmolLM2-135M on llama.cpp, on 127.0.0.1; no key, no internet",
-        max_tokens=256,
+        max_tokens=128,
+        temperature=0,  # a 135M model rambles when sampled; greedy answers are steadier
     )
 
 
