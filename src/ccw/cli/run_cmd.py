@@ -164,6 +164,7 @@ def _run(options: RunOptions, as_json: bool) -> None:
     result = execute(options, on_text=None if as_json else on_text, on_status=_status)
     if wrote and wrote[-1] != "\n":
         sys.stdout.write("\n")
+        sys.stdout.flush()
     if as_json:
         print_json(result.to_dict())
     else:
