@@ -51,7 +51,7 @@ def test_reference_is_stored_as_written_and_never_resolved_into_output(
         ok(done)
     # The connection test resolves the key in memory and fails on a closed port.
     runs.append(run_ccw("provider", "test", "ref", "--json", env=env))
-    assert runs[-1].returncode == 1, runs[-1].stderr
+    assert runs[-1].returncode == 15, runs[-1].stderr  # unreachable
     assert json.loads(runs[-1].stdout)["errorKind"] == "unreachable"
     listed = ok_json(run_ccw("provider", "list", "--json", env=env))
     shown = ok_json(run_ccw("config", "show", env=env))

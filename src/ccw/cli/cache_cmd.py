@@ -7,13 +7,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ccw.cli.common import print_json, project_root, store, success, table
+from ccw.cli.options import JsonOpt
 
 if TYPE_CHECKING:
     from ccw.context.store import CacheStore
 
 app = typer.Typer(help="Inspect and clear the context cache.", no_args_is_help=True)
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _cache(ctx: typer.Context) -> CacheStore:

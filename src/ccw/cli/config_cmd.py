@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import typer
 
 from ccw.cli.common import print_json, store, success
@@ -18,11 +16,8 @@ def path(ctx: typer.Context) -> None:
 
 
 @app.command("show")
-def show(
-    ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (the default).")] = True,
-) -> None:
-    """Print the config with every key masked."""
+def show(ctx: typer.Context) -> None:
+    """Print the config as JSON with every key masked."""
     from ccw.config import manage
 
     print_json(manage.masked_config(store(ctx).load()))

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 import typer
 
 from ccw.cli.common import print_json, store, success, table
+from ccw.cli.options import JsonOpt
 
 app = typer.Typer(help="Manage endpoints (what --model names).", no_args_is_help=True)
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 NameOpt = Annotated[str | None, typer.Option("--name", help="Display name.")]
 ProviderOpt = Annotated[str | None, typer.Option("--provider", "-p", help="Provider id.")]
 ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="Model name, e.g. gpt-4o.")]

@@ -9,6 +9,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ccw.cli.common import print_json, project_root, store
+from ccw.cli.options import (
+    AllowSecretsOpt,
+    FormatOpt,
+    IncludeDirsOpt,
+    NoCacheOpt,
+    OnOverflowOpt,
+    TokensOpt,
+    split_dirs,
+)
 
 if TYPE_CHECKING:
     from ccw.context.api import ContextResult
@@ -23,10 +32,6 @@ def _as_pattern(text: str) -> str:
     if any(char.isspace() for char in body) or "'" in body or "`" in body:
         return f'@{bang}"{body}"'
     return f"@{bang}{body}"
-
-
-def _split_dirs(values: list[str]) -> list[Path]:
-    return [Path(part).expanduser() for value in values for part in value.split(",") if part]
 
 
 SKIPPED_SHOWN = 20
@@ -80,30 +85,15 @@ def register(app: typer.Typer) -> None:
                 help="Patterns such as src/**/*.py, @README.md or !tests/** to exclude."
             ),
         ],
-        fmt: Annotated[
-            str, typer.Option("--format", help="xml (default), markdown or plain.")
-        ] = "xml",
+        fmt: FormatOpt = "xml",
         output: Annotated[
             Path | None, typer.Option("-o", "--output", help="Write the pack to FILE.")
         ] = None,
-        no_cache: Annotated[
-            bool, typer.Option("--no-cache", help="Pack fresh and store nothing.")
-        ] = False,
-        on_overflow: Annotated[
-            str, typer.Option("--on-overflow", help="skip (default) or fail when a limit is hit.")
-        ] = "skip",
-        allow_secrets: Annotated[
-            bool, typer.Option("--allow-secrets", help="Include files the secret firewall stops.")
-        ] = False,
-        include_dirs: Annotated[
-            list[str] | None,
-            typer.Option(
-                "--include-dirs", help="Extra folders patterns may reach (repeat or a,b)."
-            ),
-        ] = None,
-        tokens: Annotated[
-            str, typer.Option("--tokens", help="estimate (default) or exact (LiteLLM tokenizers).")
-        ] = "estimate",
+        no_cache: NoCacheOpt = False,
+        on_overflow: OnOverflowOpt = "skip",
+        allow_secrets: AllowSecretsOpt = False,
+        include_dirs: IncludeDirsOpt = None,
+        tokens: TokensOpt = "estimate",
         endpoint: Annotated[
             str | None,
             typer.Option("--endpoint", help="Use this endpoint's cacheStrategy (TTL, limits)."),
@@ -132,7 +122,7 @@ def register(app: typer.Typer) -> None:
             "fmt": fmt,
             "on_overflow": on_overflow,
             "allow_secrets": allow_secrets,
-            "include_dirs": _split_dirs(include_dirs or []),
+            "include_dirs": split_dirs(include_dirs, Path.cwd()),
             "tokens": tokens,
         }
         if no_cache:

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from ccw.cli.common import (
+    escape,
     parse_json_option,
     print_json,
     stdout_console,
@@ -14,6 +15,7 @@ from ccw.cli.common import (
     success,
     table,
 )
+from ccw.cli.options import JsonOpt
 
 app = typer.Typer(help="Manage providers (credentials and API bases).", no_args_is_help=True)
 
@@ -63,7 +65,6 @@ RetriesOpt = Annotated[int | None, typer.Option("--max-retries", help="Retries o
 OrgOpt = Annotated[str | None, typer.Option("--organization", help="OpenAI organization.")]
 VersionOpt = Annotated[str | None, typer.Option("--api-version", help="API version (azure).")]
 HeadersOpt = Annotated[str | None, typer.Option("--headers", help="Custom headers as JSON.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _show(provider: dict[str, Any], as_json: bool) -> None:
@@ -212,6 +213,18 @@ def remove(ctx: typer.Context, provider_id: str, as_json: JsonOpt = False) -> No
     success(f"removed provider {provider_id}{extra}")
 
 
+PROBE_EXIT_CODES = {
+    "authentication": 10,
+    "missing_key": 10,
+    "rate_limit": 11,
+    "not_found": 12,
+    "server_error": 13,
+    "bad_response": 13,
+    "timeout": 14,
+    "unreachable": 15,
+}
+
+
 @app.command("test")
 def test(ctx: typer.Context, provider_id: str, as_json: JsonOpt = False) -> None:
     """Make the cheapest real request the provider allows and report the result."""
@@ -224,16 +237,13 @@ def test(ctx: typer.Context, provider_id: str, as_json: JsonOpt = False) -> None
     if provider is None:
         raise manage.provider_not_found(config, provider_id)
     result = test_provider(provider, timeout=provider.timeout or 10.0, local_port=config.local.port)
+    latency = f"({result.latency_ms} ms)"
     if as_json:
         print_json(result.to_dict())
     elif result.success:
-        stdout_console().print(
-            f"[green]✓[/green] {provider_id}: reachable ({result.latency_ms} ms)"
-        )
+        stdout_console().print(f"[green]✓[/green] {escape(provider_id)}: reachable {latency}")
     else:
-        stdout_console().print(
-            f"[red]✗[/red] {provider_id}: {result.error_kind}: {result.error} "
-            f"({result.latency_ms} ms)"
-        )
+        detail = escape(f"{provider_id}: {result.error_kind}: {result.error} {latency}")
+        stdout_console().print(f"[red]✗[/red] {detail}")
     if not result.success:
-        raise typer.Exit(ExitCode.FAILURE)
+        raise typer.Exit(PROBE_EXIT_CODES.get(result.error_kind or "", ExitCode.FAILURE))

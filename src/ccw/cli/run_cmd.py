@@ -15,6 +15,15 @@ import typer
 
 from ccw.cli import history_cmd
 from ccw.cli.common import escape, print_json
+from ccw.cli.options import (
+    AllowSecretsOpt,
+    FormatOpt,
+    IncludeDirsOpt,
+    NoCacheOpt,
+    OnOverflowOpt,
+    TokensOpt,
+    split_dirs,
+)
 
 if TYPE_CHECKING:
     from ccw.exec.result import ExecutionResult
@@ -71,28 +80,15 @@ def cli(
     cd: Annotated[
         Path | None, typer.Option("--cd", help="Run in DIR (patterns are relative to it).")
     ] = None,
-    include_dirs: Annotated[
-        list[str] | None,
-        typer.Option("--include-dirs", help="More folders files may come from (comma list)."),
-    ] = None,
-    no_cache: Annotated[
-        bool, typer.Option("--no-cache", help="Pack fresh and store nothing.")
-    ] = False,
+    include_dirs: IncludeDirsOpt = None,
+    no_cache: NoCacheOpt = False,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show files, tokens and cost; send nothing.")
     ] = False,
-    fmt: Annotated[str, typer.Option("--format", help="Pack format: xml, markdown, plain.")] = (
-        "xml"
-    ),
-    on_overflow: Annotated[
-        str, typer.Option("--on-overflow", help="skip (default) or fail when files do not fit.")
-    ] = "skip",
-    allow_secrets: Annotated[
-        bool, typer.Option("--allow-secrets", help="Pack files that look like secrets.")
-    ] = False,
-    tokens: Annotated[
-        str, typer.Option("--tokens", help="estimate (default) or exact token counts.")
-    ] = "estimate",
+    fmt: FormatOpt = "xml",
+    on_overflow: OnOverflowOpt = "skip",
+    allow_secrets: AllowSecretsOpt = False,
+    tokens: TokensOpt = "estimate",
     pack: Annotated[
         bool, typer.Option("--pack", help="CLI tools: pack @patterns instead of passing them.")
     ] = False,
@@ -110,14 +106,13 @@ def cli(
         return
     from ccw.exec.run import RunOptions
 
-    dirs = [Path(part) for item in include_dirs or [] for part in item.split(",") if part]
     options = RunOptions(
         prompt=_read_prompt(prompt, file),
         model=model,
         tool=tool,
         mode=mode,
         cwd=(cd or Path.cwd()).resolve(),
-        include_dirs=[(d if d.is_absolute() else (cd or Path.cwd()) / d).resolve() for d in dirs],
+        include_dirs=split_dirs(include_dirs, cd or Path.cwd()),
         use_cache=not no_cache,
         stream=not no_stream and not as_json,
         timeout=timeout,

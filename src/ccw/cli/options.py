@@ -1,0 +1,31 @@
+"""Options shared by several commands, defined once so that their names and help agree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+FormatOpt = Annotated[str, typer.Option("--format", help="Pack format: xml, markdown or plain.")]
+NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Pack fresh and store nothing.")]
+OnOverflowOpt = Annotated[
+    str, typer.Option("--on-overflow", help="skip (default) or fail when a limit is hit.")
+]
+AllowSecretsOpt = Annotated[
+    bool, typer.Option("--allow-secrets", help="Include files the secret firewall stops.")
+]
+IncludeDirsOpt = Annotated[
+    list[str] | None,
+    typer.Option("--include-dirs", help="Extra folders files may come from (repeat or a,b)."),
+]
+TokensOpt = Annotated[
+    str, typer.Option("--tokens", help="estimate (default) or exact (LiteLLM tokenizers).")
+]
+
+
+def split_dirs(values: list[str] | None, base: Path) -> list[Path]:
+    """``--include-dirs a,b --include-dirs c`` as absolute paths, relative ones taken from base."""
+    found = [Path(part).expanduser() for value in values or [] for part in value.split(",") if part]
+    return [(path if path.is_absolute() else base / path).resolve() for path in found]
