@@ -19,11 +19,6 @@ class MissingKeyError(CcwError):
     status = 400
 
 
-def references(value: str) -> list[str]:
-    """Names of the environment variables that ``value`` refers to."""
-    return [m.group(1) for m in _REF.finditer(value)]
-
-
 def is_reference(value: str | None) -> bool:
     return bool(value) and bool(_REF.search(value or ""))
 

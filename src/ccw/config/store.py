@@ -49,10 +49,6 @@ def parse_config(text: str, source: str) -> Config:
         raise ConfigError(f"{source} is invalid: {_describe_validation(exc)}", fix) from None
 
 
-def default_config() -> Config:
-    return Config()
-
-
 class ConfigStore:
     """The one source of truth for providers and endpoints: a JSON file on disk."""
 
@@ -73,7 +69,7 @@ class ConfigStore:
         try:
             st = self.path.stat()
         except FileNotFoundError:
-            return default_config()
+            return Config()  # no file yet: defaults, written on the first change
         except OSError as exc:
             raise ConfigError(f"cannot read {self.path}: {exc.strerror}") from None
         stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
