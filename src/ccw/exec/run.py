@@ -96,6 +96,8 @@ def _context(
     on_status: Sink | None,
 ) -> ContextResult | None:
     """Pack the prompt's @patterns with the endpoint's cache strategy (None: no patterns)."""
+    if "@" not in options.prompt:  # the common case costs no import of the packer
+        return None
     from ccw.context.api import build_context, context_request, has_patterns
 
     if not has_patterns(options.prompt):
