@@ -78,6 +78,15 @@ def _project_root(store: ConfigStore, cwd: Path) -> Path:
     return find_project_root(cwd)
 
 
+def _prepare(options: RunOptions) -> tuple[ConfigStore, Config, router.Route, Path]:
+    """Check the options, load the config, route the call and find the project root."""
+    _check(options)
+    store = _store(options)
+    config = store.load()
+    route = router.decide(config, options.tool, options.model)
+    return store, config, route, _project_root(store, options.cwd)
+
+
 def _check(options: RunOptions) -> None:
     if options.mode not in MODES:
         raise UsageError(f"unknown --mode {options.mode}", f"use one of: {', '.join(MODES)}")
@@ -146,11 +155,7 @@ def plan(options: RunOptions, on_status: Sink | None = None) -> Plan:
     from ccw.exec import pricing
     from ccw.exec.target import resolve_target
 
-    _check(options)
-    store = _store(options)
-    config = store.load()
-    route = router.decide(config, options.tool, options.model)
-    root = _project_root(store, options.cwd)
+    _, config, route, root = _prepare(options)
     if route.is_tool:
         ctx = _context(options, config, root, None, False, on_status) if options.pack else None
         tokens = ctx.total_tokens if ctx else len(options.prompt) // 4
@@ -170,10 +175,7 @@ def execute(
     Bad arguments raise ``UsageError``; everything after that (a missing key, a provider
     fault) comes back as a result with ``success=False``, ``error``, ``fix`` and ``exit_code``.
     """
-    _check(options)
-    store = _store(options)
-    config = store.load()
-    route = router.decide(config, options.tool, options.model)
+    store, config, route, root = _prepare(options)
     started = time.monotonic()
     prior: list[dict[str, Any]] = []
     messages: list[dict[str, Any]] | None = None
@@ -183,7 +185,6 @@ def execute(
             if route.is_tool:
                 raise UsageError("--resume continues LiteLLM calls only", "drop --tool")
             prior = _resume(options.resume)
-        root = _project_root(store, options.cwd)
         if route.is_tool:
             result = _run_tool(options, config, root, route, on_text, on_status)
         else:
