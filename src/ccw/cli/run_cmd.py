@@ -29,7 +29,14 @@ if TYPE_CHECKING:
     from ccw.exec.result import ExecutionResult
     from ccw.exec.run import Plan, RunOptions
 
-app = typer.Typer(help=__doc__, invoke_without_command=True, rich_markup_mode=None)
+HELP = """Send a prompt (with @file patterns) to an endpoint or a CLI tool.
+
+Routing: --model ENDPOINT runs LiteLLM on that endpoint (with --tool litellm or no --tool).
+No --model: the default endpoint (a fresh project: the embedded local model).
+--tool gemini|qwen|codex|claude runs that CLI, --model being its own model name.
+An endpoint id given with a CLI tool is an error."""
+
+app = typer.Typer(help=HELP, invoke_without_command=True, rich_markup_mode=None)
 history_cmd.register(app)
 
 
