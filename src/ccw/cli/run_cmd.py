@@ -154,7 +154,14 @@ def _status(message: str) -> None:
 
 
 def _run(options: RunOptions, as_json: bool) -> None:
+    import gc
+
     from ccw.exec.run import execute
+
+    # One call, then the process ends. Importing LiteLLM creates so many objects that the
+    # cyclic garbage collector's passes cost about 1 s here (2.8 s -> 1.8 s to the first
+    # answer byte); the price is about 100 MB more peak memory (330 MB), freed at exit.
+    gc.disable()
 
     wrote: list[str] = []
 
