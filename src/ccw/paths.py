@@ -29,6 +29,15 @@ def config_path(explicit: str | os.PathLike[str] | None = None, cwd: Path | None
     return find_project_root(cwd) / CONFIG_RELATIVE
 
 
+def project_root_of(config_file: Path) -> Path:
+    """The project a config file belongs to: the folder above ``.ccw/storage/config/``, else
+    the project around the file. Relative cache directories are taken from it."""
+    parts = CONFIG_RELATIVE.parts
+    if config_file.parts[-len(parts) :] == parts:
+        return Path(*config_file.parts[: -len(parts)])
+    return find_project_root(config_file.parent)
+
+
 def data_dir() -> Path:
     """Per-user data (history, local model state). ``CCW_DATA_DIR`` overrides it."""
     override = os.environ.get("CCW_DATA_DIR")

@@ -25,13 +25,9 @@ def store(ctx: typer.Context) -> ConfigStore:
 
 def project_root(ctx: typer.Context) -> Path:
     """The project the config belongs to: the folder holding ``.ccw/`` (or the cwd)."""
-    from ccw.paths import CONFIG_RELATIVE, find_project_root
+    from ccw.paths import project_root_of
 
-    path = store(ctx).path
-    parts = CONFIG_RELATIVE.parts
-    if path.parts[-len(parts) :] == parts:
-        return Path(*path.parts[: -len(parts)])
-    return find_project_root()
+    return project_root_of(store(ctx).path)
 
 
 def print_json(data: Any) -> None:

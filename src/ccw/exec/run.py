@@ -16,7 +16,7 @@ from ccw.config.store import ConfigStore
 from ccw.errors import CcwError, UsageError
 from ccw.exec import router
 from ccw.exec.result import ExecutionResult
-from ccw.paths import config_path, data_dir, find_project_root
+from ccw.paths import config_path, data_dir, project_root_of
 
 if TYPE_CHECKING:
     from ccw.context.api import ContextResult
@@ -69,22 +69,13 @@ def _store(options: RunOptions) -> ConfigStore:
     return ConfigStore(config_path(options.config, options.cwd))
 
 
-def _project_root(store: ConfigStore, cwd: Path) -> Path:
-    from ccw.paths import CONFIG_RELATIVE
-
-    parts = CONFIG_RELATIVE.parts
-    if store.path.parts[-len(parts) :] == parts:
-        return Path(*store.path.parts[: -len(parts)])
-    return find_project_root(cwd)
-
-
 def _prepare(options: RunOptions) -> tuple[ConfigStore, Config, router.Route, Path]:
     """Check the options, load the config, route the call and find the project root."""
     _check(options)
     store = _store(options)
     config = store.load()
     route = router.decide(config, options.tool, options.model)
-    return store, config, route, _project_root(store, options.cwd)
+    return store, config, route, project_root_of(store.path)
 
 
 def _check(options: RunOptions) -> None:

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 from ccw import __version__
 from ccw.config.store import ConfigStore
 from ccw.errors import CcwError
+from ccw.paths import project_root_of
 from ccw.server import (
     routes_cache,
     routes_config,
@@ -23,7 +24,7 @@ from ccw.server import (
     routes_providers,
 )
 from ccw.server.security import SecurityMiddleware
-from ccw.server.state import ServerState, project_root_of
+from ccw.server.state import ServerState
 
 API_PREFIX = "/api/litellm-api"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -77,10 +78,15 @@ def create_app(config_path: Path, token: str | None, host: str, port: int) -> Fa
     app.state.ccw = ServerState(
         ConfigStore(config_path), project_root_of(config_path), listen=f"{host}:{port}"
     )
-    for module in (routes_providers, routes_endpoints, routes_config, routes_cache, routes_meta):
+    for module in (
+        routes_providers,
+        routes_endpoints,
+        routes_config,
+        routes_cache,
+        routes_meta,
+        routes_history,
+    ):
         app.include_router(module.router, prefix=API_PREFIX)
-    if app.state.ccw.open_history is not None:
-        app.include_router(routes_history.router, prefix=API_PREFIX)
     _install_error_handlers(app)
 
     @app.get("/", include_in_schema=False)

@@ -14,7 +14,6 @@ router = APIRouter(tags=["history"])
 
 def _history(s: ServerState) -> Any:
     """A history handle for one request; its SQLite connection closes with the block."""
-    assert s.open_history is not None
     return s.open_history()
 
 

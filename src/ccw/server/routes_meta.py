@@ -20,7 +20,7 @@ async def health(s: ServerState = Depends(state)) -> dict[str, Any]:
         "configPath": str(s.store.path),
         "projectRoot": str(s.project_root),
         "listen": s.listen,
-        "history": s.open_history is not None,
+        "history": True,
     }
 
 
@@ -28,8 +28,7 @@ async def health(s: ServerState = Depends(state)) -> dict[str, Any]:
 def changes(s: ServerState = Depends(state)) -> dict[str, Any]:
     """Opaque stamps that differ whenever the config file or the cache changed."""
     stamps = {"config": s.config_stamp(), "cache": s.cache_stamp()}
-    if s.open_history is not None:
-        with s.open_history() as history:
-            newest = history.list(limit=1)
-        stamps["history"] = str(newest[0].get("id")) if newest else ""
+    with s.open_history() as history:
+        newest = history.list(limit=1)
+    stamps["history"] = str(newest[0].get("id")) if newest else ""
     return stamps

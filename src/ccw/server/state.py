@@ -13,26 +13,12 @@ from fastapi import Request
 
 from ccw.config.schema import Config
 from ccw.config.store import ConfigStore
-from ccw.paths import CONFIG_RELATIVE, find_project_root
 
 
-def project_root_of(config_path: Path) -> Path:
-    """The folder above ``.ccw/storage/config/``, else the project around the file."""
-    parts = CONFIG_RELATIVE.parts
-    if config_path.parts[-len(parts) :] == parts:
-        return Path(*config_path.parts[: -len(parts)])
-    return find_project_root(config_path.parent)
+def _open_history() -> Any:
+    from ccw.history import open_history
 
-
-def _history_opener() -> Callable[[], Any] | None:
-    """``ccw.history.open_history`` when the history module is installed."""
-    import importlib
-
-    try:
-        opener: Callable[[], Any] = importlib.import_module("ccw.history").open_history
-    except (ImportError, AttributeError):
-        return None
-    return opener
+    return open_history()
 
 
 @dataclass
@@ -40,7 +26,7 @@ class ServerState:
     store: ConfigStore
     project_root: Path
     listen: str = ""
-    open_history: Callable[[], Any] | None = field(default_factory=_history_opener)
+    open_history: Callable[[], Any] = field(default=_open_history)
 
     def config(self) -> Config:
         return self.store.load()
