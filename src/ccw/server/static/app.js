@@ -365,19 +365,21 @@ function providerPayload(form) {
   return data;
 }
 
-async function saveProvider(event) {
+/** Submit a provider or endpoint dialog: POST when adding, PUT when editing; errors stay in
+ * the dialog. `kind` is "provider" or "endpoint"; `payload` reads the form. */
+async function saveDialog(event, kind, payload) {
   event.preventDefault();
-  const form = event.target;
-  const errorBox = $("#provider-error");
-  const button = $("#provider-save");
+  const errorBox = $(`#${kind}-error`);
+  const button = $(`#${kind}-save`);
   button.disabled = true;
   try {
-    const payload = providerPayload(form);
+    const body = payload(event.target);
     const editing = state.editing;
-    if (editing) await api("PUT", `/providers/${encodeURIComponent(editing.id)}`, payload);
-    else await api("POST", "/providers", payload);
-    $("#provider-dialog").close();
-    toast(editing ? "Provider saved" : "Provider added");
+    if (editing) await api("PUT", `/${kind}s/${encodeURIComponent(editing.id)}`, body);
+    else await api("POST", `/${kind}s`, body);
+    $(`#${kind}-dialog`).close();
+    const label = kind[0].toUpperCase() + kind.slice(1);
+    toast(editing ? `${label} saved` : `${label} added`);
     await loadConfig();
   } catch (error) {
     errorBox.textContent = error.fix ? `${error.message}. ${error.fix}` : error.message;
@@ -528,27 +530,6 @@ function endpointPayload(form) {
   if (!data.model) throw new ApiError("choose a model");
   if (!editing && !data.id) throw new ApiError("give the endpoint an id, e.g. my-gpt4o");
   return data;
-}
-
-async function saveEndpoint(event) {
-  event.preventDefault();
-  const errorBox = $("#endpoint-error");
-  const button = $("#endpoint-save");
-  button.disabled = true;
-  try {
-    const payload = endpointPayload(event.target);
-    const editing = state.editing;
-    if (editing) await api("PUT", `/endpoints/${encodeURIComponent(editing.id)}`, payload);
-    else await api("POST", "/endpoints", payload);
-    $("#endpoint-dialog").close();
-    toast(editing ? "Endpoint saved" : "Endpoint added");
-    await loadConfig();
-  } catch (error) {
-    errorBox.textContent = error.fix ? `${error.message}. ${error.fix}` : error.message;
-    errorBox.hidden = false;
-  } finally {
-    button.disabled = false;
-  }
 }
 
 // ---- cache ----------------------------------------------------------------------------------
@@ -704,11 +685,11 @@ function wire() {
   $("#add-provider").addEventListener("click", () => openProviderDialog(null));
   $("#add-endpoint").addEventListener("click", () => openEndpointDialog(null));
   const providerForm = $("#provider-form");
-  providerForm.addEventListener("submit", saveProvider);
+  providerForm.addEventListener("submit", (event) => saveDialog(event, "provider", providerPayload));
   providerForm.elements.type.addEventListener("change", () => updateTypeHints(providerForm));
   for (const radio of providerForm.elements.keyMode) radio.addEventListener("change", () => updateKeyMode(providerForm));
   const endpointForm = $("#endpoint-form");
-  endpointForm.addEventListener("submit", saveEndpoint);
+  endpointForm.addEventListener("submit", (event) => saveDialog(event, "endpoint", endpointPayload));
   endpointForm.elements.providerId.addEventListener("change", () => fillModels(endpointForm));
   $("#cache-clear").addEventListener("click", () => clearCache(false));
   $("#cache-clear-expired").addEventListener("click", () => clearCache(true));
