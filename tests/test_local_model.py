@@ -14,13 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.fakes.ports import free_port
+
 Ccw = Callable[..., subprocess.CompletedProcess[str]]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def make_ccw(tmp: Path, port: int) -> Ccw:

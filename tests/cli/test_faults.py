@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
 import pytest
 
 from ccw.exec.run import RunOptions, execute
 from tests.cli.conftest import SECRET, endpoint, provider, write_config
+from tests.fakes.ports import free_port
 from tests.fakes.provider_server import DEFAULT_REPLY, ProviderServer
 
 
@@ -82,9 +82,7 @@ def test_client_errors_are_never_retried(
 
 @pytest.mark.usefixtures("env")
 def test_connection_refused_is_unreachable(project: Path, tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     config = write_config(
         project,
         {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,15 +10,14 @@ import pytest
 
 from tests.cli.conftest import write_config
 from tests.conftest import RunCcw
+from tests.fakes.ports import free_port
 
 pytestmark = pytest.mark.model
 
 
 @pytest.fixture
 def local_project(project: Path, run_ccw: RunCcw) -> Iterator[Path]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     write_config(project, {"version": 1, "localModel": {"port": port}})
     yield project
     run_ccw("local", "stop")

@@ -16,6 +16,7 @@ import uvicorn
 
 from ccw.paths import CONFIG_RELATIVE
 from ccw.server.app import create_app
+from tests.fakes.provider_server import ProviderServer
 
 API = "/api/litellm-api"
 SECRET = "sk-test-SECRETKEYVALUE-7f3a9c2e1b"
@@ -94,3 +95,10 @@ def make_dashboard(project: Path, server_env: dict[str, str]) -> Iterator[MakeDa
 @pytest.fixture
 def dashboard(make_dashboard: MakeDashboard) -> Dashboard:
     return make_dashboard()
+
+
+@pytest.fixture
+def fake() -> Iterator[ProviderServer]:
+    """A loopback provider speaking the OpenAI, Anthropic and Ollama wire formats."""
+    with ProviderServer() as srv:
+        yield srv

@@ -15,19 +15,14 @@ import httpx
 import pytest
 
 from tests.conftest import RunCcw
+from tests.fakes.ports import free_port
 from tests.server.conftest import API
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
 def served(project: Path, ccw_env: dict[str, str]) -> Iterator[httpx.Client]:
     """``ccw serve`` in a subprocess, as a user runs it; the client talks to it."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "ccw", "serve", "--port", str(port)],
         cwd=project,

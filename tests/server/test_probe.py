@@ -3,27 +3,14 @@
 from __future__ import annotations
 
 import json
-import socket
-from collections.abc import Iterator
 
 import pytest
 
 from ccw.config.schema import Provider
 from ccw.exec import probe
+from tests.fakes.ports import free_port
 from tests.fakes.provider_server import ProviderServer
 from tests.server.conftest import SECRET, Dashboard, MakeDashboard
-
-
-@pytest.fixture
-def fake() -> Iterator[ProviderServer]:
-    with ProviderServer() as srv:
-        yield srv
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_openai_compatible_lists_models_with_bearer_key(fake: ProviderServer) -> None:
@@ -71,7 +58,7 @@ def test_failures_are_classified(fake: ProviderServer) -> None:
     assert (result.success, result.error_kind) == (False, "not_found")
     assert "HTTP 404" in (result.error or "")
 
-    gone = Provider(id="g", type="custom", api_base=f"http://127.0.0.1:{_closed_port()}/v1")
+    gone = Provider(id="g", type="custom", api_base=f"http://127.0.0.1:{free_port()}/v1")
     assert probe.test_provider(gone).error_kind == "unreachable"
 
     no_base = Provider(id="n", type="custom")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from ccw.config.schema import Provider
 from ccw.exec import probe
 from ccw.paths import CONFIG_RELATIVE
 from tests.conftest import RunCcw
+from tests.fakes.ports import free_port
 from tests.fakes.provider_server import ProviderServer
 
 SECRET = "sk-test-SECRET-abcdef1234567890"
@@ -69,21 +70,9 @@ MATRIX = [
 ]
 
 
-@pytest.fixture
-def fake() -> Iterator[ProviderServer]:
-    with ProviderServer() as srv:
-        yield srv
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _provider(case: Case, ptype: str, literal: bool, fake: ProviderServer) -> dict[str, Any]:
     """The stored provider, as JSON: the key a literal or an environment reference."""
-    base = fake.url if case.name != "closed-port" else f"http://127.0.0.1:{_closed_port()}"
+    base = fake.url if case.name != "closed-port" else f"http://127.0.0.1:{free_port()}"
     if ptype == "openai":
         base += "/v1"
     key = SECRET if literal else "${" + KEY_VAR + "}"
