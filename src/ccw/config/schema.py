@@ -65,6 +65,9 @@ class GlobalCacheSettings(_Model):
     enabled: bool = True
     cache_dir: str = "~/.ccw/cache/context"
     max_total_size_mb: float = Field(default=100, gt=0, le=1_048_576, alias="maxTotalSizeMB")
+    # Folder names left out of globs such as ``**/*`` (not of explicit paths); ``None`` means
+    # ccw's documented default list, ``[]`` turns the rule off.
+    exclude_dirs: list[str] | None = None
 
     @field_serializer("max_total_size_mb")
     def _whole_mb(self, value: float) -> float | int:
@@ -115,6 +118,8 @@ class Endpoint(_Model):
     enabled: bool = True
     max_tokens: int | None = Field(default=None, ge=1)
     temperature: float | None = Field(default=None, ge=0, le=2)
+    # Seconds without a byte from the provider before a streaming call is cut (default 120).
+    idle_timeout: float | None = Field(default=None, gt=0, le=3600)
     created_at: str | None = None
     updated_at: str | None = None
 
