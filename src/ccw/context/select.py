@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,9 +96,14 @@ def _posix(path: str) -> str:
 
 class _Selector:
     def __init__(
-        self, root: Path, include_dirs: Sequence[Path], file_patterns: Sequence[str]
+        self,
+        root: Path,
+        include_dirs: Sequence[Path],
+        file_patterns: Sequence[str],
+        exclude_dirs: Collection[str] | None,
     ) -> None:
         self.root = os.path.realpath(root)
+        self.policy = DEFAULT_IGNORED_DIRS if exclude_dirs is None else frozenset(exclude_dirs)
         self.allowed = [self.root, *(os.path.realpath(folder) for folder in include_dirs)]
         self.listings: dict[str, list[str]] = {}
         self.result = Selection()
@@ -185,9 +190,11 @@ class _Selector:
     def _listing(self, base_real: str) -> list[str]:
         if base_real not in self.listings:
             top = _git_top(base_real)
-            files = _git_listing(base_real, top, self.result.watch) if top else None
+            files = _git_listing(base_real, top, self.result.watch, self.policy) if top else None
             if files is None:
-                files = _walk(base_real, self._inherited_ignores(base_real), self.result.watch)
+                files = _walk(
+                    base_real, self._inherited_ignores(base_real), self.result.watch, self.policy
+                )
             self.listings[base_real] = files
         return self.listings[base_real]
 
@@ -234,9 +241,13 @@ def select_files(
     root: Path,
     include_dirs: Sequence[Path] = (),
     file_patterns: Sequence[str] = (),
+    exclude_dirs: Collection[str] | None = None,
 ) -> Selection:
-    """The files the patterns name, in pack order (patterns as written, sorted within each)."""
-    return _Selector(root, include_dirs, file_patterns).run(patterns)
+    """The files the patterns name, in pack order (patterns as written, sorted within each).
+
+    ``exclude_dirs`` names the folders globs leave out by policy: None is the default list,
+    an empty collection turns the policy off."""
+    return _Selector(root, include_dirs, file_patterns, exclude_dirs).run(patterns)
 
 
 def _exclude_matcher(text: str) -> Any:
@@ -263,7 +274,7 @@ def _git_top(folder: str) -> str | None:
         current = parent
 
 
-def _git_listing(base: str, top: str, watch: set[str]) -> list[str] | None:
+def _git_listing(base: str, top: str, watch: set[str], policy: frozenset[str]) -> list[str] | None:
     """Tracked and untracked-not-ignored files under ``base``, relative to it; None if git fails."""
     try:
         completed = subprocess.run(
@@ -282,7 +293,7 @@ def _git_listing(base: str, top: str, watch: set[str]) -> list[str] | None:
     for name in names:
         parts = name.split("/")
         if len(parts) > 1:
-            if not DEFAULT_IGNORED_DIRS.isdisjoint(parts[:-1]):
+            if not policy.isdisjoint(parts[:-1]):
                 continue
             folders.add(name.rpartition("/")[0])
         files.append(name)
@@ -338,7 +349,9 @@ def _ignored(rel: str, is_dir: bool, ignores: list[_Ignore]) -> bool:
     return False
 
 
-def _walk(base: str, inherited: list[_Ignore], watch: set[str]) -> list[str]:
+def _walk(
+    base: str, inherited: list[_Ignore], watch: set[str], policy: frozenset[str]
+) -> list[str]:
     """Files under ``base`` (relative, ``/``-separated) not ignored, pruning ignored folders."""
     files: list[str] = []
     stack: list[tuple[str, list[_Ignore]]] = [("", inherited)]
@@ -350,7 +363,7 @@ def _walk(base: str, inherited: list[_Ignore], watch: set[str]) -> list[str]:
                 entries = list(listing)
         except OSError:
             continue
-        if rel_dir and any(entry.name == "pyvenv.cfg" for entry in entries):
+        if rel_dir and policy and any(entry.name == "pyvenv.cfg" for entry in entries):
             continue
         watch.add(folder)
         if any(entry.name == ".gitignore" for entry in entries):
@@ -360,7 +373,11 @@ def _walk(base: str, inherited: list[_Ignore], watch: set[str]) -> list[str]:
         for entry in entries:
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
             if entry.is_dir(follow_symlinks=False):
-                if entry.name not in DEFAULT_IGNORED_DIRS and not _ignored(rel, True, ignores):
+                if (
+                    entry.name != ".git"
+                    and entry.name not in policy
+                    and not _ignored(rel, True, ignores)
+                ):
                     stack.append((rel, ignores))
             elif not ignores or not _ignored(rel, False, ignores):
                 files.append(rel)
