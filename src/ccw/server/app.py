@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
@@ -23,11 +25,31 @@ from ccw.server import (
     routes_meta,
     routes_providers,
 )
-from ccw.server.security import SecurityMiddleware
-from ccw.server.state import ServerState
+from ccw.server.bodies import MAX_ID_LENGTH, ErrorBody, check_path_ids, path_id_pattern
+from ccw.server.security import MAX_BODY_BYTES, SecurityMiddleware
+from ccw.server.state import ServerState, state
 
 API_PREFIX = "/api/litellm-api"
 STATIC_DIR = Path(__file__).parent / "static"
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+ERRORS: dict[int, str] = {
+    400: "Bad request: an id in the path too long or with characters no id has, too many or "
+    "too large headers, or a field value the config refuses",
+    401: "The server was started with a token and the request did not carry it",
+    403: "A foreign Host header (DNS rebinding) or a cross-origin mutation",
+    404: "No provider, endpoint, cache entry or history record with that id",
+    409: "The id is already taken, or the endpoint or provider is disabled",
+    413: f"The request body is larger than {MAX_BODY_BYTES} bytes",
+    415: "A mutation whose body is not JSON",
+    422: "The request does not match its schema, or the config file is invalid",
+    503: "The config file is locked by another ccw process; retry after Retry-After seconds",
+}
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before retrying.",
+        "schema": {"type": "integer"},
+    }
+}
 
 
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -41,7 +63,11 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 def _install_error_handlers(app: FastAPI) -> None:
     async def ccw_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, CcwError)
-        return JSONResponse({"error": exc.message, "fix": exc.fix}, status_code=exc.status)
+        retry_after = getattr(exc, "retry_after", None)
+        headers = {"Retry-After": str(math.ceil(retry_after))} if retry_after else None
+        return JSONResponse(
+            {"error": exc.message, "fix": exc.fix}, status_code=exc.status, headers=headers
+        )
 
     async def invalid(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
@@ -65,6 +91,76 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, http_error)
 
 
+def _error_statuses(route: APIRoute) -> list[int]:
+    """The error statuses one operation can answer with, from what it takes and touches."""
+    dependant = route.dependant
+    mutation = not (route.methods or set()) <= SAFE_METHODS
+    takes_input = bool(dependant.path_params or dependant.query_params or dependant.body_params)
+    uses_state = any(sub.call is state for sub in dependant.dependencies)
+    statuses = [400, 401, 403, 413]
+    if dependant.path_params or mutation:
+        statuses.append(404)
+    if mutation:
+        statuses += [409, 415, 503]
+    if takes_input or uses_state or mutation:
+        statuses.append(422)
+    return sorted(statuses)
+
+
+def _document_errors(app: FastAPI, routes: list[APIRoute]) -> None:
+    """Every operation's error responses, with the one error body, in the OpenAPI document.
+
+    Done on the generated document, so the shared routers stay as their modules declare them.
+    """
+    statuses = {
+        (API_PREFIX + route.path, method.lower()): _error_statuses(route)
+        for route in routes
+        for method in route.methods or ()
+    }
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            _add_error_responses(schema, statuses)
+            _constrain_path_ids(schema)
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _add_error_responses(
+    schema: dict[str, Any], statuses: dict[tuple[str, str], list[int]]
+) -> None:
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    error_schema = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(error_schema.pop("$defs", {}))
+    components["ErrorBody"] = error_schema
+    content = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    for path, operations in schema.get("paths", {}).items():
+        for method, operation in operations.items():
+            for status in statuses.get((path, method), []):
+                response: dict[str, Any] = {"description": ERRORS[status], "content": content}
+                if status == 503:
+                    response["headers"] = RETRY_AFTER
+                operation.setdefault("responses", {})[str(status)] = response
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+
+
+def _constrain_path_ids(schema: dict[str, Any]) -> None:
+    """Path parameters state the limits ``check_path_ids`` enforces."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "path":
+                    parameter["schema"].update(
+                        minLength=1,
+                        maxLength=MAX_ID_LENGTH,
+                        pattern=path_id_pattern(parameter["name"]),
+                    )
+
+
 def create_app(config_path: Path, token: str | None, host: str, port: int) -> FastAPI:
     """The dashboard for the config at ``config_path``, served at ``host:port``."""
     app = FastAPI(
@@ -78,21 +174,24 @@ def create_app(config_path: Path, token: str | None, host: str, port: int) -> Fa
     app.state.ccw = ServerState(
         ConfigStore(config_path), project_root_of(config_path), listen=f"{host}:{port}"
     )
-    for module in (
-        routes_providers,
-        routes_endpoints,
-        routes_config,
-        routes_cache,
-        routes_meta,
-        routes_history,
-    ):
-        app.include_router(module.router, prefix=API_PREFIX)
+    routers = [
+        routes_providers.router,
+        routes_endpoints.router,
+        routes_config.router,
+        routes_cache.router,
+        routes_meta.router,
+        routes_history.router,
+    ]
+    for router in routers:
+        app.include_router(router, prefix=API_PREFIX, dependencies=[Depends(check_path_ids)])
     _install_error_handlers(app)
+    routes = [route for router in routers for route in router.routes]
+    _document_errors(app, [route for route in routes if isinstance(route, APIRoute)])
 
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", headers={"cache-control": "no-cache"})
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.add_middleware(SecurityMiddleware, bound_host=host, token=token)
+    app.add_middleware(SecurityMiddleware, bound_host=host, port=port, token=token)
     return app

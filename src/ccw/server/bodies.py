@@ -1,4 +1,4 @@
-"""Request bodies: the OpenAPI document and the first check of what a client sends.
+"""Request bodies and ids: the OpenAPI document and the first check of what a client sends.
 
 Field names and limits mirror ``ccw.config.schema``; the library validates again when it
 saves, so anything these models let through is still checked before it reaches the file.
@@ -6,14 +6,19 @@ saves, so anything these models let through is still checked before it reaches t
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from ccw.config.schema import ProviderType
+from ccw.errors import UsageError
 
 ENDPOINT_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
+# Ids are names a person types; the config schema holds them to the same length.
+MAX_ID_LENGTH = 128
 # Upper bounds keep derived numbers (bytes, expiry times) finite and within SQLite's integers.
 MAX_TIMEOUT_S = 24 * 3600
 MAX_TTL_MINUTES = 10 * 365 * 24 * 60
@@ -51,7 +56,13 @@ class ProviderUpdate(_Body):
 
 
 class ProviderCreate(ProviderUpdate):
-    id: str | None = Field(default=None, min_length=1, description="Generated when left out.")
+    id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_ID_LENGTH,
+        pattern=ENDPOINT_ID,
+        description="Generated when left out.",
+    )
     type: ProviderType
 
 
@@ -64,7 +75,7 @@ class CacheStrategyBody(_Body):
 
 class EndpointUpdate(_Body):
     name: str | None = None
-    provider_id: str | None = Field(default=None, min_length=1)
+    provider_id: str | None = Field(default=None, min_length=1, max_length=MAX_ID_LENGTH)
     model: str | None = Field(default=None, min_length=1)
     description: str | None = None
     cache_strategy: CacheStrategyBody | None = None
@@ -74,8 +85,10 @@ class EndpointUpdate(_Body):
 
 
 class EndpointCreate(EndpointUpdate):
-    id: str = Field(min_length=1, pattern=ENDPOINT_ID, examples=["my-gpt4o"])
-    provider_id: str = Field(min_length=1)
+    id: str = Field(
+        min_length=1, max_length=MAX_ID_LENGTH, pattern=ENDPOINT_ID, examples=["my-gpt4o"]
+    )
+    provider_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
     model: str = Field(min_length=1)
 
 
@@ -88,8 +101,52 @@ class CacheSettingsUpdate(_Body):
 
 
 class DefaultEndpointBody(_Body):
-    endpoint_id: str | None = Field(description="An endpoint id, or null to clear the default.")
+    endpoint_id: str | None = Field(
+        max_length=MAX_ID_LENGTH, description="An endpoint id, or null to clear the default."
+    )
 
 
 class CacheClearBody(_Body):
     expired_only: bool = False
+
+
+class FieldError(BaseModel):
+    loc: list[str]
+    msg: str
+
+
+class ErrorBody(BaseModel):
+    """Every error the server answers: what went wrong and, when known, how to fix it."""
+
+    error: str
+    fix: str | None
+    fields: list[FieldError] | None = Field(
+        default=None, description="Which fields were invalid (422 only)."
+    )
+
+
+# Path parameters that name something in the config follow its id rule; the others (cache
+# entry and history ids) take any printable text. All are at most MAX_ID_LENGTH characters.
+CONFIG_ID_PARAMS = frozenset({"provider_id", "endpoint_id", "provider_type"})
+PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+
+
+def path_id_pattern(name: str) -> str:
+    return ENDPOINT_ID if name in CONFIG_ID_PARAMS else PRINTABLE
+
+
+def check_path_ids(request: Request) -> None:
+    """Refuses an id in the path that no config, cache or history could hold (400)."""
+    for name, value in request.path_params.items():
+        if len(value) > MAX_ID_LENGTH:
+            raise UsageError(
+                f"{name} is {len(value)} characters long (at most {MAX_ID_LENGTH})",
+                "send the id as listed by the API",
+            )
+        if not re.match(path_id_pattern(name), value):
+            raise UsageError(
+                f"{name} {value!r} has characters no id has",
+                "ids are letters, digits and . _ : - (starting with a letter or digit)"
+                if name in CONFIG_ID_PARAMS
+                else "send the id as listed by the API",
+            )

@@ -1,10 +1,13 @@
 """Request checks for a server on a developer's machine, as plain ASGI middleware.
 
-- Host: only an IP literal, ``localhost``, the bound name or this machine's name. A DNS
-  rebinding attack always arrives with the attacker's domain in ``Host``.
+- Size: at most ``MAX_HEADERS`` headers of ``MAX_HEADER_BYTES`` in all (400), a body of at
+  most ``MAX_BODY_BYTES`` (413), counted as it streams in, whatever ``Content-Length`` says.
+- Host: only an IP literal, ``localhost``, the bound name or this machine's name, with the
+  bound port or none. A DNS rebinding attack always arrives with the attacker's domain in
+  ``Host``; the parse is strict so that no suffix or prefix can smuggle one in.
 - Token: when set, every ``/api/`` request carries it as ``Authorization: Bearer`` or
   ``X-CCW-Token``. Never a cookie, so a browser cannot attach it on another site's behalf.
-- CSRF: a mutation with an ``Origin`` other than the server's own, or a body that is not
+- CSRF: a mutation with an ``Origin`` other than the ``Host`` it was sent to, or a body that is not
   JSON, is refused. Cross-site forms can only send form or text bodies.
 - No CORS headers at all; the page and the API share one origin.
 """
@@ -14,8 +17,10 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
+import re
 import socket
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
 Scope = MutableMapping[str, Any]
@@ -27,6 +32,11 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 TOKEN_HEADER = "x-ccw-token"
+# A config file is a few kilobytes; one request changes one provider or endpoint.
+MAX_BODY_BYTES = 1024 * 1024
+# Browsers send about 20 headers and well under 8 KiB of them.
+MAX_HEADERS = 100
+MAX_HEADER_BYTES = 16 * 1024
 PAGE_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -48,20 +58,59 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _is_ip(name: str) -> bool:
+PORT_RE = re.compile(r"[0-9]{1,5}")
+NAME_RE = re.compile(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?")
+
+
+@dataclass(frozen=True)
+class Authority:
+    """The host and optional port of a ``Host`` header or an origin, lower case."""
+
+    name: str
+    port: int | None
+    ip: bool
+
+
+def parse_authority(text: str) -> Authority | None:
+    """``127.0.0.1:3000``, ``[::1]``, ``localhost``; ``None`` for anything else.
+
+    Strict on purpose: an IPv6 address only in brackets, a port only as up to five digits
+    after the one colon that follows the name. ``127.0.0.1:3000.evil.com`` and
+    ``[::1]evil.com`` are not authorities.
+    """
+    text = text.lower()
+    if text.startswith("["):
+        close = text.find("]")
+        name, rest = text[1:close], text[close + 1 :]
+        if close < 0 or not _is_ip(name, version=6):
+            return None
+        ip = True
+    else:
+        name, colon, port_text = text.partition(":")
+        rest = colon + port_text
+        ip = _is_ip(name, version=4)
+        if not ip and not NAME_RE.fullmatch(name):
+            return None
+    if not rest:
+        return Authority(name, None, ip)
+    if rest[0] != ":" or not PORT_RE.fullmatch(rest[1:]):
+        return None
+    return Authority(name, int(rest[1:]), ip)
+
+
+def parse_origin(origin: str) -> Authority | None:
+    """The authority of ``http://host[:port]`` or ``https://...``; ``None`` for anything else."""
+    scheme, sep, authority = origin.partition("://")
+    if not sep or scheme.lower() not in ("http", "https"):
+        return None
+    return parse_authority(authority)
+
+
+def _is_ip(name: str, version: int) -> bool:
     try:
-        ipaddress.ip_address(name)
+        return ipaddress.ip_address(name).version == version
     except ValueError:
         return False
-    return True
-
-
-def host_name(header: str) -> str:
-    """``[::1]:3000`` -> ``::1``; ``Localhost:3000`` -> ``localhost``."""
-    header = header.strip().lower()
-    if header.startswith("["):
-        return header[1 : header.find("]")] if "]" in header else header
-    return header.rsplit(":", 1)[0] if ":" in header else header
 
 
 def allowed_names(bound_host: str) -> frozenset[str]:
@@ -79,20 +128,32 @@ def _is_json(content_type: str) -> bool:
     )
 
 
-class SecurityMiddleware:
-    """Refuses foreign hosts, missing tokens and cross-site or non-JSON mutations."""
+Refusal = tuple[int, str, str]
 
-    def __init__(self, app: ASGIApp, *, bound_host: str, token: str | None) -> None:
+
+class SecurityMiddleware:
+    """Refuses oversized requests, foreign hosts, missing tokens and cross-site or non-JSON
+    mutations, before the application sees any of them."""
+
+    def __init__(self, app: ASGIApp, *, bound_host: str, port: int, token: str | None) -> None:
         self.app = app
         self.names = allowed_names(bound_host)
+        self.port = port
         self.token = token.encode() if token else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        refusal = self._refusal(scope, headers)
+        raw: list[tuple[bytes, bytes]] = scope["headers"]
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw}
+        refusal = _oversized_headers(raw) or self._refusal(scope, headers)
+        if refusal is None and _may_have_body(headers):
+            body = await _read_body(receive)
+            if isinstance(body, tuple):
+                refusal = body
+            elif body is not None:
+                receive = _replay(body, receive)
         if refusal:
             status, message, fix = refusal
             await _send_json(send, status, {"error": message, "fix": fix})
@@ -107,10 +168,17 @@ class SecurityMiddleware:
 
         await self.app(scope, receive, with_headers)
 
-    def _refusal(self, scope: Scope, headers: dict[str, str]) -> tuple[int, str, str] | None:
+    def _is_own(self, authority: Authority | None) -> bool:
+        return (
+            authority is not None
+            and (authority.ip or authority.name in self.names)
+            and authority.port in (None, self.port)
+        )
+
+    def _refusal(self, scope: Scope, headers: dict[str, str]) -> Refusal | None:
         host = headers.get("host", "")
-        name = host_name(host)
-        if not name or not (_is_ip(name) or name in self.names):
+        own = parse_authority(host)
+        if not self._is_own(own):
             return (
                 403,
                 f"Host {host!r} is not this server",
@@ -126,17 +194,22 @@ class SecurityMiddleware:
                 "this server needs a token",
                 "send Authorization: Bearer <token> (the token given to ccw serve)",
             )
+        length = headers.get("content-length", "0")
+        if not length.isdigit():
+            return (400, "Content-Length must be a number of bytes", "send a valid request")
+        if int(length) > MAX_BODY_BYTES:
+            return _too_large()
         if scope["method"] in SAFE_METHODS:
             return None
         origin = headers.get("origin")
-        own = (f"http://{host}".lower(), f"https://{host}".lower())
-        if origin is not None and origin.lower() not in own:
+        if origin is not None and parse_origin(origin) != own:
             return (403, f"cross-origin request from {origin} refused", "use the dashboard page")
         if headers.get("sec-fetch-site") == "cross-site":
             return (403, "cross-site request refused", "use the dashboard page")
         content_type = headers.get("content-type")
-        has_body = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
-        if (content_type is not None or has_body) and not _is_json(content_type or ""):
+        if (content_type is not None or _may_have_body(headers)) and not _is_json(
+            content_type or ""
+        ):
             return (
                 415,
                 "a request body must be JSON",
@@ -151,6 +224,62 @@ class SecurityMiddleware:
         if bearer[:7].lower() == "bearer ":
             sent = bearer[7:].strip()
         return hmac.compare_digest(sent.encode(), self.token)
+
+
+def _oversized_headers(raw: list[tuple[bytes, bytes]]) -> Refusal | None:
+    if len(raw) > MAX_HEADERS:
+        return (
+            400,
+            f"too many request headers ({len(raw)}; at most {MAX_HEADERS})",
+            "send fewer headers",
+        )
+    if sum(len(name) + len(value) + 4 for name, value in raw) > MAX_HEADER_BYTES:
+        return (
+            400,
+            f"request headers too large (at most {MAX_HEADER_BYTES} bytes)",
+            "send shorter headers",
+        )
+    return None
+
+
+def _may_have_body(headers: dict[str, str]) -> bool:
+    return headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
+
+
+def _too_large() -> Refusal:
+    return (
+        413,
+        f"request body too large (at most {MAX_BODY_BYTES} bytes)",
+        "send a smaller body; the API takes one provider or endpoint at a time",
+    )
+
+
+async def _read_body(receive: Receive) -> bytes | Refusal | None:
+    """The whole body, or a 413 refusal as soon as it passes the limit (whatever
+    Content-Length said); ``None`` when the client went away first."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunk: bytes = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return _too_large()
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands the application the body already read, then the client's."""
+    pending = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def replayed() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return replayed
 
 
 async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
