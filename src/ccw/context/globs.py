@@ -1,13 +1,19 @@
 """Shell-style globs for ``@patterns``: ``*``, ``**``, ``?``, ``[...]`` and ``{a,b}``.
 
 ``*`` and ``?`` never cross ``/``; ``**`` as a whole segment matches any number of folders,
-including none. A glob is split into the literal folder it starts from (listed once) and
+including none; the rest of git's wildmatch syntax (``[:digit:]`` classes, ``\\`` escapes)
+holds too, so a glob selects what git's ``:(glob)`` pathspec would.
+A glob is split into the literal folder it starts from (listed once) and
 the rest (matched as a regex against paths relative to that folder).
 """
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Callable
+
+from ccw.context.gitignore import wildmatch_regex
 
 _MAGIC = re.compile(r"[*?\[{]")
 
@@ -59,53 +65,12 @@ def split_base(glob: str) -> tuple[str, str]:
     return glob, ""
 
 
-def translate(glob: str) -> re.Pattern[str]:
-    """A compiled regex that matches a whole relative path (``/``-separated)."""
-    out: list[str] = []
-    segments = glob.split("/")
-    for position, segment in enumerate(segments):
-        last = position == len(segments) - 1
-        if segment == "**":
-            out.append(".*" if last else "(?:.*/)?")
-            continue
-        out.append(_segment(segment))
-        if not last:
-            out.append("/")
-    return re.compile("".join(out), re.DOTALL)
-
-
-def _segment(segment: str) -> str:
-    out, index = [], 0
-    while index < len(segment):
-        char = segment[index]
-        if char == "*":
-            while index + 1 < len(segment) and segment[index + 1] == "*":
-                index += 1
-            out.append("[^/]*")
-        elif char == "?":
-            out.append("[^/]")
-        elif char == "[":
-            end = _class_end(segment, index)
-            if end < 0:
-                out.append(re.escape(char))
-            else:
-                body = segment[index + 1 : end]
-                negate = body[:1] in ("!", "^")
-                body = body[1:] if negate else body
-                body = body.replace("\\", "\\\\").replace("^", "\\^")
-                out.append(f"[{'^/' if negate else ''}{body}]")
-                index = end
-        else:
-            out.append(re.escape(char))
-        index += 1
-    return "".join(out)
-
-
-def _class_end(segment: str, start: int) -> int:
-    index = start + 1
-    if index < len(segment) and segment[index] in "!^":
-        index += 1
-    if index < len(segment) and segment[index] == "]":
-        index += 1
-    end = segment.find("]", index)
-    return end
+def translate(glob: str) -> Callable[[str], bool]:
+    """Whether a whole relative path (``/``-separated) matches, as git's ``:(glob)``
+    pathspec reads the glob (wildmatch on the UTF-8 bytes: ``?`` is one byte, ``\\``
+    escapes, an unclosed ``[`` matches nothing)."""
+    regex = wildmatch_regex(os.fsencode(glob))
+    if regex is None:
+        return lambda path: False
+    fullmatch = re.compile(regex, re.DOTALL).fullmatch
+    return lambda path: fullmatch(os.fsencode(path)) is not None

@@ -2,9 +2,15 @@
 
 Inside a git work tree the listing is git's own view (tracked plus untracked files that are
 not ignored), from one ``git ls-files`` per folder a pattern starts from. Elsewhere a
-``scandir`` walk applies nested ``.gitignore`` files with git's semantics and prunes ignored
-folders. Containment is checked on real paths: a symlink or ``..`` never leads outside the
-project root, an ``--include-dirs`` folder, or the folder an explicit ``../`` pattern names.
+``scandir`` walk applies nested ``.gitignore`` files with git's semantics (see
+``ccw.context.gitignore``) and prunes ignored folders. Containment is checked on real
+paths: a symlink or ``..`` never leads outside the project root, an ``--include-dirs``
+folder, or the folder an explicit ``../`` pattern names.
+
+Globs also leave out, by policy, folders named in ``DEFAULT_EXCLUDED_DIRS`` (or the
+configured ``excludeDirs``) and any folder holding ``pyvenv.cfg`` (a virtual environment),
+counting the files so left out; explicit paths are never left out by policy. ``.git`` is
+never listed, as in git.
 
 Besides the files, a selection returns the folders and ignore files whose stat fingerprints
 decide whether the listing could have changed, so that a later call can trust a stored pack
@@ -21,12 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ccw.context import gitignore
 from ccw.context.globs import expand_braces, is_glob, split_base, translate
 from ccw.context.parse import Pattern
 
-DEFAULT_IGNORED_DIRS = frozenset(
+DEFAULT_EXCLUDED_DIRS = frozenset(
     {
-        ".git",
         ".hg",
         ".svn",
         ".ccw",
@@ -53,8 +59,12 @@ DEFAULT_IGNORED_DIRS = frozenset(
         "htmlcov",
     }
 )
+VENV_REASON = "folder holding pyvenv.cfg"
+_OPEN_IGNORE = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 Fingerprint = tuple[int, int, int] | None
+# Each ``.gitignore`` on the way down: (length of its folder's prefix, its rules).
+RuleStack = list[tuple[int, list[gitignore.Rule]]]
 
 
 def fingerprint(path: str) -> Fingerprint:
@@ -68,7 +78,11 @@ def fingerprint(path: str) -> Fingerprint:
 
 @dataclass
 class Candidate:
-    """A regular file chosen by a pattern, with the stat taken before reading it."""
+    """A regular file chosen by a pattern, with the stat taken before reading it.
+
+    ``path`` has no symlink in its last part (a symlink inside the project is resolved), so
+    the reader can open it with ``O_NOFOLLOW`` and check that ``dev``/``ino`` are still the
+    file that passed the containment check."""
 
     rel: str
     path: str
@@ -76,6 +90,7 @@ class Candidate:
     mtime_ns: int
     ino: int
     explicit: bool
+    dev: int = 0
 
 
 @dataclass
@@ -84,6 +99,15 @@ class Selection:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     watch: set[str] = field(default_factory=set)
+    # Files a glob matched but the folder policy left out: reason -> count.
+    excluded: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Listing:
+    files: list[str] = field(default_factory=list)
+    # (path, reason) of the files under a folder the policy leaves out.
+    excluded: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _contained(real: str, roots: Sequence[str]) -> bool:
@@ -103,10 +127,14 @@ class _Selector:
         exclude_dirs: Collection[str] | None,
     ) -> None:
         self.root = os.path.realpath(root)
-        self.policy = DEFAULT_IGNORED_DIRS if exclude_dirs is None else frozenset(exclude_dirs)
+        self.policy = DEFAULT_EXCLUDED_DIRS if exclude_dirs is None else frozenset(exclude_dirs)
+        # An empty collection turns the whole policy off, the pyvenv.cfg rule included.
+        self.venvs = exclude_dirs is None or bool(exclude_dirs)
         self.allowed = [self.root, *(os.path.realpath(folder) for folder in include_dirs)]
-        self.listings: dict[str, list[str]] = {}
+        self.listings: dict[str, _Listing] = {}
         self.result = Selection()
+        self.excluded: dict[str, str] = {}
+        self.excludes: list[Any] = []
         self.file_filter: Any = None
         if file_patterns:
             from pathspec import GitIgnoreSpec
@@ -118,7 +146,7 @@ class _Selector:
         return "" if relative == "." else _posix(relative)
 
     def run(self, patterns: Sequence[Pattern]) -> Selection:
-        excludes = [_exclude_matcher(p.text) for p in patterns if p.exclude]
+        self.excludes = [_exclude_matcher(p.text) for p in patterns if p.exclude]
         seen: set[str] = set()
         for pattern in patterns:
             if pattern.exclude:
@@ -130,7 +158,7 @@ class _Selector:
             kept = 0
             for rel in sorted(found):
                 path, roots, explicit = found[rel]
-                if any(match(rel) for match in excludes):
+                if self._excluded_by_pattern(rel):
                     continue
                 if self.file_filter is not None and not self._allowed_by_filter(rel):
                     if explicit:
@@ -145,7 +173,15 @@ class _Selector:
                     self.result.files.append(candidate)
             if not kept:
                 self.result.warnings.append(f"pattern {pattern.text!r} matched no file")
+        counts: dict[str, int] = {}
+        for rel, reason in self.excluded.items():
+            if rel not in seen:
+                counts[reason] = counts.get(reason, 0) + 1
+        self.result.excluded = dict(sorted(counts.items()))
         return self.result
+
+    def _excluded_by_pattern(self, rel: str) -> bool:
+        return any(match(rel) for match in self.excludes)
 
     def _allowed_by_filter(self, rel: str) -> bool:
         while rel.startswith("../"):
@@ -165,6 +201,8 @@ class _Selector:
                 self.result.watch.add(literal_path)
                 if not os.path.lexists(literal_path):
                     return
+                if is_glob(glob):
+                    self._note_glob_reading(glob)
                 parent = os.path.realpath(os.path.dirname(literal_path))
                 roots = (*self.allowed, parent) if outside else tuple(self.allowed)
                 yield self.rel(literal_path), literal_path, roots, True
@@ -181,37 +219,76 @@ class _Selector:
         if not _contained(base_real, roots):
             self.result.skipped.append((base_rel or ".", "outside the project root"))
             return
-        matcher = translate(rest).fullmatch
+        matcher = translate(rest)
         prefix = f"{base_rel}/" if base_rel else ""
-        for relative in self._listing(base_real):
+        listing = self._listing(base_real)
+        for relative, reason in listing.excluded:
+            if matcher(relative):
+                self.excluded.setdefault(prefix + relative, reason)
+        for relative in listing.files:
             if matcher(relative):
                 yield prefix + relative, os.path.join(base, relative), roots, False
 
-    def _listing(self, base_real: str) -> list[str]:
+    def _note_glob_reading(self, glob: str) -> None:
+        """A file named like a glob wins; say so when the glob would match more files."""
+        head, rest = split_base(glob)
+        base = os.path.realpath(os.path.join(self.root, head))
+        if not os.path.isdir(base) or not _contained(base, self.allowed):
+            return
+        matcher = translate(rest)
+        matched = sum(1 for relative in self._listing(base).files if matcher(relative))
+        if matched > 1:
+            forced = _as_glob(glob)
+            self.result.warnings.append(
+                f"{glob!r} matched the file named {glob}; write it as {forced} to read it "
+                f"as a glob ({matched} files)"
+            )
+
+    def _listing(self, base_real: str) -> _Listing:
         if base_real not in self.listings:
             top = _git_top(base_real)
-            files = _git_listing(base_real, top, self.result.watch, self.policy) if top else None
-            if files is None:
-                files = _walk(
-                    base_real, self._inherited_ignores(base_real), self.result.watch, self.policy
-                )
-            self.listings[base_real] = files
+            names = _git_listing(base_real, top, self.result.watch) if top else None
+            self.listings[base_real] = (
+                self._walk(base_real) if names is None else self._apply_policy(names)
+            )
         return self.listings[base_real]
 
-    def _inherited_ignores(self, base_real: str) -> list[_Ignore]:
-        """``.gitignore`` files of the folders between the containing root and ``base_real``."""
+    def _apply_policy(self, names: list[str]) -> _Listing:
+        """Split git's listing into the files kept and those under a policy folder."""
+        venvs = {name[: -len("/pyvenv.cfg")] for name in names if name.endswith("/pyvenv.cfg")}
+        listing = _Listing()
+        for name in names:
+            reason = self._policy_reason(name.split("/")[:-1], venvs)
+            if reason is None:
+                listing.files.append(name)
+            else:
+                listing.excluded.append((name, reason))
+        return listing
+
+    def _policy_reason(self, folders: list[str], venvs: set[str]) -> str | None:
+        for depth, part in enumerate(folders):
+            if part in self.policy:
+                return f"{part}/"
+            if self.venvs and venvs and "/".join(folders[: depth + 1]) in venvs:
+                return VENV_REASON
+        return None
+
+    def _walk(self, base_real: str) -> _Listing:
+        """Files under ``base_real`` (relative, ``/``-separated) that git would list there,
+        pruning ignored folders; nothing when ``base_real`` itself is ignored."""
         top = next((root for root in self.allowed if _contained(base_real, [root])), base_real)
-        chain, folder = [], base_real
-        while folder != top and _contained(folder, [top]):
-            folder = os.path.dirname(folder)
-            chain.append(folder)
-        ignores = []
-        for ancestor in reversed(chain):
-            spec = _read_ignore(os.path.join(ancestor, ".gitignore"), self.result.watch)
-            if spec is not None:
-                prefix = _posix(os.path.relpath(base_real, ancestor)) + "/"
-                ignores.append(_Ignore(prefix, 0, spec))
-        return ignores
+        relative = os.path.relpath(base_real, top)
+        parts = [] if relative == "." else relative.split(os.sep)
+        stack: RuleStack = []
+        folder, prefix = top, b""
+        for part in parts:
+            rules = _read_ignore(os.path.join(folder, ".gitignore"), self.result.watch)
+            if rules:
+                stack = [*stack, (len(prefix), rules)]
+            if part == ".git" or gitignore.is_ignored(prefix + os.fsencode(part), True, stack):
+                return _Listing()
+            folder, prefix = os.path.join(folder, part), prefix + os.fsencode(part) + b"/"
+        return _walk(base_real, prefix, stack, self.result.watch, self.policy, self.venvs)
 
     def _stat(
         self, rel: str, path: str, roots: tuple[str, ...], explicit: bool
@@ -219,7 +296,8 @@ class _Selector:
         try:
             info = os.lstat(path)
             link = stat.S_ISLNK(info.st_mode)
-            if (link or explicit) and not _contained(os.path.realpath(path), roots):
+            real = os.path.realpath(path) if link or explicit else path
+            if (link or explicit) and not _contained(real, roots):
                 reason = (
                     "symlink to a file outside the project root"
                     if link
@@ -228,12 +306,17 @@ class _Selector:
                 self.result.skipped.append((rel, reason))
                 return None
             if link:
-                info = os.stat(path)
+                path = real
+                info = os.lstat(path)
         except OSError:
             return None
         if not stat.S_ISREG(info.st_mode):
+            if explicit:
+                self.result.skipped.append((rel, "not a regular file"))
             return None
-        return Candidate(rel, path, info.st_size, info.st_mtime_ns, info.st_ino, explicit)
+        return Candidate(
+            rel, path, info.st_size, info.st_mtime_ns, info.st_ino, explicit, info.st_dev
+        )
 
 
 def select_files(
@@ -245,9 +328,18 @@ def select_files(
 ) -> Selection:
     """The files the patterns name, in pack order (patterns as written, sorted within each).
 
-    ``exclude_dirs`` names the folders globs leave out by policy: None is the default list,
-    an empty collection turns the policy off."""
+    ``exclude_dirs`` names the folders globs leave out by policy: None is
+    ``DEFAULT_EXCLUDED_DIRS``, an empty collection turns the policy off (the ``pyvenv.cfg``
+    rule too)."""
     return _Selector(root, include_dirs, file_patterns, exclude_dirs).run(patterns)
+
+
+def _as_glob(glob: str) -> str:
+    """The glob written so that no file can be named like it: one literal byte as a class."""
+    for index, char in enumerate(glob):
+        if char not in "*?[]{}!^-\\/.,":
+            return f"{glob[:index]}[{char}]{glob[index + 1 :]}"
+    return glob
 
 
 def _exclude_matcher(text: str) -> Any:
@@ -257,9 +349,9 @@ def _exclude_matcher(text: str) -> Any:
     text = (text[2:] if anchored else text).rstrip("/")
     globs = expand_braces(text)
     if not anchored and "/" not in text:
-        names = [translate(glob).fullmatch for glob in globs]
+        names = [translate(glob) for glob in globs]
         return lambda rel: any(match(part) for part in rel.split("/") for match in names)
-    paths = [translate(glob + tail).fullmatch for glob in globs for tail in ("", "/**")]
+    paths = [translate(glob + tail) for glob in globs for tail in ("", "/**")]
     return lambda rel: any(match(rel) for match in paths)
 
 
@@ -274,7 +366,7 @@ def _git_top(folder: str) -> str | None:
         current = parent
 
 
-def _git_listing(base: str, top: str, watch: set[str], policy: frozenset[str]) -> list[str] | None:
+def _git_listing(base: str, top: str, watch: set[str]) -> list[str] | None:
     """Tracked and untracked-not-ignored files under ``base``, relative to it; None if git fails."""
     try:
         completed = subprocess.run(
@@ -289,97 +381,87 @@ def _git_listing(base: str, top: str, watch: set[str], policy: frozenset[str]) -
         return None
     listed = completed.stdout.decode("utf-8", "surrogateescape").split("\0")
     names = sorted({name for name in listed if name})
-    files, folders = [], {""}
+    folders = {""}
     for name in names:
-        parts = name.split("/")
-        if len(parts) > 1:
-            if not policy.isdisjoint(parts[:-1]):
-                continue
-            folders.add(name.rpartition("/")[0])
-        files.append(name)
-    for folder in list(folders):
-        while "/" in folder:
-            folder = folder.rpartition("/")[0]
+        folder = name.rpartition("/")[0]
+        while folder and folder not in folders:
             folders.add(folder)
+            folder = folder.rpartition("/")[0]
     for folder in folders:
-        path = os.path.join(base, folder) if folder else base
-        watch.add(path)
+        watch.add(os.path.join(base, folder) if folder else base)
     git_dir = os.path.join(top, ".git")
     for extra in ("index", os.path.join("info", "exclude")):
-        path = os.path.join(git_dir, extra)
-        watch.add(path)
+        watch.add(os.path.join(git_dir, extra))
     folder = base
     while True:
-        path = os.path.join(folder, ".gitignore")
-        watch.add(path)
+        watch.add(os.path.join(folder, ".gitignore"))
         if folder == top or os.path.dirname(folder) == folder:
             break
         folder = os.path.dirname(folder)
-    return files
+    return names
 
 
-@dataclass
-class _Ignore:
-    """One ``.gitignore``: a path relative to the walk base becomes ``prefix + path[strip:]``."""
-
-    prefix: str
-    strip: int
-    spec: Any
-
-
-def _read_ignore(path: str, watch: set[str]) -> Any:
+def _read_ignore(path: str, watch: set[str]) -> list[gitignore.Rule]:
+    """The rules of one ``.gitignore``; a symlink is not followed (as git does not)."""
     watch.add(path)
     try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            lines = handle.read().splitlines()
+        fd = os.open(path, _OPEN_IGNORE)
     except OSError:
-        return None
-    from pathspec import GitIgnoreSpec
-
-    return GitIgnoreSpec.from_lines(lines)
-
-
-def _ignored(rel: str, is_dir: bool, ignores: list[_Ignore]) -> bool:
-    """Git's rule: the deepest ``.gitignore`` with a matching line decides; last line wins."""
-    suffix = "/" if is_dir else ""
-    for ignore in reversed(ignores):
-        verdict = ignore.spec.check_file(ignore.prefix + rel[ignore.strip :] + suffix).include
-        if verdict is not None:
-            return bool(verdict)
-    return False
+        return []
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return []
+        chunks = []
+        while chunk := os.read(fd, 1 << 16):
+            chunks.append(chunk)
+    except OSError:
+        return []
+    finally:
+        os.close(fd)
+    return gitignore.parse(b"".join(chunks))
 
 
 def _walk(
-    base: str, inherited: list[_Ignore], watch: set[str], policy: frozenset[str]
-) -> list[str]:
-    """Files under ``base`` (relative, ``/``-separated) not ignored, pruning ignored folders."""
-    files: list[str] = []
-    stack: list[tuple[str, list[_Ignore]]] = [("", inherited)]
-    while stack:
-        rel_dir, ignores = stack.pop()
+    base: str,
+    prefix: bytes,
+    inherited: RuleStack,
+    watch: set[str],
+    policy: frozenset[str],
+    venvs: bool,
+) -> _Listing:
+    """The walk below ``base``, whose path from the rules' top folder is ``prefix``."""
+    listing = _Listing()
+    pending: list[tuple[str, RuleStack, str | None]] = [("", inherited, None)]
+    while pending:
+        rel_dir, stack, reason = pending.pop()
         folder = os.path.join(base, rel_dir) if rel_dir else base
         try:
-            with os.scandir(folder) as listing:
-                entries = list(listing)
+            with os.scandir(folder) as scan:
+                entries = list(scan)
         except OSError:
             continue
-        if rel_dir and policy and any(entry.name == "pyvenv.cfg" for entry in entries):
-            continue
         watch.add(folder)
+        if reason is None and rel_dir and venvs and any(e.name == "pyvenv.cfg" for e in entries):
+            reason = VENV_REASON
+        dir_prefix = prefix + os.fsencode(rel_dir) + b"/" if rel_dir else prefix
         if any(entry.name == ".gitignore" for entry in entries):
-            spec = _read_ignore(os.path.join(folder, ".gitignore"), watch)
-            if spec is not None:
-                ignores = [*ignores, _Ignore("", len(rel_dir) + 1 if rel_dir else 0, spec)]
+            rules = _read_ignore(os.path.join(folder, ".gitignore"), watch)
+            if rules:
+                stack = [*stack, (len(dir_prefix), rules)]
         for entry in entries:
-            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
-            if entry.is_dir(follow_symlinks=False):
-                if (
-                    entry.name != ".git"
-                    and entry.name not in policy
-                    and not _ignored(rel, True, ignores)
-                ):
-                    stack.append((rel, ignores))
-            elif not ignores or not _ignored(rel, False, ignores):
-                files.append(rel)
-    files.sort()
-    return files
+            name = entry.name
+            if name == ".git":
+                continue
+            is_dir = entry.is_dir(follow_symlinks=False)
+            if stack and gitignore.is_ignored(dir_prefix + os.fsencode(name), is_dir, stack):
+                continue
+            rel = f"{rel_dir}/{name}" if rel_dir else name
+            if is_dir:
+                inner = reason or (f"{name}/" if name in policy else None)
+                pending.append((rel, stack, inner))
+            elif reason is None:
+                listing.files.append(rel)
+            else:
+                listing.excluded.append((rel, reason))
+    listing.files.sort()
+    return listing
