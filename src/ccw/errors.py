@@ -67,3 +67,16 @@ class UsageError(CcwError):
 
     exit_code = ExitCode.USAGE
     status = 400
+
+
+class BusyError(ConfigError):
+    """The config file is locked by another process for longer than ccw waits.
+
+    ``retry_after`` (seconds) is sent as the HTTP ``Retry-After`` header.
+    """
+
+    status = 503
+
+    def __init__(self, message: str, fix: str | None = None, retry_after: int = 2) -> None:
+        super().__init__(message, fix)
+        self.retry_after = retry_after

@@ -49,6 +49,10 @@ def data_dir() -> Path:
 
 
 def expand_dir(value: str, base: Path) -> Path:
-    """Expand ``~`` and make a relative directory relative to ``base``."""
-    path = Path(os.path.expandvars(value)).expanduser()
+    """Expand ``~`` and make a relative directory relative to ``base``.
+
+    Environment variables are not expanded: a config value that could name any variable
+    would let whoever edits it read the environment (keys included) through the path.
+    """
+    path = Path(value).expanduser()
     return path if path.is_absolute() else (base / path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from ccw.cli.common import print_json, store, success
@@ -21,6 +23,23 @@ def show(ctx: typer.Context) -> None:
     from ccw.config import manage
 
     print_json(manage.masked_config(store(ctx).load()))
+
+
+@app.command("allow-env")
+def allow_env(
+    ctx: typer.Context,
+    names: Annotated[list[str], typer.Argument(help="Environment variable names.")],
+    remove: Annotated[bool, typer.Option("--remove", help="Take the names off the list.")] = False,
+) -> None:
+    """Let apiBase and header values refer to these variables, and the API set them as keys.
+
+    The list (``allowedEnvVars`` in the file) is edited only here or by hand, never through the
+    HTTP API.
+    """
+    from ccw.config import manage
+
+    current = manage.allow_env(store(ctx), names, remove=remove)
+    success("allowedEnvVars: " + (", ".join(current) if current else "(none)"))
 
 
 @app.command("validate")

@@ -67,6 +67,16 @@ VersionOpt = Annotated[str | None, typer.Option("--api-version", help="API versi
 HeadersOpt = Annotated[str | None, typer.Option("--headers", help="Custom headers as JSON.")]
 
 
+def _warn_if_literal(api_key: str | None) -> None:
+    """A literal key, or a ``${VAR:-literal}`` fallback, puts the key in the file."""
+    from ccw.config.secrets import holds_literal_secret
+
+    if holds_literal_secret(api_key):
+        from ccw.cli.common import warn
+
+        warn("the key is stored literally in the config file; prefer --api-key '${ENV_VAR}'")
+
+
 def _show(provider: dict[str, Any], as_json: bool) -> None:
     if as_json:
         print_json(provider)
@@ -95,7 +105,6 @@ def add(
 ) -> None:
     """Add a provider. Prefer --api-key '${VAR}': the file then holds no secret."""
     from ccw.config import manage
-    from ccw.config.secrets import is_reference
 
     data = _fields(
         name,
@@ -112,10 +121,7 @@ def add(
     if provider_id:
         data["id"] = provider_id
     provider = manage.add_provider(store(ctx), data)
-    if api_key and not is_reference(api_key):
-        from ccw.cli.common import warn
-
-        warn("the key is stored literally in the config file; prefer --api-key '${ENV_VAR}'")
+    _warn_if_literal(api_key)
     if as_json:
         print_json({"success": True, "provider": manage.masked_provider(provider)})
     else:
@@ -194,6 +200,7 @@ def update(
     if not data:
         raise UsageError("nothing to update", "pass at least one option, e.g. --api-base URL")
     provider = manage.update_provider(store(ctx), provider_id, data)
+    _warn_if_literal(api_key)
     if as_json:
         print_json({"success": True, "provider": manage.masked_provider(provider)})
     else:
@@ -216,6 +223,7 @@ def remove(ctx: typer.Context, provider_id: str, as_json: JsonOpt = False) -> No
 PROBE_EXIT_CODES = {
     "authentication": 10,
     "missing_key": 10,
+    "env_not_allowed": 3,
     "rate_limit": 11,
     "not_found": 12,
     "server_error": 13,
@@ -236,7 +244,12 @@ def test(ctx: typer.Context, provider_id: str, as_json: JsonOpt = False) -> None
     provider = config.provider(provider_id)
     if provider is None:
         raise manage.provider_not_found(config, provider_id)
-    result = test_provider(provider, timeout=provider.timeout or 10.0, local_port=config.local.port)
+    result = test_provider(
+        provider,
+        timeout=provider.timeout or 10.0,
+        local_port=config.local.port,
+        allowed_env=config.allowed_env,
+    )
     latency = f"({result.latency_ms} ms)"
     if as_json:
         print_json(result.to_dict())

@@ -5,14 +5,17 @@ from __future__ import annotations
 import difflib
 import secrets
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from ccw.config import env_policy, redact
 from ccw.config.schema import CacheStrategy, Config, Endpoint, GlobalCacheSettings, Provider
-from ccw.config.secrets import is_masked, is_reference, mask
+from ccw.config.secrets import ENV_NAME, holds_literal_secret, mask
 from ccw.config.store import ConfigStore, _describe_validation
 from ccw.errors import ConflictError, NotFoundError, UsageError
+from ccw.paths import expand_dir, project_root_of
 
 IMMUTABLE = ("id", "createdAt")
 
@@ -83,19 +86,18 @@ def endpoint_not_found(config: Config, endpoint_id: str) -> NotFoundError:
 
 
 def masked_provider(provider: Provider) -> dict[str, Any]:
-    """The provider as it may be shown anywhere: key and header values masked, references kept
-    readable (a header such as ``Authorization`` can carry a key too)."""
-    data = provider.to_json()
+    """The provider as it may be shown anywhere: every key-like value masked, in known and
+    kept unknown fields alike (``apiKeys[].key``, header maps at any depth); references stay
+    readable, their literal parts are masked."""
+    data: dict[str, Any] = redact.masked(provider.to_json())
     if provider.api_key:
         data["apiKey"] = mask(provider.api_key)
-        data["apiKeySource"] = "env" if is_reference(provider.api_key) else "literal"
-    if provider.custom_headers:
-        data["customHeaders"] = {k: mask(v) for k, v in provider.custom_headers.items()}
+        data["apiKeySource"] = "literal" if holds_literal_secret(provider.api_key) else "env"
     return data
 
 
 def masked_config(config: Config) -> dict[str, Any]:
-    data = config.to_json()
+    data: dict[str, Any] = redact.masked(config.to_json())
     data["providers"] = [masked_provider(p) for p in config.providers]
     return data
 
@@ -132,8 +134,13 @@ def _new_provider_id(config: Config, provider_type: str) -> str:
             return candidate
 
 
-def add_provider(store: ConfigStore, data: dict[str, Any]) -> Provider:
-    data = dict(data)
+def add_provider(store: ConfigStore, data: dict[str, Any], *, via_api: bool = False) -> Provider:
+    """Add a provider. ``via_api`` applies the API's limits on environment references
+    (``ccw.config.env_policy``)."""
+    sent = dict(data)
+    if via_api:
+        env_policy.refuse_allow_list(sent)
+    data = {key: redact.restore(value, None, key) for key, value in sent.items()}
     with store.edit() as config:
         if data.get("id"):
             if config.provider(str(data["id"])):
@@ -145,14 +152,20 @@ def add_provider(store: ConfigStore, data: dict[str, Any]) -> Provider:
         data["createdAt"] = stamp
         data["updatedAt"] = stamp
         data.setdefault("name", data["id"])
-        if is_masked(data.get("apiKey")):
-            raise UsageError("apiKey looks masked; send the real key or a ${VAR} reference")
         provider = _validated(Provider, data, "provider")
+        if via_api:
+            env_policy.check_api_provider(config, provider, None, sent)
         config.providers.append(provider)
     return provider
 
 
-def update_provider(store: ConfigStore, provider_id: str, updates: dict[str, Any]) -> Provider:
+def update_provider(
+    store: ConfigStore, provider_id: str, updates: dict[str, Any], *, via_api: bool = False
+) -> Provider:
+    """Change fields of a provider. A masked value sent back keeps the stored one (list
+    entries matched by ``id``); ``via_api`` applies ``ccw.config.env_policy``."""
+    if via_api:
+        env_policy.refuse_allow_list(updates)
     with store.edit() as config:
         current = _provider_or_builtin(config, provider_id)
         if "id" in updates and updates["id"] not in (None, provider_id):
@@ -161,14 +174,11 @@ def update_provider(store: ConfigStore, provider_id: str, updates: dict[str, Any
         for key, value in updates.items():
             if key in IMMUTABLE:
                 continue
-            if key == "apiKey" and is_masked(value):
-                continue  # the masked value sent back: keep the stored key
-            if key == "customHeaders" and isinstance(value, dict):
-                stored = current.custom_headers or {}
-                value = {k: stored.get(k, v) if is_masked(v) else v for k, v in value.items()}
-            merged[key] = value
+            merged[key] = redact.restore(value, merged.get(key), key)
         merged["updatedAt"] = now_iso()
         provider = _validated(Provider, merged, "provider")
+        if via_api:
+            env_policy.check_api_provider(config, provider, current, updates)
         config.providers[config.providers.index(current)] = provider
     return provider
 
@@ -256,10 +266,52 @@ def set_default_endpoint(store: ConfigStore, endpoint_id: str | None) -> None:
         config.default_endpoint = endpoint_id
 
 
-def update_cache_settings(store: ConfigStore, updates: dict[str, Any]) -> GlobalCacheSettings:
+def update_cache_settings(
+    store: ConfigStore, updates: dict[str, Any], *, via_api: bool = False
+) -> GlobalCacheSettings:
+    if via_api:
+        env_policy.refuse_allow_list(updates)
     with store.edit() as config:
         merged = config.global_cache_settings.to_json()
         merged.update(updates)
-        config.global_cache_settings = _validated(GlobalCacheSettings, merged, "cache settings")
-        settings = config.global_cache_settings
+        settings = _validated(GlobalCacheSettings, merged, "cache settings")
+        if "cacheDir" in updates:
+            _check_cache_dir(settings.cache_dir, project_root_of(store.path))
+        config.global_cache_settings = settings
     return settings
+
+
+def _check_cache_dir(value: str, project_root: Path) -> None:
+    """A folder ccw can create and use; refused before it is saved, not at the first call."""
+    fix = "set cacheDir to a folder path, absolute, ~/... or relative to the project"
+    if "$" in value:
+        raise UsageError(
+            "cacheDir: environment variables are not expanded in paths ($ found)",
+            fix + " (~ is expanded)",
+        )
+    path = expand_dir(value, project_root)
+    try:
+        for folder in [path, *path.parents]:
+            if folder.exists():
+                if not folder.is_dir():
+                    raise UsageError(f"cacheDir: {folder} exists and is not a folder", fix)
+                break
+    except OSError as exc:
+        raise UsageError(f"cacheDir: cannot use {value!r}: {exc.strerror}", fix) from None
+
+
+def allow_env(store: ConfigStore, names: list[str], *, remove: bool = False) -> list[str]:
+    """Add names to (or remove them from) ``allowedEnvVars``; the CLI's own command."""
+    for name in names:
+        if not ENV_NAME.match(name):
+            raise UsageError(
+                f"not an environment variable name: {name!r}", "use letters, digits and _"
+            )
+    with store.edit() as config:
+        current = list(config.allowed_env_vars or [])
+        if remove:
+            current = [name for name in current if name not in names]
+        else:
+            current += [name for name in names if name not in current]
+        config.allowed_env_vars = current or None
+    return current

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,39 @@ KINDS: dict[str, ProviderKind] = {
     "local": ProviderKind("openai", None, False, models=("smollm2-135m",)),
 }
 
+# Where each type's API lives when a provider sets no apiBase.
+DEFAULT_BASES: dict[str, str] = {
+    "openai": "https://api.openai.com/v1",
+    "anthropic": "https://api.anthropic.com",
+    "ollama": "http://localhost:11434",
+    "gemini": "https://generativelanguage.googleapis.com/v1beta",
+    "mistral": "https://api.mistral.ai/v1",
+    "deepseek": "https://api.deepseek.com/v1",
+    "openrouter": "https://openrouter.ai/api/v1",
+    "local": "http://127.0.0.1:8765/v1",
+}
+
 
 def kind(provider_type: str) -> ProviderKind:
     return KINDS[provider_type]
+
+
+def origin(url: str | None) -> str | None:
+    """``scheme://host:port`` of a URL, lower-cased, default ports made explicit."""
+    if not url:
+        return None
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    except ValueError:
+        port = None
+    return f"{scheme}://{(parts.hostname or '').lower()}:{port}"
+
+
+def effective_origin(provider_type: str, api_base: str | None) -> str | None:
+    """Where a provider's requests go: its apiBase, else its type's default base."""
+    return origin(api_base or DEFAULT_BASES.get(provider_type))
 
 
 def litellm_model(provider_type: str, model: str) -> str:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 from pydantic.alias_generators import to_camel
+
+MAX_PATH_CHARS = 4096
+MAX_NAME_BYTES = 255
 
 ProviderType = Literal[
     "openai",
@@ -69,6 +72,21 @@ class GlobalCacheSettings(_Model):
     # ccw's documented default list, ``[]`` turns the rule off.
     exclude_dirs: list[str] | None = None
 
+    @field_validator("cache_dir")
+    @classmethod
+    def _usable_dir(cls, value: str) -> str:
+        """Names the file system refuses are errors here, not at the first cache write."""
+        if not value.strip():
+            raise ValueError("must name a folder")
+        if "\0" in value:
+            raise ValueError("must not contain a NUL character")
+        if len(value) > MAX_PATH_CHARS:
+            raise ValueError(f"must be at most {MAX_PATH_CHARS} characters")
+        longest = max(len(part.encode()) for part in value.split("/"))
+        if longest > MAX_NAME_BYTES:
+            raise ValueError(f"holds a folder name longer than {MAX_NAME_BYTES} bytes")
+        return value
+
     @field_serializer("max_total_size_mb")
     def _whole_mb(self, value: float) -> float | int:
         return int(value) if float(value).is_integer() else value
@@ -83,10 +101,12 @@ class LocalModelSettings(_Model):
 
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
+MAX_ID_CHARS = 128
+ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 
 class Provider(_Model):
-    id: str = Field(min_length=1, pattern=ID_PATTERN)
+    id: str = Field(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)
     name: str = ""
     type: ProviderType
     api_key: str | None = None
@@ -109,9 +129,9 @@ class Provider(_Model):
 
 
 class Endpoint(_Model):
-    id: str = Field(min_length=1, pattern=ID_PATTERN)
+    id: str = Field(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)
     name: str = ""
-    provider_id: str = Field(min_length=1)
+    provider_id: str = Field(min_length=1, max_length=MAX_ID_CHARS)
     model: str = Field(min_length=1)
     description: str | None = None
     cache_strategy: CacheStrategy = Field(default_factory=CacheStrategy)
@@ -131,12 +151,19 @@ class Config(_Model):
     default_endpoint: str | None = None
     global_cache_settings: GlobalCacheSettings = Field(default_factory=GlobalCacheSettings)
     local_model: LocalModelSettings | None = None
+    # Environment variables that apiBase and header values may refer to, and that the API may
+    # set as a key reference; edited only from the CLI (``ccw config allow-env NAME``).
+    allowed_env_vars: list[Annotated[str, Field(pattern=ENV_NAME_PATTERN)]] | None = None
 
     def provider(self, provider_id: str) -> Provider | None:
         return next((p for p in self.providers if p.id == provider_id), None)
 
     def endpoint(self, endpoint_id: str) -> Endpoint | None:
         return next((e for e in self.endpoints if e.id == endpoint_id), None)
+
+    @property
+    def allowed_env(self) -> frozenset[str]:
+        return frozenset(self.allowed_env_vars or ())
 
     @property
     def local(self) -> LocalModelSettings:

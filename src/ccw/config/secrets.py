@@ -1,15 +1,24 @@
-"""``${VAR}`` references, resolved only in memory at call time, and key masking."""
+"""``${VAR}`` references, resolved only in memory at call time, and key masking.
+
+A value may mix references and literal text (``Bearer ${TOKEN}``, ``${VAR:-fallback}``). The
+literal part is what the file itself holds: masking and the literal-key warning judge it, the
+references stay readable.
+"""
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from ccw.errors import CcwError, ExitCode
 
 _REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MASK_CHAR = "…"
+# Literal text around a reference that is an auth scheme, not a secret: ``Bearer ${TOKEN}``.
+_SCHEME_WORDS = re.compile(r"^\s*(bearer|basic|token|apikey|key)?\s*$", re.IGNORECASE)
+ALLOW_ENV_FIX = "ccw config allow-env {name}"
 
 
 class MissingKeyError(CcwError):
@@ -19,12 +28,62 @@ class MissingKeyError(CcwError):
     status = 400
 
 
+class EnvNotAllowedError(MissingKeyError):
+    """A value refers to an environment variable the user has not allowed for that field."""
+
+    exit_code = ExitCode.CONFIG
+
+
 def is_reference(value: str | None) -> bool:
     return bool(value) and bool(_REF.search(value or ""))
 
 
-def resolve(value: str, env: Mapping[str, str] | None = None, what: str = "value") -> str:
-    """Replace each ``${VAR}`` or ``${VAR:-default}``; a missing variable is an error."""
+def referenced_names(value: str | None) -> list[str]:
+    """The variable names a value refers to, in order."""
+    return [match.group(1) for match in _REF.finditer(value or "")]
+
+
+def literal_part(value: str | None) -> str:
+    """What the value holds besides references: the text around them and their defaults."""
+    if not value:
+        return ""
+    defaults = "".join(match.group(2) or "" for match in _REF.finditer(value))
+    return _REF.sub("", value) + defaults
+
+
+def holds_literal_secret(value: str | None) -> bool:
+    """True when the file itself holds key material: a literal, or a ``${VAR:-literal}``."""
+    if not value:
+        return False
+    if not is_reference(value):
+        return True
+    outside = _REF.sub("", value)
+    defaults = [match.group(2) for match in _REF.finditer(value) if match.group(2)]
+    return bool(defaults) or not _SCHEME_WORDS.match(outside)
+
+
+def check_allowed(value: str, allowed: Collection[str], what: str) -> None:
+    """Refuse a value that refers to a variable outside ``allowed``."""
+    for name in referenced_names(value):
+        if name not in allowed:
+            raise EnvNotAllowedError(
+                f"{what} refers to ${{{name}}}, which is not in the config's allowedEnvVars",
+                "allow it from the command line: " + ALLOW_ENV_FIX.format(name=name),
+            )
+
+
+def resolve(
+    value: str,
+    env: Mapping[str, str] | None = None,
+    what: str = "value",
+    allowed: Collection[str] | None = None,
+) -> str:
+    """Replace each ``${VAR}`` or ``${VAR:-default}``; a missing variable is an error.
+
+    With ``allowed``, a reference to any other variable is refused before anything is read.
+    """
+    if allowed is not None:
+        check_allowed(value, allowed, what)
     source = os.environ if env is None else env
 
     def substitute(match: re.Match[str]) -> str:
@@ -42,12 +101,7 @@ def resolve(value: str, env: Mapping[str, str] | None = None, what: str = "value
     return _REF.sub(substitute, value)
 
 
-def mask(value: str | None) -> str | None:
-    """Show a key as ``sk-…1234``; environment references are not secrets and stay readable."""
-    if value is None or value == "":
-        return value
-    if is_reference(value) and _REF.sub("", value) == "":
-        return value
+def _mask_literal(value: str) -> str:
     tail = value[-4:] if len(value) >= 12 else ""
     head = ""
     dash = value.find("-")
@@ -56,5 +110,32 @@ def mask(value: str | None) -> str | None:
     return f"{head}{MASK_CHAR}{tail}"
 
 
-def is_masked(value: str | None) -> bool:
-    return bool(value) and MASK_CHAR in (value or "")
+def mask(value: str | None) -> str | None:
+    """Show a key as ``sk-…1234``; references stay readable, their literal parts are masked
+    (``${UNSET:-sk-live-…}`` shows as ``${UNSET:-sk-…1234}``)."""
+    if value is None or value == "":
+        return value
+    if not is_reference(value):
+        return _mask_literal(value)
+    pieces: list[str] = []
+    last = 0
+    for match in _REF.finditer(value):
+        pieces.append(_mask_outside(value[last : match.start()]))
+        name, default = match.group(1), match.group(2)
+        if default:
+            pieces.append(f"${{{name}:-{_mask_literal(default)}}}")
+        elif default is not None:
+            pieces.append(f"${{{name}:-}}")
+        else:
+            pieces.append(f"${{{name}}}")
+        last = match.end()
+    pieces.append(_mask_outside(value[last:]))
+    return "".join(pieces)
+
+
+def _mask_outside(text: str) -> str:
+    return text if _SCHEME_WORDS.match(text) else _mask_literal(text)
+
+
+def is_masked(value: object) -> bool:
+    return isinstance(value, str) and MASK_CHAR in value

@@ -19,9 +19,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from ccw.config.schema import Config
-from ccw.errors import ConfigError
+from ccw.errors import BusyError, ConfigError
 
 LOCK_TIMEOUT_S = 10.0
+RETRY_AFTER_S = 2
+TMP_SUFFIX = ".tmp"
 
 
 def _describe_validation(error: ValidationError) -> str:
@@ -32,11 +34,34 @@ def _describe_validation(error: ValidationError) -> str:
     return "; ".join(lines)
 
 
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object hook that refuses a key written twice: JSON would keep only the last one,
+    and the next save would silently drop the first block."""
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _DuplicateKey(key)
+        seen[key] = value
+    return seen
+
+
 def parse_config(text: str, source: str) -> Config:
     """Parse and validate config JSON; errors name ``source``, the field and the fix."""
     fix = f"edit {source} by hand (ccw never overwrites a broken file), or move it aside"
+    text = text.removeprefix("\ufeff")  # a UTF-8 byte-order mark some editors write
     try:
-        raw = json.loads(text)
+        raw = json.loads(text, object_pairs_hook=_no_duplicates)
+    except _DuplicateKey as exc:
+        raise ConfigError(
+            f"{source} holds the key {exc.key!r} twice in one object; only one may stay",
+            f"merge the two {exc.key!r} blocks in {source} by hand",
+        ) from None
     except json.JSONDecodeError as exc:
         raise ConfigError(
             f"{source} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}", fix
@@ -58,8 +83,14 @@ class ConfigStore:
         self._guard = threading.Lock()
 
     @property
+    def target(self) -> Path:
+        """The file actually written: a symlinked config is written through to its target."""
+        return Path(os.path.realpath(self.path))
+
+    @property
     def lock_path(self) -> Path:
-        return self.path.with_name(self.path.name + ".lock")
+        target = self.target
+        return target.with_name(target.name + ".lock")
 
     def exists(self) -> bool:
         return self.path.is_file()
@@ -90,7 +121,7 @@ class ConfigStore:
     def _lock(self) -> Any:
         from filelock import FileLock
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.target.parent.mkdir(parents=True, exist_ok=True)
         return FileLock(str(self.lock_path), timeout=LOCK_TIMEOUT_S)
 
     @contextlib.contextmanager
@@ -108,22 +139,36 @@ class ConfigStore:
                 yield config
                 self._write(config)
         except Timeout:
-            raise ConfigError(
+            raise BusyError(
                 f"{self.path} is locked by another ccw process",
-                f"wait for it to finish, or remove {self.lock_path} if no ccw is running",
+                f"wait a moment and retry, or remove {self.lock_path} if no ccw is running",
+                retry_after=RETRY_AFTER_S,
             ) from None
+
+    def _tmp_prefix(self) -> str:
+        return f".{self.target.stem}."
+
+    def _remove_orphans(self, folder: Path) -> None:
+        """Temporary copies left by a writer killed mid-save. Every writer holds the lock, so
+        under it no other save is in flight: each such file is an orphan holding the whole
+        config, keys included."""
+        for orphan in folder.glob(self._tmp_prefix() + "*" + TMP_SUFFIX):
+            with contextlib.suppress(OSError):
+                orphan.unlink()
 
     def _write(self, config: Config) -> None:
         text = json.dumps(config.to_json(), indent=2, ensure_ascii=False) + "\n"
-        folder = self.path.parent
-        fd, tmp = tempfile.mkstemp(prefix=".litellm-api-config.", suffix=".tmp", dir=folder)
+        target = self.target
+        folder = target.parent
+        self._remove_orphans(folder)
+        fd, tmp = tempfile.mkstemp(prefix=self._tmp_prefix(), suffix=TMP_SUFFIX, dir=folder)
         try:
             os.fchmod(fd, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(text)
                 handle.flush()
                 os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
+            os.replace(tmp, target)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)

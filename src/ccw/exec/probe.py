@@ -12,25 +12,22 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from ccw.config.providers import kind
+from ccw.config.providers import DEFAULT_BASES, kind
 from ccw.config.schema import Provider
-from ccw.config.secrets import MissingKeyError, is_reference, mask, resolve
+from ccw.config.secrets import (
+    EnvNotAllowedError,
+    MissingKeyError,
+    is_reference,
+    mask,
+    resolve,
+)
 
-DEFAULT_BASES: dict[str, str] = {
-    "openai": "https://api.openai.com/v1",
-    "anthropic": "https://api.anthropic.com",
-    "ollama": "http://localhost:11434",
-    "gemini": "https://generativelanguage.googleapis.com/v1beta",
-    "mistral": "https://api.mistral.ai/v1",
-    "deepseek": "https://api.deepseek.com/v1",
-    "openrouter": "https://openrouter.ai/api/v1",
-    "local": "http://127.0.0.1:8765/v1",
-}
 ANTHROPIC_VERSION = "2023-06-01"
 AZURE_API_VERSION = "2024-10-21"
 MAX_ERROR_CHARS = 300
@@ -99,26 +96,34 @@ def _base(provider: Provider, local_port: int | None) -> str:
     return base.rstrip("/")
 
 
-def _custom_headers(provider: Provider) -> tuple[dict[str, str], list[str]]:
+def _custom_headers(
+    provider: Provider, allowed: Collection[str]
+) -> tuple[dict[str, str], list[str]]:
     """Resolved custom headers, and what to keep out of any message: each secret value and
     its long words, since a provider echoes ``sk-...`` rather than ``Bearer sk-...``."""
     headers: dict[str, str] = {}
     secrets: list[str] = []
     for name, value in (provider.custom_headers or {}).items():
-        headers[name] = resolve(value, what=f"provider {provider.id} header {name}")
+        headers[name] = resolve(
+            value, what=f"provider {provider.id} header {name}", allowed=allowed
+        )
         if is_reference(value) or SECRET_HEADER.search(name):
             words = headers[name].split()
             secrets += [headers[name], *(word for word in words if len(word) >= MIN_SECRET_PART)]
     return headers, secrets
 
 
-def _build(provider: Provider, key: str | None, local_port: int | None) -> _Request:
+def _build(
+    provider: Provider, key: str | None, local_port: int | None, allowed: Collection[str]
+) -> _Request:
     shown_base = _base(provider, local_port)
     try:
-        base = resolve(shown_base, what=f"provider {provider.id} apiBase")
+        base = resolve(shown_base, what=f"provider {provider.id} apiBase", allowed=allowed)
+    except EnvNotAllowedError:
+        raise
     except MissingKeyError as exc:
         raise _NoBase(exc.message) from None
-    custom, secrets = _custom_headers(provider)
+    custom, secrets = _custom_headers(provider, allowed)
     headers: dict[str, str] = {"accept": "application/json"}
     params: dict[str, str] = {}
     if provider.type == "anthropic":
@@ -198,12 +203,17 @@ def _count_models(response: httpx.Response, list_key: str) -> int | None:
 
 
 def test_provider(
-    provider: Provider, *, timeout: float = 10.0, local_port: int | None = None
+    provider: Provider,
+    *,
+    timeout: float = 10.0,
+    local_port: int | None = None,
+    allowed_env: Collection[str] = frozenset(),
 ) -> ProbeResult:
     """List the provider's models once; success, or the failure's class, with the latency.
 
     ``local_port`` is where the embedded model listens (``config.local.port``); it is the
-    base of a ``local`` provider that has no ``apiBase``.
+    base of a ``local`` provider that has no ``apiBase``. ``allowed_env`` is the config's
+    ``allowedEnvVars``: the only variables apiBase and header values may refer to.
     """
     started = time.perf_counter()
 
@@ -212,7 +222,9 @@ def test_provider(
 
     try:
         key = _api_key(provider)
-        request = _build(provider, key, local_port)
+        request = _build(provider, key, local_port, allowed_env)
+    except EnvNotAllowedError as exc:
+        return ProbeResult(False, 0, "env_not_allowed", f"{exc.message}; fix: {exc.fix}")
     except MissingKeyError as exc:
         return ProbeResult(False, 0, "missing_key", exc.message)
     except _NoBase as exc:

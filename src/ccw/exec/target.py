@@ -12,7 +12,7 @@ from pathlib import Path
 from ccw.config import manage
 from ccw.config.providers import kind, litellm_model
 from ccw.config.schema import Config, Endpoint, Provider
-from ccw.config.secrets import MissingKeyError, is_reference, resolve
+from ccw.config.secrets import MissingKeyError, holds_literal_secret, resolve
 from ccw.errors import CcwError, ExitCode, UsageError
 
 NO_KEY = "no-key"  # OpenAI-compatible servers that need no key still need a non-empty one
@@ -79,8 +79,9 @@ def resolve_target(config: Config, endpoint_id: str | None) -> CallTarget:
         )
     spec = kind(provider.type)
     api_key = _api_key(provider)
+    allowed = config.allowed_env
     api_base = (
-        resolve(provider.api_base, what=f"provider {provider.id} apiBase")
+        resolve(provider.api_base, what=f"provider {provider.id} apiBase", allowed=allowed)
         if (provider.api_base)
         else spec.default_base
     )
@@ -90,7 +91,7 @@ def resolve_target(config: Config, endpoint_id: str | None) -> CallTarget:
             f"ccw provider update {provider.id} --api-base https://host/v1",
         )
     headers = {
-        name: resolve(value, what=f"header {name}")
+        name: resolve(value, what=f"provider {provider.id} header {name}", allowed=allowed)
         for name, value in (provider.custom_headers or {}).items()
     }
     return CallTarget(
@@ -104,7 +105,7 @@ def resolve_target(config: Config, endpoint_id: str | None) -> CallTarget:
         max_retries=2 if provider.max_retries is None else provider.max_retries,
         organization=provider.organization,
         api_version=provider.api_version,
-        literal_key=bool(provider.api_key) and not is_reference(provider.api_key),
+        literal_key=holds_literal_secret(provider.api_key),
     )
 
 

@@ -22,7 +22,7 @@ async def get_config(s: ServerState = Depends(state)) -> dict[str, Any]:
 def update_cache_settings(
     body: CacheSettingsUpdate, s: ServerState = Depends(state)
 ) -> dict[str, Any]:
-    settings = manage.update_cache_settings(s.store, body.present())
+    settings = manage.update_cache_settings(s.store, body.present(), via_api=True)
     return {"success": True, "globalCacheSettings": settings.to_json()}
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
-from ccw.config import manage
+from ccw.config import manage, redact
 from ccw.config.schema import Config, Endpoint
 from ccw.server.bodies import EndpointCreate, EndpointUpdate
 from ccw.server.state import ServerState, state
@@ -14,8 +14,14 @@ from ccw.server.state import ServerState, state
 router = APIRouter(tags=["endpoints"])
 
 
+def masked(endpoint: Endpoint) -> dict[str, Any]:
+    """An endpoint holds no key of its own, but a kept unknown field may: masked too."""
+    data: dict[str, Any] = redact.masked(endpoint.to_json())
+    return data
+
+
 def shown(endpoint: Endpoint, stored_ids: set[str], default: str | None) -> dict[str, Any]:
-    data = endpoint.to_json()
+    data = masked(endpoint)
     data["builtin"] = endpoint.id not in stored_ids
     data["isDefault"] = default == endpoint.id
     return data
@@ -50,7 +56,7 @@ async def get_endpoint(endpoint_id: str, s: ServerState = Depends(state)) -> dic
 @router.post("/endpoints", status_code=201)
 def add_endpoint(body: EndpointCreate, s: ServerState = Depends(state)) -> dict[str, Any]:
     endpoint = manage.add_endpoint(s.store, body.present())
-    return {"success": True, "endpoint": endpoint.to_json()}
+    return {"success": True, "endpoint": masked(endpoint)}
 
 
 @router.put("/endpoints/{endpoint_id}")
@@ -58,7 +64,7 @@ def update_endpoint(
     endpoint_id: str, body: EndpointUpdate, s: ServerState = Depends(state)
 ) -> dict[str, Any]:
     endpoint = manage.update_endpoint(s.store, endpoint_id, body.given())
-    return {"success": True, "endpoint": endpoint.to_json()}
+    return {"success": True, "endpoint": masked(endpoint)}
 
 
 @router.delete("/endpoints/{endpoint_id}")

@@ -48,7 +48,7 @@ async def get_provider(provider_id: str, s: ServerState = Depends(state)) -> dic
 
 @router.post("/providers", status_code=201)
 def add_provider(body: ProviderCreate, s: ServerState = Depends(state)) -> dict[str, Any]:
-    provider = manage.add_provider(s.store, body.present())
+    provider = manage.add_provider(s.store, body.present(), via_api=True)
     return {"success": True, "provider": manage.masked_provider(provider)}
 
 
@@ -56,7 +56,7 @@ def add_provider(body: ProviderCreate, s: ServerState = Depends(state)) -> dict[
 def update_provider(
     provider_id: str, body: ProviderUpdate, s: ServerState = Depends(state)
 ) -> dict[str, Any]:
-    provider = manage.update_provider(s.store, provider_id, body.given())
+    provider = manage.update_provider(s.store, provider_id, body.given(), via_api=True)
     return {"success": True, "provider": manage.masked_provider(provider)}
 
 
@@ -73,7 +73,12 @@ def test_provider(provider_id: str, s: ServerState = Depends(state)) -> dict[str
 
     config = s.config()
     provider = _find(config, provider_id)
-    result = probe(provider, timeout=provider.timeout or 10.0, local_port=config.local.port)
+    result = probe(
+        provider,
+        timeout=provider.timeout or 10.0,
+        local_port=config.local.port,
+        allowed_env=config.allowed_env,
+    )
     return {"providerId": provider.id, **result.to_dict()}
 
 
@@ -89,7 +94,7 @@ async def list_models(provider_type: str) -> dict[str, Any]:
 @router.get("/provider-types")
 async def provider_types() -> dict[str, Any]:
     """What the page needs to help fill a provider form."""
-    from ccw.exec.probe import DEFAULT_BASES
+    from ccw.config.providers import DEFAULT_BASES
 
     types = [
         {
