@@ -5,13 +5,20 @@ of ``blobs``. An entry ties a key (patterns, root and packing options) to a pack
 stat fingerprints of its files and of the folders and ignore files that decided the
 listing, so that a later call can reuse the pack after stat calls alone. Entries expire by
 TTL; the total size of blobs stays under ``maxTotalSizeMB`` by evicting the least recently
-used entries. A corrupt database is moved aside and rebuilt; a locked one is reported with
-``CacheUnavailable`` so that callers can go on without the cache.
+used entries.
+
+What is read is checked: a blob must hash to its name before any byte of it is served, and
+every row must decode to the types written. Damage of any kind moves the database aside
+(``context.db.corrupt``) and starts a new one, or, for a blob alone, drops it with the
+entries that use it. A database that cannot be used just now (locked, disk full, an I/O or
+permission error, a folder that cannot be made) is left as it is and reported with
+``CacheUnavailable``, so that callers go on without the cache.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import sqlite3
@@ -51,8 +58,19 @@ CREATE TABLE IF NOT EXISTS token_counts (
 """
 
 
+# SQLite result codes (low byte) saying the database cannot be used now, not that it is
+# damaged: PERM, BUSY, LOCKED, NOMEM, READONLY, INTERRUPT, IOERR, FULL, CANTOPEN, PROTOCOL,
+# NOLFS, AUTH. Any other error of SQLite itself means a damaged file.
+_UNAVAILABLE_CODES = frozenset({3, 5, 6, 7, 8, 9, 10, 13, 14, 15, 22, 23})
+_LOCK_CODES = frozenset({5, 6})
+
+
 class CacheUnavailable(CcwError):
     """The cache database is locked by another process or cannot be opened."""
+
+
+class _Damaged(sqlite3.DatabaseError):
+    """A row or blob that does not read back as it was written."""
 
 
 @dataclass
@@ -86,11 +104,61 @@ class StoredEntry:
     watch: dict[str, Any] = field(default_factory=dict)
 
 
+def _code(error: sqlite3.Error) -> int | None:
+    code = getattr(error, "sqlite_errorcode", None)
+    return None if code is None else code & 0xFF
+
+
 def _is_lock(error: sqlite3.Error) -> bool:
-    text = str(error).lower()
-    return isinstance(error, sqlite3.OperationalError) and (
-        "locked" in text or "busy" in text or "unable to open" in text or "readonly" in text
-    )
+    return _code(error) in _LOCK_CODES
+
+
+def _is_damage(error: sqlite3.Error) -> bool:
+    """Damage, as opposed to a database that cannot be used just now.
+
+    Errors of Python's own sqlite3 module carry no code; of those only a text column that
+    does not decode says the file is damaged.
+    """
+    if isinstance(error, _Damaged):
+        return True
+    code = _code(error)
+    if code is None:
+        return "decode" in str(error).lower()
+    return code not in _UNAVAILABLE_CODES
+
+
+def _typed(row: tuple[Any, ...] | sqlite3.Row, *kinds: type | tuple[type, ...]) -> tuple[Any, ...]:
+    """``row`` itself when each value has its kind; a flipped type byte raises ``_Damaged``."""
+    values = tuple(row)
+    if len(values) != len(kinds) or not all(
+        isinstance(value, kind) for value, kind in zip(values, kinds, strict=False)
+    ):
+        raise _Damaged("a row of the context cache does not have the types it was written with")
+    return values
+
+
+def _decoded(text: Any, kind: type) -> Any:
+    """JSON written by the store, read back; anything else raises ``_Damaged``."""
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        raise _Damaged("a row of the context cache holds invalid JSON") from None
+    if not isinstance(value, kind):
+        raise _Damaged("a row of the context cache holds JSON of the wrong shape")
+    return value
+
+
+_NUMBER = (int, float)
+
+
+@contextlib.contextmanager
+def _decoding() -> Iterator[None]:
+    """sqlite3 decodes text, and even SQLite's error messages, as UTF-8: on a damaged file
+    that fails with ``UnicodeDecodeError``, which is damage like any other."""
+    try:
+        yield
+    except UnicodeDecodeError as error:
+        raise _Damaged(f"undecodable text ({error.reason})") from None
 
 
 class CacheStore:
@@ -153,19 +221,26 @@ class CacheStore:
             with contextlib.suppress(OSError):
                 os.unlink(str(self.path) + suffix)
         self.warnings.append(
-            f"the context cache at {self.path} was unreadable ({error}); it was moved to "
+            f"the context cache at {self.path} was damaged ({error}); it was moved to "
             f"{aside.name} and rebuilt"
         )
 
     @contextlib.contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
-        """A connection; a corrupt database is rebuilt once, a locked one raises
-        ``CacheUnavailable``."""
+        """A connection; a damaged database is rebuilt once, one that cannot be used now
+        (locked, full, unwritable) raises ``CacheUnavailable`` and is left as it is."""
         for attempt in (1, 2):
             try:
-                conn = self._open()
+                with _decoding():
+                    conn = self._open()
+            except OSError as error:
+                raise CacheUnavailable(
+                    f"the context cache folder {self.cache_dir} cannot be used: "
+                    f"{error.strerror or error}",
+                    "point globalCacheSettings.cacheDir at a folder ccw may create and write",
+                ) from None
             except sqlite3.Error as error:
-                if _is_lock(error) or attempt == 2:
+                if not _is_damage(error) or attempt == 2:
                     raise self._unavailable(error) from None
                 self._rebuild(error)
                 continue
@@ -173,9 +248,7 @@ class CacheStore:
                 yield conn
                 return
             except sqlite3.Error as error:
-                if _is_lock(error):
-                    raise self._unavailable(error) from None
-                if attempt == 2:
+                if not _is_damage(error) or attempt == 2:
                     raise self._unavailable(error) from None
                 conn.close()
                 self._rebuild(error)
@@ -184,15 +257,18 @@ class CacheStore:
                 conn.close()
 
     def _unavailable(self, error: sqlite3.Error) -> CacheUnavailable:
-        return CacheUnavailable(
-            f"the context cache at {self.path} is unavailable: {error}",
-            "retry when the other ccw process is done, or run `ccw cache clear`",
-        )
+        if _is_lock(error):
+            fix = "retry when the other ccw process is done"
+        elif _is_damage(error):
+            fix = "run `ccw cache clear`"
+        else:
+            fix = "free disk space and check the folder's permissions"
+        return CacheUnavailable(f"the context cache at {self.path} is unavailable: {error}", fix)
 
     def _run(self, action: Callable[[sqlite3.Connection], Any]) -> Any:
         for _ in (1, 2):
             try:
-                with self._connection() as conn:
+                with self._connection() as conn, _decoding():
                     return action(conn)
             except _Retry:
                 continue
@@ -203,11 +279,16 @@ class CacheStore:
     def stats(self) -> dict[str, Any]:
         def read(conn: sqlite3.Connection) -> dict[str, Any]:
             now = self.clock()
-            counters = dict(conn.execute("SELECT name, value FROM counters").fetchall())
+            counters = dict(
+                _typed(row, str, int)
+                for row in conn.execute("SELECT name, value FROM counters").fetchall()
+            )
             entries, expired = conn.execute(
                 "SELECT COUNT(*), COALESCE(SUM(expires <= ?), 0) FROM entries", (now,)
             ).fetchone()
-            total = conn.execute("SELECT COALESCE(SUM(size), 0) FROM blobs").fetchone()[0]
+            total = _typed(
+                conn.execute("SELECT COALESCE(SUM(size), 0) FROM blobs").fetchone(), int
+            )[0]
             return {
                 "enabled": self.enabled,
                 "entries": entries,
@@ -243,10 +324,13 @@ class CacheStore:
             described = self._describe(row)
             described["fileList"] = [
                 {"path": path, "size": size, "tokens": tokens}
-                for path, size, tokens in conn.execute(
-                    "SELECT path, size, tokens FROM entry_files "
-                    "WHERE entry_id = ? AND reason IS NULL ORDER BY pos",
-                    (entry_id,),
+                for path, size, tokens in (
+                    _typed(file_row, str, int, int)
+                    for file_row in conn.execute(
+                        "SELECT path, size, tokens FROM entry_files "
+                        "WHERE entry_id = ? AND reason IS NULL ORDER BY pos",
+                        (entry_id,),
+                    )
                 )
             ]
             return described
@@ -272,10 +356,12 @@ class CacheStore:
         return int(self._run(remove))
 
     def _describe(self, row: tuple[Any, ...]) -> dict[str, Any]:
-        entry_id, patterns, files, size, created, accessed, expires = row
+        entry_id, patterns, files, size, created, accessed, expires = _typed(
+            row, str, str, int, int, _NUMBER, _NUMBER, _NUMBER
+        )
         return {
             "id": entry_id,
-            "patterns": json.loads(patterns),
+            "patterns": _decoded(patterns, list),
             "files": files,
             "bytes": size,
             "createdAt": _iso(created),
@@ -297,23 +383,32 @@ class CacheStore:
             ).fetchone()
             if row is None:
                 return None
+            row = _typed(row, *_ENTRY_KINDS)
+            patterns, skipped = _decoded(row[3], list), _decoded(row[10], list)
+            warnings, watch = _decoded(row[11], list), _decoded(row[12], dict)
+            if not (
+                all(isinstance(item, str) for item in [*patterns, *warnings])
+                and all(_is_pair_of_text(item) for item in skipped)
+                and all(_is_fingerprint(item) for item in watch.values())
+            ):
+                raise _Damaged("a row of the context cache holds JSON of the wrong shape")
             entry = StoredEntry(
                 id=row[0],
                 key=row[1],
                 root=row[2],
-                patterns=json.loads(row[3]),
+                patterns=patterns,
                 pack_hash=row[4],
                 bytes=row[5],
                 tokens=row[6],
                 created=row[7],
                 expires=row[8],
                 packed_ns=row[9],
-                skipped=[(path, reason) for path, reason in json.loads(row[10])],
-                warnings=json.loads(row[11]),
-                watch=json.loads(row[12]),
+                skipped=[(path, reason) for path, reason in skipped],
+                warnings=warnings,
+                watch=watch,
             )
             entry.files = [
-                StoredFile(*file_row)
+                StoredFile(*_typed(file_row, *_FILE_KINDS))
                 for file_row in conn.execute(
                     "SELECT path, size, mtime_ns, ino, hash, tokens, reason FROM entry_files "
                     "WHERE entry_id = ? ORDER BY pos",
@@ -326,23 +421,45 @@ class CacheStore:
         return result
 
     def copy_blob(self, digest: str, out: ByteSink) -> bool:
-        """Stream a stored blob to ``out`` in chunks; False when it is missing."""
+        """Stream a stored blob to ``out`` in chunks; False when it is missing or damaged.
+
+        The blob is hashed in a first pass and written in a second, both in one read
+        transaction, so that no byte reaches ``out`` unless all of them match ``digest``.
+        A damaged blob is dropped with the entries that use it, and a warning says so.
+        """
 
         def copy(conn: sqlite3.Connection) -> bool:
-            row = conn.execute("SELECT rowid FROM blobs WHERE hash = ?", (digest,)).fetchone()
-            if row is None:
-                return False
-            with conn.blobopen("blobs", "data", row[0], readonly=True) as blob:
-                while chunk := blob.read(CHUNK):
-                    out.write(chunk)
-            return True
+            conn.execute("BEGIN")
+            try:
+                row = conn.execute("SELECT rowid FROM blobs WHERE hash = ?", (digest,)).fetchone()
+                if row is None:
+                    return False
+                intact = _blob_digest(conn, row[0]) == digest
+                if intact:
+                    with conn.blobopen("blobs", "data", row[0], readonly=True) as blob:
+                        while chunk := blob.read(CHUNK):
+                            out.write(chunk)
+            finally:
+                _rollback(conn)
+            if not intact:
+                with _transaction(conn):
+                    conn.execute("DELETE FROM blobs WHERE hash = ?", (digest,))
+                    _delete_entries(conn, "pack_hash = ?", (digest,))
+                self._damaged_blob("a stored pack")
+            return intact
 
         return bool(self._run(copy))
+
+    def _damaged_blob(self, what: str) -> None:
+        self.warnings.append(
+            f"the context cache at {self.path} held a damaged copy of {what} (its bytes no "
+            "longer match their hash); it was dropped and the files were read again"
+        )
 
     def token_counts(self, model: str) -> dict[str, int]:
         def read(conn: sqlite3.Connection) -> dict[str, int]:
             rows = conn.execute("SELECT hash, tokens FROM token_counts WHERE model = ?", (model,))
-            return dict(rows.fetchall())
+            return dict(_typed(row, str, int) for row in rows.fetchall())
 
         return dict(self._run(read))
 
@@ -386,27 +503,32 @@ class CacheWriter:
         if self.error is not None:
             return None
         try:
-            if not write:
-                return action()
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                result = action()
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            self.conn.execute("COMMIT")
-            return result
+            with _decoding():
+                if not write:
+                    return action()
+                with _transaction(self.conn):
+                    return action()
         except sqlite3.Error as error:
             self.error = str(error)
             return None
 
     def read_blob(self, digest: str) -> bytes | None:
+        """A stored file's bytes; None when missing, or damaged (then it is dropped)."""
+
         def read() -> bytes | None:
             row = self.conn.execute("SELECT data FROM blobs WHERE hash = ?", (digest,)).fetchone()
-            return None if row is None else bytes(row[0])
+            return None if row is None or not isinstance(row[0], bytes) else row[0]
 
-        result: bytes | None = self._guarded(read, write=False)
-        return result
+        data: bytes | None = self._guarded(read, write=False)
+        if data is None or hashlib.sha256(data).hexdigest() == digest:
+            return data
+
+        def drop() -> None:
+            self.conn.execute("DELETE FROM blobs WHERE hash = ?", (digest,))
+
+        self._guarded(drop)
+        self.store._damaged_blob("a file")
+        return None
 
     def put_blob(self, digest: str, data: bytes) -> None:
         self.pending.append((digest, data))
@@ -515,11 +637,41 @@ def _transaction(conn: sqlite3.Connection) -> contextlib.AbstractContextManager[
         try:
             yield
         except BaseException:
-            conn.execute("ROLLBACK")
+            _rollback(conn)
             raise
         conn.execute("COMMIT")
 
     return scope()
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back what is open; SQLite has already rolled back after errors such as a full
+    disk, and a second ROLLBACK would hide the first error."""
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+def _blob_digest(conn: sqlite3.Connection, rowid: int) -> str:
+    hasher = hashlib.sha256()
+    with conn.blobopen("blobs", "data", rowid, readonly=True) as blob:
+        while chunk := blob.read(CHUNK):
+            hasher.update(chunk)
+    return hasher.hexdigest()
+
+
+def _is_pair_of_text(item: Any) -> bool:
+    return isinstance(item, list) and len(item) == 2 and all(isinstance(v, str) for v in item)
+
+
+def _is_fingerprint(item: Any) -> bool:
+    """A watched path's stored stat: None, or [mtime_ns, size, inode]."""
+    return item is None or (
+        isinstance(item, list) and len(item) == 3 and all(type(v) is int for v in item)
+    )
+
+
+_ENTRY_KINDS = (str, str, str, str, str, int, int, _NUMBER, _NUMBER, int, str, str, str)
+_FILE_KINDS = (str, int, int, int, (str, type(None)), int, (str, type(None)))
 
 
 def _touch(conn: sqlite3.Connection, entry: StoredEntry, now: float, refreshed: bool) -> None:
