@@ -9,10 +9,12 @@ cache commands and the dashboard use ``open_cache``.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import io
 import json
 import os
+import stat
 import sys
 import tempfile
 import time
@@ -41,7 +43,16 @@ NOTHING_PACKED = "every matching file was left out: sending without context"
 RACY_NS = 2_000_000_000
 PROGRESS_AFTER_S = 0.5
 SPILL_BYTES = 16 * 1024 * 1024
-_READ_FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+# A file is opened without following a symlink and without blocking on a FIFO swapped in
+# after selection; the descriptor is then checked to be the regular file that was selected.
+_READ_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_BINARY", 0)
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_NONBLOCK", 0)
+)
+# In a stored entry's skipped list, the policy counts ride under a path no file can have.
+_EXCLUDED_KEY = "\0excluded"
 
 
 @dataclass
@@ -50,6 +61,10 @@ class ContextRequest:
     root: Path
     include_dirs: Sequence[Path] = ()
     file_patterns: Sequence[str] = ()
+    # Folder names globs leave out (None: the default list; empty: no policy exclusion).
+    exclude_dirs: Sequence[str] | None = None
+    # Patterns exactly as typed (``ccw pack`` arguments); None: those written in the prompt.
+    patterns: Sequence[Pattern] | None = None
     max_total_bytes: int = 512 * 1024
     max_file_bytes: int = 1024 * 1024
     max_files: int = 1000
@@ -86,6 +101,8 @@ class ContextResult:
     files: list[PackedFile] = field(default_factory=list)
     skipped: list[SkippedFile] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Files a glob matched that the folder policy left out, by reason ("build/": 12).
+    excluded: dict[str, int] = field(default_factory=dict)
     cache_used: bool = False
     session_id: str | None = None
     total_tokens: int = 0
@@ -104,6 +121,7 @@ class ContextResult:
             "files": [vars(item) for item in self.files],
             "skipped": [vars(item) for item in self.skipped],
             "warnings": self.warnings,
+            "excludedByPolicy": self.excluded,
             "totalTokens": self.total_tokens,
             "packBytes": self.pack_bytes,
         }
@@ -151,6 +169,7 @@ def context_request(
     strategy = endpoint.cache_strategy if endpoint is not None else None
     enabled = settings.enabled and (strategy is None or strategy.enabled)
     values: dict[str, Any] = {
+        "exclude_dirs": settings.exclude_dirs,
         "cache_dir": expand_dir(settings.cache_dir, project_root) if enabled else None,
         "max_cache_bytes": int(settings.max_total_size_mb * 1024 * 1024),
         "use_cache": enabled,
@@ -227,7 +246,11 @@ class _Build:
     def __init__(self, request: ContextRequest, out: BinaryIO) -> None:
         self.request = request
         self.out = out
-        self.patterns = find_patterns(request.prompt)
+        self.patterns = (
+            list(request.patterns)
+            if request.patterns is not None
+            else find_patterns(request.prompt)
+        )
         self.result = ContextResult(pack="", prompt=plain_prompt(request.prompt))
         self.root = os.path.realpath(request.root)
         self.store: CacheStore | None = None
@@ -294,7 +317,11 @@ class _Build:
             for item in stored.files
             if item.reason is None
         ]
-        result.skipped = [SkippedFile(path, reason) for path, reason in stored.skipped]
+        for path, reason in stored.skipped:
+            if path == _EXCLUDED_KEY:
+                result.excluded = json.loads(reason)
+            else:
+                result.skipped.append(SkippedFile(path, reason))
         result.warnings.extend(stored.warnings)
         result.cache_used = True
         result.session_id = stored.id
@@ -306,9 +333,14 @@ class _Build:
         request, result = self.request, self.result
         packed_ns = time.time_ns()
         selection = select_files(
-            self.patterns, Path(self.root), request.include_dirs, request.file_patterns
+            self.patterns,
+            Path(self.root),
+            request.include_dirs,
+            request.file_patterns,
+            request.exclude_dirs,
         )
         result.warnings.extend(selection.warnings)
+        result.excluded = selection.excluded
         result.skipped.extend(SkippedFile(path, reason) for path, reason in selection.skipped)
         progress = _Progress(request.progress, len(selection.files))
         with contextlib.ExitStack() as stack:
@@ -327,7 +359,7 @@ class _Build:
                 progress.advance(done)
             writer.close()
             self._finish(key, stored, records, tee, counter, sink, packed_ns, selection.watch)
-        if not selection.files:
+        if not selection.files and not result.skipped:
             result.warnings.append(NOTHING_MATCHED)
         elif not result.files:
             result.warnings.append(NOTHING_PACKED)
@@ -387,7 +419,7 @@ class _Build:
             limit = _size(request.max_total_bytes)
             self._skip(rel, f"total size limit of {limit} reached", overflow=True)
             return
-        stat_key = (candidate.size, candidate.mtime_ns, candidate.ino)
+        stat_key: tuple[int, int, int] = (candidate.size, candidate.mtime_ns, candidate.ino)
         old = reuse.get(rel)
         data: bytes | None = None
         digest: str | None = None
@@ -400,11 +432,22 @@ class _Build:
             digest = old.hash if data is not None else None
         if data is None:
             try:
-                data = _read(candidate.path, candidate.size)
+                data, stat_key = _read(candidate, request.max_file_bytes)
+            except _Changed as error:
+                self._skip(rel, str(error))
+                return
             except OSError as error:
                 self._skip(rel, f"unreadable: {error.strerror}")
                 return
             result.files_read += 1
+            if len(data) > request.max_file_bytes:
+                limit = _size(request.max_file_bytes)
+                self._skip(rel, f"grew past the per-file limit of {limit}", overflow=True)
+                return
+            if result.pack_bytes + len(data) > request.max_total_bytes:
+                limit = _size(request.max_total_bytes)
+                self._skip(rel, f"total size limit of {limit} reached", overflow=True)
+                return
             reason = _content_problem(data, request.allow_secrets)
             if reason is not None:
                 self._skip(rel, reason)
@@ -455,7 +498,8 @@ class _Build:
             expires=now + request.ttl_minutes * 60,
             packed_ns=packed_ns,
             files=records,
-            skipped=[(item.path, item.reason) for item in result.skipped],
+            skipped=[(item.path, item.reason) for item in result.skipped]
+            + ([(_EXCLUDED_KEY, json.dumps(result.excluded))] if result.excluded else []),
             warnings=list(result.warnings),
             watch={path: fingerprint(path) for path in sorted(watch)},
         )
@@ -497,6 +541,7 @@ def _key(request: ContextRequest, patterns: list[Pattern], root: str) -> str:
         "includeDirs": [os.path.realpath(folder) for folder in request.include_dirs],
         "patterns": [[p.text, p.exclude] for p in patterns],
         "filePatterns": list(request.file_patterns),
+        "excludeDirs": None if request.exclude_dirs is None else sorted(request.exclude_dirs),
         "limits": [request.max_total_bytes, request.max_file_bytes, request.max_files],
         "format": request.fmt,
         "allowSecrets": request.allow_secrets,
@@ -534,16 +579,34 @@ def _reusable(stored: StoredEntry | None) -> dict[str, StoredFile]:
     return {item.path: item for item in stored.files if item.mtime_ns < limit}
 
 
-def _read(path: str, size: int) -> bytes:
-    """The whole file; ``os.read`` skips the buffered-file machinery that ``open`` sets up."""
-    fd = os.open(path, _READ_FLAGS)
+class _Changed(Exception):
+    """The path no longer names the file that was selected (swapped for a symlink, a FIFO
+    or another file between selection and reading)."""
+
+
+def _read(candidate: Candidate, limit: int) -> tuple[bytes, tuple[int, int, int]]:
+    """At most ``limit + 1`` bytes of the selected file and the (size, mtime_ns, inode) of
+    the descriptor read. ``os.read`` skips the buffered-file machinery ``open`` sets up."""
     try:
-        chunks = []
-        while chunk := os.read(fd, max(size + 1, 1 << 16)):
+        fd = os.open(candidate.path, _READ_FLAGS)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise _Changed("replaced by a symlink while packing") from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _Changed("replaced by something other than a regular file while packing")
+        if (info.st_dev, info.st_ino) != (candidate.dev, candidate.ino):
+            raise _Changed("replaced by another file while packing")
+        chunks, left = [], limit + 1
+        while left > 0 and (chunk := os.read(fd, min(left, max(candidate.size + 1, 1 << 16)))):
             chunks.append(chunk)
+            left -= len(chunk)
     finally:
         os.close(fd)
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    return data, (info.st_size, info.st_mtime_ns, info.st_ino)
 
 
 def _content_problem(data: bytes, allow_secrets: bool) -> str | None:

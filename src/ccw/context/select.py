@@ -89,8 +89,8 @@ class Candidate:
     size: int
     mtime_ns: int
     ino: int
+    dev: int
     explicit: bool
-    dev: int = 0
 
 
 @dataclass
@@ -315,7 +315,7 @@ class _Selector:
                 self.result.skipped.append((rel, "not a regular file"))
             return None
         return Candidate(
-            rel, path, info.st_size, info.st_mtime_ns, info.st_ino, explicit, info.st_dev
+            rel, path, info.st_size, info.st_mtime_ns, info.st_ino, info.st_dev, explicit
         )
 
 
