@@ -24,22 +24,24 @@ _KEY_SHAPE = re.compile(
     re.IGNORECASE,
 )
 NOT_SECRET = frozenset({"apiKeySource", "allowedEnvVars", "keyEnv"})
+# Inside a secret object (an ``apiKeys`` entry), the fields that describe rather than hold it.
+DESCRIPTIVE = frozenset({"id", "label", "name", "weight", "enabled", "type", "description"})
 
 
 def _secret_field(name: str) -> bool:
     return name not in NOT_SECRET and bool(_SECRET_NAME.search(name))
 
 
+def _child_secret(name: str, parent_secret: bool) -> bool:
+    if parent_secret and name not in DESCRIPTIVE:
+        return True
+    return _secret_field(name) or bool(_HEADERS_NAME.search(name))
+
+
 def masked(data: Any, secret: bool = False) -> Any:
     """A copy of ``data`` with every key-like string masked."""
     if isinstance(data, dict):
-        return {
-            key: masked(
-                value,
-                secret or _secret_field(str(key)) or bool(_HEADERS_NAME.search(str(key))),
-            )
-            for key, value in data.items()
-        }
+        return {key: masked(value, _child_secret(str(key), secret)) for key, value in data.items()}
     if isinstance(data, list):
         return [masked(item, secret) for item in data]
     if isinstance(data, str) and (secret or _KEY_SHAPE.match(data)):
@@ -84,8 +86,7 @@ def secret_strings(data: Any, secret: bool = False) -> list[str]:
     if isinstance(data, dict):
         found: list[str] = []
         for key, value in data.items():
-            hidden = secret or _secret_field(str(key)) or bool(_HEADERS_NAME.search(str(key)))
-            found += secret_strings(value, hidden)
+            found += secret_strings(value, _child_secret(str(key), secret))
         return found
     if isinstance(data, list):
         return [text for item in data for text in secret_strings(item, secret)]
