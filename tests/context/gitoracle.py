@@ -57,7 +57,7 @@ def ccw_selection(root: Path, pattern: str = "**/*") -> set[str]:
 
 
 def git_init(root: Path) -> None:
-    subprocess.run(["git", "init", "-q", str(root)], check=True, env=git_env())
+    subprocess.run(["git", "init", "-q", "--template=", str(root)], check=True, env=git_env())
 
 
 def git_untracked(root: Path, pathspec: str | None = None) -> set[str]:

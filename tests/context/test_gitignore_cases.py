@@ -7,6 +7,7 @@ repository, and against ccw's walk on the tree before it is one.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -131,8 +132,6 @@ def test_stray_lines_never_fail_a_pack(run_ccw: RunCcw, project: Path) -> None:
     done = run_ccw("pack", "**/*", "--json")
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
-    import json
-
     packed = {item["path"] for item in json.loads(done.stdout)["files"]}
     assert "kept.txt" in packed
     assert "hidden.txt" not in packed
