@@ -1,4 +1,9 @@
-"""The history database file: schema, connection settings, and recovery from corruption."""
+"""The history database file: schema, migrations, connection settings, and recovery from damage.
+
+Damage of any kind (SQLite reporting corruption, text that does not decode, a row that does not
+read back as written) moves the file aside and starts a new one. A database that cannot be used
+just now (locked, disk full, an I/O or permission error) is never taken for damaged.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -22,6 +27,7 @@ CREATE TABLE IF NOT EXISTS calls (
     model TEXT NOT NULL DEFAULT '',
     mode TEXT NOT NULL DEFAULT '',
     cwd TEXT NOT NULL DEFAULT '',
+    project TEXT,
     prompt TEXT NOT NULL,
     output TEXT NOT NULL DEFAULT '',
     messages TEXT,
@@ -37,7 +43,8 @@ CREATE TABLE IF NOT EXISTS calls (
     fix TEXT,
     cache_used INTEGER NOT NULL DEFAULT 0,
     cached_files TEXT NOT NULL DEFAULT '[]',
-    warnings TEXT NOT NULL DEFAULT '[]'
+    warnings TEXT NOT NULL DEFAULT '[]',
+    output_chars INTEGER
 );
 CREATE INDEX IF NOT EXISTS calls_tool ON calls (tool, seq);
 CREATE VIRTUAL TABLE IF NOT EXISTS calls_fts USING fts5 (
@@ -52,27 +59,49 @@ CREATE TRIGGER IF NOT EXISTS calls_fts_delete AFTER DELETE ON calls BEGIN
 END;
 """
 
-# SQLITE_CORRUPT and SQLITE_NOTADB: the file is damaged or is not a database at all.
-_CORRUPT_CODES = (11, 26)
+# Version 2: the project of each call (the folder ``ccw.paths.find_project_root`` gives for
+# its cwd) and the length of an answer the history kept only the start of.
+_MIGRATE_TO_2 = """
+ALTER TABLE calls ADD COLUMN project TEXT;
+ALTER TABLE calls ADD COLUMN output_chars INTEGER;
+"""
+_INDEXES = "CREATE INDEX IF NOT EXISTS calls_project ON calls (project, seq);"
+
+# SQLite result codes (low byte) saying the database cannot be used now, not that it is
+# damaged: PERM, BUSY, LOCKED, NOMEM, READONLY, INTERRUPT, IOERR, FULL, CANTOPEN, PROTOCOL,
+# NOLFS, AUTH.
+_UNAVAILABLE_CODES = frozenset({3, 5, 6, 7, 8, 9, 10, 13, 14, 15, 22, 23})
+
+
+class DamagedError(sqlite3.DatabaseError):
+    """A row that does not read back as it was written."""
 
 
 def is_corrupt(exc: BaseException) -> bool:
+    """Damage, as opposed to a database that cannot be used just now.
+
+    sqlite3 decodes text, even SQLite's error messages, as UTF-8: on a damaged file that
+    fails with ``UnicodeDecodeError``. Errors of the sqlite3 module itself carry no code;
+    of those only text that does not decode means damage.
+    """
+    if isinstance(exc, DamagedError | UnicodeDecodeError):
+        return True
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
     code = getattr(exc, "sqlite_errorcode", None)
-    return (
-        isinstance(exc, sqlite3.DatabaseError)
-        and code is not None
-        and code & 0xFF in (_CORRUPT_CODES)
-    )
+    if code is None:
+        return "decode" in str(exc).lower()
+    return code & 0xFF not in _UNAVAILABLE_CODES
 
 
 def connect(path: Path) -> sqlite3.Connection:
     """Open (creating if needed, readable by the user only) and migrate the database.
 
-    A corrupt file is moved aside with a warning on stderr and a new one is made.
+    A damaged file is moved aside with a warning on stderr and a new one is made.
     """
     try:
         return _connect(path)
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
         if not is_corrupt(exc):
             raise
     move_aside(path)
@@ -87,7 +116,10 @@ def move_aside(path: Path) -> Path:
     while target.exists():
         target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
         n += 1
-    path.replace(target)
+    try:
+        path.replace(target)
+    except FileNotFoundError:  # another process moved it first
+        return target
     for suffix in ("-wal", "-shm"):
         side = path.with_name(path.name + suffix)
         with contextlib.suppress(FileNotFoundError):
@@ -110,9 +142,34 @@ def _connect(path: Path) -> sqlite3.Connection:
         with contextlib.suppress(sqlite3.OperationalError):
             db.execute("PRAGMA journal_mode = WAL")  # some filesystems refuse WAL
         db.execute("PRAGMA synchronous = NORMAL")
-        if db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
-            db.executescript(_SCHEMA + f"PRAGMA user_version = {SCHEMA_VERSION};")
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version < 1:
+            db.executescript(_SCHEMA + _INDEXES + f"PRAGMA user_version = {SCHEMA_VERSION};")
+        elif version < SCHEMA_VERSION:
+            _migrate_to_2(db)
     except BaseException:
         db.close()
         raise
     return db
+
+
+def _migrate_to_2(db: sqlite3.Connection) -> None:
+    """Add the project column, filled from each old call's cwd, in one transaction."""
+    from ccw.paths import find_project_root
+
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        if db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+            for statement in filter(str.strip, (_MIGRATE_TO_2 + _INDEXES).split(";")):
+                db.execute(statement)
+            cwds = [row[0] for row in db.execute("SELECT DISTINCT cwd FROM calls WHERE cwd != ''")]
+            db.executemany(
+                "UPDATE calls SET project = ? WHERE cwd = ?",
+                [(str(find_project_root(Path(cwd))), cwd) for cwd in cwds],
+            )
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")

@@ -2,6 +2,10 @@
 
 Recording never fails the call it records: any error becomes a warning on stderr.
 Reading is what ``ccw cli history``, ``ccw cli detail`` and ``--resume`` use.
+
+Each call records its project (the folder ``find_project_root`` gives for its cwd), so that
+one project's views can list its own calls. Of an answer the history keeps the first
+``MAX_OUTPUT_CHARS`` characters and a marker saying how many were cut.
 """
 
 from __future__ import annotations
@@ -17,11 +21,13 @@ from typing import Any, TypeVar
 
 from ccw.errors import CcwError, NotFoundError, UsageError
 from ccw.exec.result import ExecutionResult
-from ccw.history.schema import connect, is_corrupt, move_aside
+from ccw.history.schema import DamagedError, connect, is_corrupt, move_aside
 
 LITELLM = "litellm"
 STATUSES = ("ok", "error")
 PREVIEW_CHARS = 120
+# 1 MiB of characters: a long answer in full, not a runaway one.
+MAX_OUTPUT_CHARS = 1 << 20
 
 Clock = Callable[[], datetime]
 Messages = list[dict[str, Any]]
@@ -30,8 +36,39 @@ T = TypeVar("T")
 _LIST_COLUMNS = (
     "id, created_at, tool, endpoint_id, provider, model, mode, prompt, prompt_tokens, "
     "completion_tokens, cached_tokens, cost, duration_ms, success, exit_code, error, "
-    "error_kind, cache_used"
+    "error_kind, cache_used, project"
 )
+_OPTIONAL_TEXT = (str, type(None))
+_OPTIONAL_INT = (int, type(None))
+# What each column must read back as; anything else is a damaged row.
+_KINDS: dict[str, type | tuple[type, ...]] = {
+    "id": str,
+    "created_at": str,
+    "tool": str,
+    "endpoint_id": _OPTIONAL_TEXT,
+    "provider": str,
+    "model": str,
+    "mode": str,
+    "prompt": str,
+    "prompt_tokens": _OPTIONAL_INT,
+    "completion_tokens": _OPTIONAL_INT,
+    "cached_tokens": _OPTIONAL_INT,
+    "cost": (int, float, type(None)),
+    "duration_ms": int,
+    "success": int,
+    "exit_code": int,
+    "error": _OPTIONAL_TEXT,
+    "error_kind": _OPTIONAL_TEXT,
+    "cache_used": int,
+    "project": _OPTIONAL_TEXT,
+    "cwd": str,
+    "output": str,
+    "messages": _OPTIONAL_TEXT,
+    "fix": _OPTIONAL_TEXT,
+    "cached_files": str,
+    "warnings": str,
+    "output_chars": _OPTIONAL_INT,
+}
 
 
 class HistoryUnavailableError(CcwError):
@@ -76,6 +113,7 @@ class History:
 
         ``call_id`` names the call (``--id``); a name already taken gets ``-2``, ``-3``...
         and a warning. Without it the id is ``call-<UTC time>-<random>``, sortable by time.
+        The call's project is the one around ``cwd``.
         """
         try:
             return self._with_recovery(
@@ -106,8 +144,10 @@ class History:
             "model": result.model,
             "mode": result.mode,
             "cwd": cwd,
+            "project": _project_of(cwd),
             "prompt": prompt,
-            "output": result.output,
+            "output": _kept(result.output),
+            "output_chars": len(result.output) if len(result.output) > MAX_OUTPUT_CHARS else None,
             "messages": json.dumps(messages, ensure_ascii=False) if messages is not None else None,
             "prompt_tokens": result.usage.prompt_tokens,
             "completion_tokens": result.usage.completion_tokens,
@@ -152,11 +192,13 @@ class History:
         tool: str | None = None,
         status: str | None = None,
         search: str | None = None,
+        project: str | None = None,
     ) -> list[dict[str, Any]]:
         """The latest calls first, without their full prompt, output or messages.
 
         ``search`` is full-text over prompt and output: every word must occur, each word
         also matching longer words it starts (``auth`` finds ``authentication``).
+        ``project`` (a project root) keeps that project's calls only.
         """
         if limit < 1:
             raise UsageError(f"--limit must be at least 1, not {limit}")
@@ -170,6 +212,9 @@ class History:
         if status is not None:
             where.append("success = ?")
             params.append(int(status == "ok"))
+        if project is not None:
+            where.append("project = ?")
+            params.append(str(Path(project).resolve()))
         query = _fts_query(search or "")
         if query:
             where.append("seq IN (SELECT rowid FROM calls_fts WHERE calls_fts MATCH ?)")
@@ -179,15 +224,16 @@ class History:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY seq DESC LIMIT ?"
         params.append(limit)
-        rows = self._read(lambda db: db.execute(sql, params).fetchall())
-        return [_summary(row) for row in rows]
+        return self._read(lambda db: [_summary(row) for row in db.execute(sql, params)])
 
     def get(self, call_id: str) -> dict[str, Any] | None:
         """The full record of one call (camelCase keys), or None."""
-        row = self._read(
-            lambda db: db.execute("SELECT * FROM calls WHERE id = ?", (call_id,)).fetchone()
-        )
-        return _full(row) if row is not None else None
+
+        def read(db: sqlite3.Connection) -> dict[str, Any] | None:
+            row = db.execute("SELECT * FROM calls WHERE id = ?", (call_id,)).fetchone()
+            return _full(row) if row is not None else None
+
+        return self._read(read)
 
     def conversation(self, call_id: str | None = None) -> tuple[str, Messages]:
         """The messages to continue a LiteLLM call with: its own messages plus its answer.
@@ -232,7 +278,7 @@ class History:
         """Run ``action``; if the file turns out damaged, move it aside and run it once more."""
         try:
             return action(self._connection())
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
             if not is_corrupt(exc):
                 raise
         self.close()
@@ -254,6 +300,48 @@ class History:
             ) from None
 
 
+def _project_of(cwd: str) -> str | None:
+    if not cwd:
+        return None
+    from ccw.paths import find_project_root
+
+    return str(find_project_root(Path(cwd)))
+
+
+def _kept(output: str) -> str:
+    """What the history keeps of an answer: all of it, or its start and a marker."""
+    if len(output) <= MAX_OUTPUT_CHARS:
+        return output
+    cut = len(output) - MAX_OUTPUT_CHARS
+    return (
+        output[:MAX_OUTPUT_CHARS]
+        + f"\n\n[ccw history: {cut} more characters of this answer were not kept]"
+    )
+
+
+def _checked(row: sqlite3.Row) -> sqlite3.Row:
+    """``row`` when each column has the type it was written with; else ``DamagedError``."""
+    for name, value in zip(row.keys(), row, strict=True):
+        kind = _KINDS.get(name)
+        if kind is not None and not isinstance(value, kind):
+            raise DamagedError(f"the history column {name} does not read back as written")
+    try:
+        datetime.fromisoformat(row["created_at"])
+    except ValueError:
+        raise DamagedError("a history time does not read back as written") from None
+    return row
+
+
+def _json(text: str | None, kind: type) -> Any:
+    try:
+        value = json.loads(text) if text is not None else None
+    except ValueError:
+        raise DamagedError("a history row holds invalid JSON") from None
+    if value is not None and not isinstance(value, kind):
+        raise DamagedError("a history row holds JSON of the wrong shape")
+    return value
+
+
 def _generated_id(now: datetime) -> str:
     utc = now.astimezone(UTC)
     return f"call-{utc:%y%m%d-%H%M%S}-{secrets.token_hex(2)}"
@@ -270,6 +358,7 @@ def _preview(prompt: str) -> str:
 
 
 def _summary(row: sqlite3.Row) -> dict[str, Any]:
+    row = _checked(row)
     return {
         "id": row["id"],
         "createdAt": row["created_at"],
@@ -291,6 +380,7 @@ def _summary(row: sqlite3.Row) -> dict[str, Any]:
         "cacheUsed": bool(row["cache_used"]),
         "error": row["error"],
         "errorKind": row["error_kind"],
+        "project": row["project"],
         "promptPreview": _preview(row["prompt"]),
     }
 
@@ -302,9 +392,18 @@ def _full(row: sqlite3.Row) -> dict[str, Any]:
         cwd=row["cwd"],
         prompt=row["prompt"],
         output=row["output"],
-        messages=json.loads(row["messages"]) if row["messages"] is not None else None,
+        outputChars=row["output_chars"] or len(row["output"]),
+        outputTruncated=row["output_chars"] is not None,
+        messages=_json(row["messages"], list),
         fix=row["fix"],
-        cachedFiles=json.loads(row["cached_files"]),
-        warnings=json.loads(row["warnings"]),
+        cachedFiles=_json(row["cached_files"], list),
+        warnings=_json(row["warnings"], list),
     )
+    lists = (record["cachedFiles"], record["warnings"])
+    if (
+        any(items is None for items in lists)
+        or not all(isinstance(text, str) for items in lists for text in items)
+        or not all(isinstance(turn, dict) for turn in record["messages"] or [])
+    ):
+        raise DamagedError("a history row holds lists of the wrong shape")
     return record
