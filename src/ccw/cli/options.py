@@ -20,9 +20,27 @@ IncludeDirsOpt = Annotated[
     list[str] | None,
     typer.Option("--include-dirs", help="Extra folders files may come from (repeat or a,b)."),
 ]
+NoExcludeDirsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-exclude-dirs",
+        help="Let globs reach build/, dist/, node_modules/, venvs and the other folders "
+        "left out by default (globalCacheSettings.excludeDirs).",
+    ),
+]
 TokensOpt = Annotated[
     str, typer.Option("--tokens", help="estimate (default) or exact (LiteLLM tokenizers).")
 ]
+
+
+def excluded_line(excluded: dict[str, int]) -> str:
+    """One line saying what the folder policy left out of the globs, and how to undo it."""
+    total = sum(excluded.values())
+    parts = ", ".join(f"{count} in {reason}" for reason, count in excluded.items())
+    return (
+        f"left out by folder policy: {total} file{'s' if total != 1 else ''} ({parts}); "
+        "--no-exclude-dirs or globalCacheSettings.excludeDirs changes it"
+    )
 
 
 def split_dirs(values: list[str] | None, base: Path) -> list[Path]:

@@ -14,24 +14,30 @@ from ccw.cli.options import (
     FormatOpt,
     IncludeDirsOpt,
     NoCacheOpt,
+    NoExcludeDirsOpt,
     OnOverflowOpt,
     TokensOpt,
+    excluded_line,
     split_dirs,
 )
 
 if TYPE_CHECKING:
     from ccw.context.api import ContextResult
+    from ccw.context.parse import Pattern
 
 
-def _as_pattern(text: str) -> str:
-    """``src/*.py`` -> ``@src/*.py``; a pattern with spaces or quotes is written quoted."""
+def _as_pattern(text: str) -> Pattern:
+    """An argument as typed: an optional leading ``@``, ``!`` to exclude, then the pattern
+    exactly (no punctuation is trimmed, unlike ``@patterns`` in a prompt)."""
+    from ccw.context.parse import Pattern
+    from ccw.errors import UsageError
+
     body = text[1:] if text.startswith("@") else text
-    bang = ""
-    if body.startswith("!"):
-        bang, body = "!", body[1:]
-    if any(char.isspace() for char in body) or "'" in body or "`" in body:
-        return f'@{bang}"{body}"'
-    return f"@{bang}{body}"
+    exclude = body.startswith("!")
+    body = body[1:] if exclude else body
+    if not body:
+        raise UsageError(f"empty pattern {text!r}", "give a path or a glob such as src/**/*.py")
+    return Pattern(body, exclude=exclude)
 
 
 SKIPPED_SHOWN = 20
@@ -53,6 +59,8 @@ def _summary(result: ContextResult) -> None:
         counts = Counter(item.reason.split(";")[0] for item in rest)
         summary = ", ".join(f"{count} {reason}" for reason, count in counts.most_common())
         lines.append(f"... and {len(rest)} more ({summary}); --json lists them all")
+    if result.excluded:
+        lines.append(excluded_line(result.excluded))
     source = f"cache {result.session_id}" if result.cache_used else (result.session_id or "fresh")
     lines.append(
         f"{len(result.files)} files, {result.pack_bytes} bytes, ~{result.total_tokens} tokens, "
@@ -61,16 +69,16 @@ def _summary(result: ContextResult) -> None:
     typer.secho("\n".join(lines), dim=True, err=True)
 
 
-def _prompt(patterns: list[str], output: Path | None) -> str:
-    """The patterns as a prompt; an output file inside the folder is never packed into itself."""
-    words = [_as_pattern(p) for p in patterns]
+def _patterns(typed: list[str], output: Path | None) -> list[Pattern]:
+    """The patterns as typed; an output file inside the folder is never packed into itself."""
+    patterns = [_as_pattern(text) for text in typed]
     if output is not None:
         import os
 
         relative = os.path.relpath(output.resolve(), Path.cwd().resolve())
         if not relative.startswith(".."):
-            words.append(_as_pattern("!./" + relative.replace(os.sep, "/")))
-    return " ".join(words)
+            patterns.append(_as_pattern("!./" + relative.replace(os.sep, "/")))
+    return patterns
 
 
 def register(app: typer.Typer) -> None:
@@ -82,7 +90,8 @@ def register(app: typer.Typer) -> None:
         patterns: Annotated[
             list[str],
             typer.Argument(
-                help="Patterns such as src/**/*.py, @README.md or !tests/** to exclude."
+                help="Patterns such as src/**/*.py, @README.md or !tests/** to exclude, "
+                "read exactly as typed."
             ),
         ],
         fmt: FormatOpt = "xml",
@@ -93,6 +102,7 @@ def register(app: typer.Typer) -> None:
         on_overflow: OnOverflowOpt = "skip",
         allow_secrets: AllowSecretsOpt = False,
         include_dirs: IncludeDirsOpt = None,
+        no_exclude_dirs: NoExcludeDirsOpt = False,
         tokens: TokensOpt = "estimate",
         endpoint: Annotated[
             str | None,
@@ -127,12 +137,16 @@ def register(app: typer.Typer) -> None:
         }
         if no_cache:
             options["use_cache"] = False
+        if no_exclude_dirs:
+            options["exclude_dirs"] = []
         if max_size_kb is not None:
             options["max_total_bytes"] = max_size_kb * 1024
         if max_files is not None:
             options["max_files"] = max_files
+        typed = _patterns(patterns, output)
+        options["patterns"] = typed
         request = context_request(
-            _prompt(patterns, output),
+            " ".join(patterns),
             Path.cwd(),
             config,
             project_root(ctx),

@@ -22,6 +22,7 @@ from ccw.cli.options import (
     NoCacheOpt,
     OnOverflowOpt,
     TokensOpt,
+    excluded_line,
     split_dirs,
 )
 
@@ -219,6 +220,8 @@ def _dry_run(options: RunOptions, as_json: bool) -> None:
         table("Files to send", ["file", "bytes", "tokens (est.)"], rows)
     if ctx and ctx.skipped:
         table("Left out", ["file", "reason"], [[s.path, s.reason] for s in ctx.skipped])
+    if ctx and ctx.excluded:
+        stdout_console().print(escape(excluded_line(ctx.excluded)), style="dim")
     cost = f"${result.input_cost:.6f}" if result.input_cost is not None else "unpriced model"
     stdout_console().print(
         f"{escape(result.endpoint_id or result.route.executor)} ({escape(result.model)}): "
@@ -240,6 +243,7 @@ def _plan_dict(result: Plan) -> dict[str, object]:
         else [],
         "skipped": [{"path": s.path, "reason": s.reason} for s in ctx.skipped] if ctx else [],
         "warnings": list(ctx.warnings) if ctx else [],
+        "excludedByPolicy": dict(ctx.excluded) if ctx else {},
         "promptTokens": result.prompt_tokens,
         "inputCost": result.input_cost,
     }

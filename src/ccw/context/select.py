@@ -59,7 +59,7 @@ DEFAULT_EXCLUDED_DIRS = frozenset(
         "htmlcov",
     }
 )
-VENV_REASON = "folder holding pyvenv.cfg"
+VENV_REASON = "folders holding pyvenv.cfg"
 _OPEN_IGNORE = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 Fingerprint = tuple[int, int, int] | None
