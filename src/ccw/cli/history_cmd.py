@@ -20,6 +20,7 @@ def register(app: typer.Typer) -> None:
 
 
 def history(
+    ctx: typer.Context,
     limit: Annotated[int, typer.Option("--limit", "-n", help="How many calls, newest first.")] = 20,
     tool: Annotated[
         str | None, typer.Option("--tool", help="Only this executor: litellm, gemini, ...")
@@ -28,20 +29,27 @@ def history(
     search: Annotated[
         str | None, typer.Option("--search", "-s", help="Full-text search of prompts and answers.")
     ] = None,
+    all_projects: Annotated[
+        bool,
+        typer.Option("--all-projects", "-a", help="Calls of every project, not only this one."),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the calls as JSON.")] = False,
 ) -> None:
-    """List recorded calls, newest first."""
+    """List recorded calls of this project, newest first."""
+    from ccw.cli.common import project_root
     from ccw.history import open_history
 
+    project = None if all_projects else str(project_root(ctx))
     with open_history() as store:
-        calls = store.list(limit=limit, tool=tool, status=status, search=search)
+        calls = store.list(limit=limit, tool=tool, status=status, search=search, project=project)
     if as_json:
         print_json({"calls": calls, "count": len(calls)})
         return
     if not calls:
-        stdout_console().print(
-            "No calls recorded yet." if not (tool or status or search) else "No calls match."
-        )
+        message = "No calls recorded yet." if not (tool or status or search) else "No calls match."
+        if project is not None:
+            message += " (This project's calls only: --all-projects shows every project's.)"
+        stdout_console().print(message)
         return
     _table(calls)
 
@@ -97,6 +105,8 @@ def detail(
 
 
 def _show(record: dict[str, Any]) -> None:
+    from ccw.history.store import MAX_OUTPUT_CHARS
+
     console = stdout_console()
     usage = record["usage"]
     facts = [
@@ -107,6 +117,7 @@ def _show(record: dict[str, Any]) -> None:
         ("provider", record["provider"]),
         ("model", record["model"]),
         ("mode", record["mode"]),
+        ("project", record["project"] or "-"),
         ("directory", record["cwd"] or "-"),
         ("status", _status(record)),
         ("duration", _seconds(record["durationMs"])),
@@ -120,6 +131,14 @@ def _show(record: dict[str, Any]) -> None:
         facts.append(("fix", record["fix"]))
     for warning in record["warnings"]:
         facts.append(("warning", warning))
+    if record["outputTruncated"]:
+        facts.append(
+            (
+                "answer",
+                f"{record['outputChars']} characters; the history keeps the first "
+                f"{MAX_OUTPUT_CHARS} (see the marker at its end)",
+            )
+        )
     width = max(len(name) for name, _ in facts)
     for name, value in facts:
         console.print(f"[bold]{name.ljust(width)}[/bold]  {escape(str(value))}")

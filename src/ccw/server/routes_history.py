@@ -23,11 +23,17 @@ def list_history(
     tool: str | None = None,
     status: str | None = None,
     search: str | None = None,
+    all_projects: bool = Query(default=False, alias="all"),
     s: ServerState = Depends(state),
 ) -> dict[str, Any]:
+    """This project's calls (the server's config decides the project); ``?all=true`` lists
+    every project's."""
+    project = None if all_projects else str(s.project_root)
     with _history(s) as history:
-        records = history.list(limit=limit, tool=tool, status=status, search=search)
-    return {"history": records, "count": len(records)}
+        records = history.list(
+            limit=limit, tool=tool, status=status, search=search, project=project
+        )
+    return {"history": records, "count": len(records), "project": project}
 
 
 @router.get("/history/{record_id}")

@@ -164,7 +164,8 @@ async function loadCache() {
 
 async function loadHistory() {
   if (state.history === null) return;
-  const data = await api("GET", "/history?limit=30");
+  const all = $("#history-all").checked ? "&all=true" : "";
+  const data = await api("GET", `/history?limit=30${all}`);
   state.history = data.history;
   renderHistory();
 }
@@ -642,7 +643,8 @@ function renderHistory() {
         h("div", { class: "cell" },
           h("div", { class: "title" }, r.endpointId || r.model || r.tool || "call",
             h("span", { class: `badge ${ok ? "ok" : "bad"}` }, ok ? "ok" : (r.errorKind || "error"))),
-          h("div", { class: "sub" }, formatTime(r.createdAt), r.promptPreview ? ` · ${r.promptPreview}` : "")),
+          h("div", { class: "sub" }, formatTime(r.createdAt), r.promptPreview ? ` · ${r.promptPreview}` : "",
+            $("#history-all").checked && r.project ? ` · ${r.project}` : "")),
         h("div", { class: "cell sub mono" }, r.model || ""),
         h("div", { class: "cell sub" }, [duration !== null && duration !== undefined ? `${duration} ms` : "", tokens].filter(Boolean).join(" · ")),
         h("div", { class: "cell sub" }, r.error ? String(r.error).slice(0, 160) : (r.cacheUsed ? "cache used" : ""))),
@@ -694,6 +696,7 @@ function wire() {
   $("#cache-clear").addEventListener("click", () => clearCache(false));
   $("#cache-clear-expired").addEventListener("click", () => clearCache(true));
   $("#cache-enabled").addEventListener("change", (event) => saveCacheSettings({ enabled: event.target.checked }));
+  $("#history-all").addEventListener("change", () => loadHistory());
   $("#cache-size-form").addEventListener("submit", (event) => {
     event.preventDefault();
     saveCacheSettings({ maxTotalSizeMB: Number($("#cache-max").value) });
