@@ -293,3 +293,19 @@ def test_a_file_size_limit_is_unavailable_not_corrupt(
     assert new.stdout.count("of a big file") == 20000
     assert not list(cache.glob("*.corrupt*"))
     assert CacheStore(cache).stats()["entries"] == entries
+
+
+def test_cache_clear_on_a_damaged_database_warns_and_works(
+    run_ccw: RunCcw, project: Path, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cli-cache"
+    _config_with_cache_dir(project, cache)
+    (project / "a.txt").write_text("hello\n")
+    assert run_ccw("pack", "a.txt").returncode == 0
+    with sqlite3.connect(cache / DB_NAME) as conn:
+        conn.execute("UPDATE entries SET patterns = CAST(X'5bff5d' AS TEXT)")
+    done = run_ccw("cache", "clear")
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "moved to context.db.corrupt" in done.stderr
+    assert run_ccw("cache", "list", "--json").stdout.strip() == "[]"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ccw.cli.common import print_json, project_root, store, success, table
+from ccw.cli.common import print_json, project_root, store, success, table, warn
 from ccw.cli.options import JsonOpt
 
 if TYPE_CHECKING:
@@ -15,10 +17,17 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Inspect and clear the context cache.", no_args_is_help=True)
 
 
-def _cache(ctx: typer.Context) -> CacheStore:
+@contextmanager
+def _cache(ctx: typer.Context) -> Iterator[CacheStore]:
+    """The cache store; what it had to repair on the way is warned about on stderr."""
     from ccw.context.api import open_cache
 
-    return open_cache(store(ctx).load(), project_root(ctx))
+    cache = open_cache(store(ctx).load(), project_root(ctx))
+    try:
+        yield cache
+    finally:
+        for message in cache.warnings:
+            warn(message)
 
 
 def _mb(count: int) -> str:
@@ -28,7 +37,8 @@ def _mb(count: int) -> str:
 @app.command("stats")
 def stats(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Entries, bytes against the limit, hits and misses."""
-    data = _cache(ctx).stats()
+    with _cache(ctx) as cache:
+        data = cache.stats()
     if as_json:
         print_json(data)
         return
@@ -55,7 +65,8 @@ def stats(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 @app.command("list")
 def list_entries(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Stored packs, most recently used first."""
-    rows = _cache(ctx).entries()
+    with _cache(ctx) as cache:
+        rows = cache.entries()
     if as_json:
         print_json(rows)
         return
@@ -88,7 +99,8 @@ def show(
     """One entry with its file list."""
     from ccw.errors import NotFoundError
 
-    entry = _cache(ctx).entry(entry_id)
+    with _cache(ctx) as cache:
+        entry = cache.entry(entry_id)
     if entry is None:
         raise NotFoundError(f"no cache entry {entry_id!r}", "see `ccw cache list`")
     if as_json:
@@ -114,7 +126,8 @@ def clear(
     as_json: JsonOpt = False,
 ) -> None:
     """Remove cache entries (all, or only expired ones)."""
-    removed = _cache(ctx).clear(expired_only=expired)
+    with _cache(ctx) as cache:
+        removed = cache.clear(expired_only=expired)
     if as_json:
         print_json({"removed": removed})
         return
