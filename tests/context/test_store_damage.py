@@ -295,7 +295,7 @@ def test_a_file_size_limit_is_unavailable_not_corrupt(
     assert CacheStore(cache).stats()["entries"] == entries
 
 
-def test_cache_clear_on_a_damaged_database_warns_and_works(
+def test_cache_commands_on_a_damaged_database_warn_and_work(
     run_ccw: RunCcw, project: Path, tmp_path: Path
 ) -> None:
     cache = tmp_path / "cli-cache"
@@ -304,8 +304,9 @@ def test_cache_clear_on_a_damaged_database_warns_and_works(
     assert run_ccw("pack", "a.txt").returncode == 0
     with sqlite3.connect(cache / DB_NAME) as conn:
         conn.execute("UPDATE entries SET patterns = CAST(X'5bff5d' AS TEXT)")
-    done = run_ccw("cache", "clear")
+    done = run_ccw("cache", "list")
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     assert "moved to context.db.corrupt" in done.stderr
-    assert run_ccw("cache", "list", "--json").stdout.strip() == "[]"
+    cleared = run_ccw("cache", "clear")
+    assert cleared.returncode == 0 and "removed 0" in cleared.stderr + cleared.stdout
