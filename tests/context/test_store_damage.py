@@ -307,6 +307,6 @@ def test_cache_commands_on_a_damaged_database_warn_and_work(
     done = run_ccw("cache", "list")
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
-    assert "moved to context.db.corrupt" in done.stderr
+    assert "moved to context.db.corrupt" in " ".join(done.stderr.split())
     cleared = run_ccw("cache", "clear")
     assert cleared.returncode == 0 and "removed 0" in cleared.stderr + cleared.stdout
