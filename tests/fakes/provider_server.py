@@ -30,6 +30,13 @@ max(1, answer characters // 4). ``usage_cached_tokens`` is reported as
 whose ``input_tokens`` is then the uncached rest); Ollama does not report it.
 With ``echo`` the answer is the last user message's text blocks joined with "\\n".
 
+Opt-in faults for hardening tests: ``fail(..., echo_headers=True)`` puts every request header
+(credentials included, as many providers do) into the error message; ``redirect(url)`` answers
+307 to ``url`` + the request path (another ``ProviderServer`` records what it receives, see
+``credentials_seen``); ``redirect_loop()`` answers 307 to the same path (1000 times by
+default); ``stall()`` streams the first chunk, then sends nothing for the given seconds;
+``error_in_ok()`` answers 200 with an error body (as JSON, or as the stream's only event).
+
 Faults hit model calls only, unless injected with ``routes="models"`` (only the model lists
 ``GET /v1/models``, ``/models`` and ``/api/tags``, what a connection test asks for) or
 ``routes="all"``. The queue is first in, first out: a head fault waits for a request it applies
@@ -73,20 +80,27 @@ class RecordedRequest:
     body: Any  # parsed JSON, or the raw text when it is not JSON
 
 
+CREDENTIAL_HEADERS = ("authorization", "x-api-key", "api-key", "x-goog-api-key")
+_STREAM_ONLY = ("cut", "stall")
+
+
 @dataclass
 class _Fault:
-    kind: str  # "fail" | "slow" | "malformed" | "cut"
+    kind: str  # "fail" | "slow" | "malformed" | "cut" | "redirect" | "stall" | "error_in_ok"
     times: int
     status: int = 0
     retry_after: float | None = None
     message: str = ""
     seconds: float = 0.0
     routes: Routes = "calls"
+    echo_headers: bool = False
+    location: str = ""  # "redirect": where to; empty means the same path (a loop)
+    error_type: str = ""
 
     def applies(self, streaming: bool, model_list: bool) -> bool:
         if model_list:
-            return self.routes != "calls" and self.kind != "cut"
-        if self.kind == "cut" and not streaming:
+            return self.routes != "calls" and self.kind not in (*_STREAM_ONLY, "error_in_ok")
+        if self.kind in _STREAM_ONLY and not streaming:
             return False
         return self.routes != "models"
 
@@ -129,9 +143,10 @@ class ProviderServer:
         retry_after: float | None = None,
         message: str = "Injected failure from the test provider.",
         routes: Routes = "calls",
+        echo_headers: bool = False,
     ) -> None:
         """The next ``times`` requests on ``routes`` answer ``status`` with a provider-shaped
-        error."""
+        error; with ``echo_headers`` its message ends with every request header, as sent."""
         self._push(
             _Fault(
                 "fail",
@@ -140,8 +155,39 @@ class ProviderServer:
                 retry_after=retry_after,
                 message=message,
                 routes=routes,
+                echo_headers=echo_headers,
             )
         )
+
+    def redirect(self, url: str, *, times: int = 1, routes: Routes = "calls") -> None:
+        """The next ``times`` requests answer 307 to ``url`` followed by the request's path."""
+        self._push(_Fault("redirect", times, location=url.rstrip("/"), routes=routes))
+
+    def redirect_loop(self, *, times: int = 1000, routes: Routes = "calls") -> None:
+        """Requests answer 307 to their own path (same origin), ``times`` times in all."""
+        self._push(_Fault("redirect", times, routes=routes))
+
+    def stall(self, seconds: float, *, times: int = 1) -> None:
+        """The next ``times`` streaming calls send their first chunk, then nothing for
+        ``seconds`` (cut short when the server stops), then hang up."""
+        self._push(_Fault("stall", times, seconds=seconds))
+
+    def error_in_ok(
+        self,
+        message: str = "Injected error in a 200 reply.",
+        *,
+        error_type: str = "invalid_request_error",
+        times: int = 1,
+    ) -> None:
+        """The next ``times`` model calls answer 200 with ``{"error": {...}}``: the whole body,
+        or the only event of the stream."""
+        self._push(_Fault("error_in_ok", times, message=message, error_type=error_type))
+
+    def credentials_seen(self, extra: tuple[str, ...] = ()) -> list[str]:
+        """Names of credential headers (and of ``extra`` headers) any request carried."""
+        wanted = {name.lower() for name in (*CREDENTIAL_HEADERS, *extra)}
+        with self._lock:
+            return sorted({name for r in self.requests for name in r.headers if name in wanted})
 
     def slow(self, seconds: float, *, times: int = 1, routes: Routes = "calls") -> None:
         """The next ``times`` requests on ``routes`` wait ``seconds`` before answering normally."""
@@ -229,6 +275,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
     server: _Server
+    _stall_seconds = 0.0
 
     def log_message(self, format: str, *args: Any) -> None:
         """Stay quiet: tests read ``ProviderServer.requests`` instead."""
@@ -329,9 +376,45 @@ class _Handler(BaseHTTPRequestHandler):
             if fault.retry_after is not None:
                 value = fault.retry_after
                 headers["retry-after"] = str(int(value)) if value == int(value) else str(value)
-            self._send_json(fault.status, error_body(fault.status, fault.message), headers)
+            message = fault.message
+            if fault.echo_headers:
+                message += " Request headers: " + json.dumps(dict(self.headers.items()))
+            self._send_json(fault.status, error_body(fault.status, message), headers)
             return "done"
+        if fault.kind == "redirect":
+            self._send_json(307, {"moved": True}, {"location": (fault.location or "") + self.path})
+            return "done"
+        if fault.kind == "error_in_ok" and call is not None:
+            error = {"message": fault.message, "type": fault.error_type, "code": None}
+            if not call.stream:
+                self._send_json(200, {"error": error})
+            else:
+                self._start_stream(
+                    "application/x-ndjson" if self.path.startswith("/api/") else "text/event-stream"
+                )
+                self._chunk(self._error_event(error))
+                self._end_stream()
+            return "done"
+        if fault.kind == "stall":
+            self._stall_seconds = fault.seconds
         return fault.kind
+
+    def _error_event(self, error: dict[str, Any]) -> str:
+        """An error as the one event of a stream, in the wire format of the route."""
+        if self.path.startswith("/api/"):
+            return json.dumps({"error": error["message"]}) + "\n"
+        if self.path.endswith("/messages"):
+            payload = {
+                "type": "error",
+                "error": {"type": error["type"], "message": error["message"]},
+            }
+            return f"event: error\ndata: {json.dumps(payload)}\n\n"
+        return f"data: {json.dumps({'error': error})}\n\ndata: [DONE]\n\n"
+
+    def _stall(self) -> None:
+        """Send nothing for the stall's seconds, then hang up."""
+        self.provider.wait(self._stall_seconds)
+        self._drop_connection()
 
     # -- shared answers ----------------------------------------------------------------------
 
@@ -414,6 +497,9 @@ class _Handler(BaseHTTPRequestHandler):
             if action == "cut" and (index >= 2 or last):
                 self._drop_connection()
                 return
+            if action == "stall" and index == 1:
+                self._stall()
+                return
             delta = {"role": "assistant", "content": piece} if index == 0 else {"content": piece}
             finish = "stop" if last else None
             self._chunk(event([{"index": 0, "delta": delta, "finish_reason": finish}]))
@@ -494,6 +580,9 @@ class _Handler(BaseHTTPRequestHandler):
         for index, piece in enumerate(_pieces(answer)):
             if action == "cut" and index >= 2:
                 break
+            if action == "stall" and index == 1:
+                self._stall()
+                return
             delta = {"type": "text_delta", "text": piece}
             self._chunk(event("content_block_delta", {"index": 0, "delta": delta}))
         if action == "cut":
@@ -559,6 +648,9 @@ class _Handler(BaseHTTPRequestHandler):
         for index, piece in enumerate(_pieces(answer)):
             if action == "cut" and index >= 2:
                 self._drop_connection()
+                return
+            if action == "stall" and index == 1:
+                self._stall()
                 return
             self._chunk(json.dumps({**head, **content(piece), "done": False}) + "\n")
         if action == "cut":

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from ccw.errors import CcwError, ExitCode
+from ccw.exec import redact
 
 
 @dataclass(frozen=True)
@@ -44,13 +45,33 @@ STREAM_CUT = FaultKind(
 BAD_RESPONSE = FaultKind(
     "bad_response", ExitCode.SERVER_ERROR, True, "the provider sent a reply ccw cannot read"
 )
+REDIRECT_REFUSED = FaultKind(
+    "redirect_refused",
+    ExitCode.SERVER_ERROR,
+    False,
+    "if you trust the new address, make it the provider's apiBase: "
+    "ccw provider update ID --api-base URL",
+)
+REDIRECT_LOOP = FaultKind(
+    "redirect_loop",
+    ExitCode.SERVER_ERROR,
+    False,
+    "the provider redirects in a circle; check the provider's apiBase",
+)
 
 
 class ProviderFault(CcwError):
     """A call that reached (or tried to reach) the provider and failed."""
 
-    def __init__(self, kind: FaultKind, detail: str, *, retry_after: float | None = None) -> None:
-        super().__init__(f"{kind.name.replace('_', ' ')}: {detail}", kind.fix)
+    def __init__(
+        self,
+        kind: FaultKind,
+        detail: str,
+        *,
+        retry_after: float | None = None,
+        fix: str | None = None,
+    ) -> None:
+        super().__init__(f"{kind.name.replace('_', ' ')}: {detail}", fix or kind.fix)
         self.kind = kind
         self.exit_code = kind.exit_code
         self.status = 502
@@ -60,18 +81,16 @@ class ProviderFault(CcwError):
 _NOISE = re.compile(r"^(litellm\.)?\w+(Error|Exception)?:\s*|\w+Exception\s*-\s*")
 
 
-def _clean(message: str, secret: str | None) -> str:
+def _clean(message: str, secrets: tuple[str, ...]) -> str:
+    """One line of at most 400 characters, LiteLLM's class-name prefixes dropped, every secret
+    masked (before the cut, so that no half of a secret survives it)."""
     text = str(message).strip()
     for _ in range(4):
         stripped = _NOISE.sub("", text, count=1)
         if stripped == text:
             break
         text = stripped
-    if secret:
-        from ccw.config.secrets import mask
-
-        text = text.replace(secret, mask(secret) or "")
-    text = " ".join(text.split())
+    text = redact.scrub(" ".join(text.split()), secrets) or ""
     return text[:400] + ("…" if len(text) > 400 else "")
 
 
@@ -112,7 +131,13 @@ def _transport_kind(exc: BaseException) -> FaultKind | None:
     """Connection faults hide under 500-class LiteLLM errors; the httpx cause tells."""
     import httpx
 
+    from ccw.exec.http_guard import RedirectRefused
+
     for item in _chain(exc):
+        if isinstance(item, RedirectRefused):
+            return REDIRECT_REFUSED
+        if isinstance(item, httpx.TooManyRedirects):
+            return REDIRECT_LOOP
         if isinstance(item, httpx.TimeoutException):
             return TIMEOUT
         if isinstance(item, httpx.ConnectError | ConnectionRefusedError):
@@ -125,6 +150,9 @@ def _kind(exc: BaseException) -> FaultKind:
 
     status = getattr(exc, "status_code", None)
     text = str(exc).lower()
+    guarded = _guard_kind(exc)
+    if guarded is not None:
+        return guarded
     if isinstance(exc, litellm.Timeout):
         return TIMEOUT
     if isinstance(exc, litellm.AuthenticationError | litellm.PermissionDeniedError):
@@ -151,9 +179,60 @@ def _kind(exc: BaseException) -> FaultKind:
     return SERVER_ERROR
 
 
-def classify(exc: BaseException, *, secret: str | None = None, where: str = "") -> ProviderFault:
-    """Map a LiteLLM (or httpx) exception to a ``ProviderFault``; never leaks ``secret``."""
-    detail = _clean(getattr(exc, "message", None) or str(exc) or type(exc).__name__, secret)
+def _guard_kind(exc: BaseException) -> FaultKind | None:
+    """A refused or circular redirect, wherever LiteLLM wrapped it."""
+    kind = _transport_kind(exc)
+    return kind if kind in (REDIRECT_REFUSED, REDIRECT_LOOP) else None
+
+
+def _redirect_detail(exc: BaseException) -> str | None:
+    from ccw.exec.http_guard import RedirectRefused
+
+    for item in _chain(exc):
+        if isinstance(item, RedirectRefused):
+            return (
+                f"{item.source} redirected the call to {item.target}; ccw does not send "
+                "credentials to another origin"
+            )
+    return None
+
+
+def classify(
+    exc: BaseException, *, secrets: tuple[str, ...] = (), where: str = ""
+) -> ProviderFault:
+    """Map a LiteLLM (or httpx) exception to a ``ProviderFault``; never leaks ``secrets``."""
+    kind = _kind(exc)
+    if kind is REDIRECT_REFUSED:
+        detail = _redirect_detail(exc) or "a redirect to another origin was refused"
+    elif kind is REDIRECT_LOOP:
+        detail = "too many redirects (a redirect loop)"
+    else:
+        raw = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        detail = _clean(raw, secrets)
     if where:
         detail = f"{where}: {detail}"
-    return ProviderFault(_kind(exc), detail, retry_after=_retry_after(exc))
+    return ProviderFault(kind, detail, retry_after=_retry_after(exc))
+
+
+_BODY_KINDS = (
+    (("auth", "api_key", "permission"), AUTHENTICATION),
+    (("rate", "quota"), RATE_LIMIT),
+    (("server", "overloaded", "api_error", "internal", "unavailable"), SERVER_ERROR),
+)
+
+
+def from_error_body(
+    message: str, error_type: str | None, *, secrets: tuple[str, ...] = (), where: str = ""
+) -> ProviderFault:
+    """A provider's error sent with status 200 (as the body, or as a stream's event): by its
+    ``type``, else a bad request, the same whether the reply streamed or not."""
+    kind = BAD_REQUEST
+    lowered = (error_type or "").lower()
+    for words, candidate in _BODY_KINDS:
+        if any(word in lowered for word in words):
+            kind = candidate
+            break
+    detail = _clean(message + (f" ({error_type})" if error_type else ""), secrets)
+    if where:
+        detail = f"{where}: {detail}"
+    return ProviderFault(kind, detail)

@@ -12,13 +12,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ccw.exec import faults
+from ccw.exec import faults, http_guard, redact
 from ccw.exec.faults import ProviderFault
 from ccw.exec.result import Usage
 from ccw.exec.target import CallTarget
 
 DEFAULT_MAX_TOKENS = 4096
 MAX_RETRY_WAIT_S = 60.0
+DEFAULT_IDLE_TIMEOUT_S = 120.0  # a stream silent this long is cut (endpoint ``idleTimeout``)
+DEFAULT_CONNECT_TIMEOUT_S = 600.0  # LiteLLM's own default, for the phases idleTimeout leaves
 
 TextSink = Callable[[str], None]
 StatusSink = Callable[[str], None]
@@ -43,10 +45,33 @@ def load_litellm() -> Any:
     # per-chunk success logging would only compute a cost nobody reads, in worker threads
     # that the interpreter then waits for at exit (about 1 s per call here).
     litellm.disable_streaming_logging = True
+    # Every route goes through the guarded client (see http_guard): the OpenAI SDK routes
+    # through this session, the others through ``client=`` per call.
+    litellm.client_session = http_guard.client()
     return litellm
 
 
-def _kwargs(target: CallTarget, messages: list[dict[str, Any]], timeout: float | None) -> dict:
+def idle_timeout(target: CallTarget) -> float:
+    return target.endpoint.idle_timeout or DEFAULT_IDLE_TIMEOUT_S
+
+
+def _timeout(target: CallTarget, timeout: float | None, stream: bool) -> Any:
+    """``--timeout`` (else the provider's) for a plain call; a stream also gets the endpoint's
+    idle deadline as httpx's read timeout, the longest wait for its next bytes. LiteLLM keeps
+    an ``httpx.Timeout`` on the OpenAI SDK routes and passes its ``read`` on the others."""
+    chosen = timeout or target.timeout
+    if not stream:
+        return chosen
+    import httpx
+
+    idle = idle_timeout(target)
+    read = min(chosen, idle) if chosen else idle
+    return httpx.Timeout(chosen or DEFAULT_CONNECT_TIMEOUT_S, read=read)
+
+
+def _kwargs(
+    target: CallTarget, messages: list[dict[str, Any]], timeout: float | None, stream: bool
+) -> dict:
     kwargs: dict[str, Any] = {
         "model": target.model,
         "messages": messages,
@@ -65,9 +90,12 @@ def _kwargs(target: CallTarget, messages: list[dict[str, Any]], timeout: float |
         kwargs["api_version"] = target.api_version
     if target.endpoint.temperature is not None:
         kwargs["temperature"] = target.endpoint.temperature
-    chosen = timeout or target.timeout
+    chosen = _timeout(target, timeout, stream)
     if chosen:
         kwargs["timeout"] = chosen
+    client = http_guard.client_for(target.model)
+    if client is not None:
+        kwargs["client"] = client
     return kwargs
 
 
@@ -100,7 +128,7 @@ def _once(
     timeout: float | None,
     on_text: TextSink | None,
 ) -> CallOutcome:
-    kwargs = _kwargs(target, messages, timeout)
+    kwargs = _kwargs(target, messages, timeout, stream)
     if not stream:
         response = litellm.completion(**kwargs)
         choice = response.choices[0]
@@ -110,7 +138,8 @@ def _once(
         return CallOutcome(text, _usage(getattr(response, "usage", None)), choice.finish_reason)
     kwargs["stream"] = True
     kwargs["stream_options"] = {"include_usage": True}
-    parts: list[str] = []
+    parts: list[str] = []  # joined once at the end: no growing copies of a long answer
+    received = 0
     finish: str | None = None
     usage = Usage()
     try:
@@ -123,16 +152,20 @@ def _once(
             piece = getattr(choice.delta, "content", None)
             if piece:
                 parts.append(piece)
+                received += len(piece)
                 if on_text:
                     on_text(piece)
             if choice.finish_reason:
                 finish = choice.finish_reason
     except Exception as exc:
+        fault = faults.classify(exc, secrets=redact.secrets_of(target))
+        if fault.kind is faults.TIMEOUT and _idle_cut(target, timeout):
+            raise _idle_fault(target, received) from None
         if parts:
             raise ProviderFault(
                 faults.STREAM_CUT,
-                f"the stream from {target.provider.id} broke after {len(''.join(parts))} "
-                f"characters ({faults.classify(exc, secret=target.api_key).message})",
+                f"the stream from {target.provider.id} broke after {received} "
+                f"characters ({fault.message})",
             ) from None
         raise
     if finish is None:
@@ -141,6 +174,54 @@ def _once(
             f"the stream from {target.provider.id} ended before the answer was finished",
         )
     return CallOutcome("".join(parts), usage, finish)
+
+
+def _idle_cut(target: CallTarget, timeout: float | None) -> bool:
+    """Whether a stream's read timeout was the endpoint's idle deadline, not ``--timeout``."""
+    chosen = timeout or target.timeout
+    return not chosen or idle_timeout(target) < chosen
+
+
+def _idle_fault(target: CallTarget, received: int) -> ProviderFault:
+    idle = idle_timeout(target)
+    default = "" if target.endpoint.idle_timeout else f", the default of {idle:g} s"
+    return ProviderFault(
+        faults.TIMEOUT,
+        f"{target.provider.id} sent nothing for {idle:g} s after {received} characters "
+        f"(endpoint {target.endpoint.id} idleTimeout{default})",
+        fix=f'raise "idleTimeout" (seconds) of endpoint {target.endpoint.id} in the config file',
+    )
+
+
+def _attempt(
+    litellm: Any,
+    target: CallTarget,
+    messages: list[dict[str, Any]],
+    stream: bool,
+    timeout: float | None,
+    on_text: TextSink,
+    secrets: tuple[str, ...],
+) -> CallOutcome:
+    """One try. An error the provider sent with status 200 wins over whatever LiteLLM made of
+    it (a parse error, a cut stream, or an empty answer)."""
+    with http_guard.watch() as error_bodies:
+        try:
+            outcome = _once(litellm, target, messages, stream, timeout, on_text)
+        except Exception:
+            if error_bodies:
+                raise _body_fault(target, error_bodies[0], secrets) from None
+            raise
+    if error_bodies:
+        raise _body_fault(target, error_bodies[0], secrets)
+    return outcome
+
+
+def _body_fault(
+    target: CallTarget, body: http_guard.ErrorBody, secrets: tuple[str, ...]
+) -> ProviderFault:
+    return faults.from_error_body(
+        body.message, body.type, secrets=secrets, where=f"{target.provider.id} (HTTP 200)"
+    )
 
 
 def complete(
@@ -158,6 +239,7 @@ def complete(
     Never retries 400/401/403, and never once part of an answer has been streamed out.
     """
     litellm = load_litellm()
+    secrets = redact.secrets_of(target)
     attempt = 0
     while True:
         started_output = False
@@ -169,26 +251,26 @@ def complete(
                 on_text(piece)
 
         try:
-            outcome = _once(litellm, target, messages, stream, timeout, sink)
+            outcome = _attempt(litellm, target, messages, stream, timeout, sink, secrets)
             outcome.attempts = attempt + 1
             return outcome
-        except ProviderFault:
-            raise
+        except ProviderFault as exc:
+            fault = exc
         except Exception as exc:
             if isinstance(exc, KeyboardInterrupt):
                 raise
-            fault = faults.classify(exc, secret=target.api_key, where=target.provider.id)
-            if not fault.kind.retryable or started_output or attempt >= target.max_retries:
-                raise fault from None
-            wait = fault.retry_after
-            if wait is None:
-                wait = min(8.0, 0.5 * 2**attempt) * (1 + random.random() / 4)
-            if wait > MAX_RETRY_WAIT_S:
-                raise fault from None
-            attempt += 1
-            if on_status:
-                on_status(
-                    f"{fault.kind.name.replace('_', ' ')} from {target.provider.id}; "
-                    f"retry {attempt}/{target.max_retries} in {wait:.1f} s"
-                )
-            sleep(wait)
+            fault = faults.classify(exc, secrets=secrets, where=target.provider.id)
+        if not fault.kind.retryable or started_output or attempt >= target.max_retries:
+            raise fault from None
+        wait = fault.retry_after
+        if wait is None:
+            wait = min(8.0, 0.5 * 2**attempt) * (1 + random.random() / 4)
+        if wait > MAX_RETRY_WAIT_S:
+            raise fault from None
+        attempt += 1
+        if on_status:
+            on_status(
+                f"{fault.kind.name.replace('_', ' ')} from {target.provider.id}; "
+                f"retry {attempt}/{target.max_retries} in {wait:.1f} s"
+            )
+        sleep(wait)

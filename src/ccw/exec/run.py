@@ -284,12 +284,23 @@ def _run_litellm(
     except ProviderFault as fault:
         result.error, result.fix = fault.message, fault.fix
         result.error_kind, result.exit_code = fault.kind.name, fault.exit_code
+        _scrub(result, target)
         return result, messages
     result.success = True
     result.output = outcome.text
     result.usage = outcome.usage
     result.cost = pricing.cost(target.provider_type, target.model, outcome.usage)
     return result, messages
+
+
+def _scrub(result: ExecutionResult, target: CallTarget) -> None:
+    """Mask the target's credentials in every error text before it is shown or recorded."""
+    from ccw.exec.redact import scrub, secrets_of
+
+    secrets = secrets_of(target)
+    result.error = scrub(result.error, secrets)
+    result.fix = scrub(result.fix, secrets)
+    result.warnings = [scrub(w, secrets) or "" for w in result.warnings]
 
 
 def _run_tool(
