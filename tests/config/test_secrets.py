@@ -10,6 +10,7 @@ import pytest
 from ccw.config import manage
 from ccw.config.secrets import MissingKeyError, is_masked, mask, resolve
 from ccw.config.store import ConfigStore
+from ccw.errors import UsageError
 from tests.config.conftest import SECRET, ok, ok_json, read_json, user_error
 from tests.conftest import RunCcw
 
@@ -154,6 +155,8 @@ def test_resolve_names_the_missing_variable() -> None:
         ("short", "…"),
         ("${OPENAI_API_KEY}", "${OPENAI_API_KEY}"),
         ("${A}${B}", "${A}${B}"),
+        ("${UNSET:-sk-live-0123456789abcd}", "${UNSET:-sk-…abcd}"),
+        ("Bearer ${TOKEN}", "Bearer ${TOKEN}"),
         ("", ""),
         (None, None),
     ],
@@ -164,3 +167,12 @@ def test_mask(key: str | None, expected: str | None) -> None:
     if key and masked != key:
         assert is_masked(masked)
         assert key[:-4] not in (masked or "")
+
+
+def test_an_ellipsis_in_a_plain_field_is_text(config_file: Path) -> None:
+    store = ConfigStore(config_file)
+    manage.add_provider(store, {"id": "p", "type": "openai", "name": "Team… gateway"})
+    manage.update_provider(store, "p", {"name": "Team… renamed"}, via_api=True)
+    assert read_json(config_file)["providers"][0]["name"] == "Team… renamed"
+    with pytest.raises(UsageError, match="masked"):
+        manage.update_provider(store, "p", {"apiKeys": [{"id": "k", "key": "sk-…abcd"}]})

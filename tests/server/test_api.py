@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+import pytest
 
 from tests.server.conftest import SECRET, Dashboard
 
@@ -193,3 +196,56 @@ def test_change_stamp_moves_when_the_file_changes(dashboard: Dashboard) -> None:
     _add_provider(dashboard, id="p1")
     after = dashboard.api("GET", "/changes").json()
     assert after["config"] != before["config"]
+
+
+def test_cache_dir_values_the_file_system_refuses_are_400(
+    dashboard: Dashboard, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    existing = tmp_path / "a-file"
+    existing.write_text("x")
+    values = [
+        "/dev/null",
+        str(existing),
+        "/tmp/nul\0here",
+        "/tmp/" + "n" * 5000,
+        str(tmp_path / "x" / "$OPENAI_API_KEY"),
+    ]
+    for value in values:
+        answer = dashboard.api("PUT", "/config/cache", json={"cacheDir": value})
+        assert answer.status_code == 400, (value[:40], answer.text)
+        assert "cacheDir" in answer.json()["error"]
+    stats = dashboard.api("GET", "/cache/stats")
+    assert stats.status_code == 200 and SECRET not in stats.text
+    assert not any(SECRET in str(path) for path in tmp_path.rglob("*"))
+
+
+def test_long_ids_are_refused(dashboard: Dashboard) -> None:
+    long_id = "p" * 100_000
+    answer = dashboard.api("POST", "/providers", json={"id": long_id, "type": "openai"})
+    assert answer.status_code in (400, 413, 422), answer.status_code
+    assert long_id not in answer.text
+    assert not dashboard.config_path.exists() or long_id not in dashboard.config_path.read_text()
+    _add_provider(dashboard, id="p")
+    endpoint = {"id": "e" * 129, "providerId": "p", "model": "m"}
+    answer = dashboard.api("POST", "/endpoints", json=endpoint)
+    assert answer.status_code in (400, 422), answer.text
+    assert "128" in answer.text
+
+
+def test_a_locked_config_is_503_with_retry_after(
+    dashboard: Dashboard, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from filelock import FileLock
+
+    from ccw.config import store as store_module
+    from ccw.config.store import ConfigStore
+
+    monkeypatch.setattr(store_module, "LOCK_TIMEOUT_S", 0.05)
+    lock = ConfigStore(dashboard.config_path).lock_path
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(lock)):
+        answer = dashboard.api("POST", "/providers", json={"id": "p", "type": "openai"})
+    assert answer.status_code == 503, answer.text
+    assert int(answer.headers["Retry-After"]) > 0
+    assert str(lock) in answer.json()["fix"]

@@ -140,7 +140,7 @@ def add_provider(store: ConfigStore, data: dict[str, Any], *, via_api: bool = Fa
     sent = dict(data)
     if via_api:
         env_policy.refuse_allow_list(sent)
-    data = {key: redact.restore(value, None, key) for key, value in sent.items()}
+    data = {key: redact.restore_field(key, value, None) for key, value in sent.items()}
     with store.edit() as config:
         if data.get("id"):
             if config.provider(str(data["id"])):
@@ -174,7 +174,7 @@ def update_provider(
         for key, value in updates.items():
             if key in IMMUTABLE:
                 continue
-            merged[key] = redact.restore(value, merged.get(key), key)
+            merged[key] = redact.restore_field(key, value, merged.get(key))
         merged["updatedAt"] = now_iso()
         provider = _validated(Provider, merged, "provider")
         if via_api:

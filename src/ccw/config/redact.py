@@ -49,20 +49,32 @@ def masked(data: Any, secret: bool = False) -> Any:
     return data
 
 
-def restore(sent: Any, stored: Any, where: str) -> Any:
-    """``sent`` with each masked string replaced by the stored value at the same place; list
-    entries that are objects are matched by their ``id``. A masked value with nothing stored
-    behind it is refused: the real value must be sent."""
+def restore_field(name: str, sent: Any, stored: Any) -> Any:
+    """The value of field ``name`` as sent by a client, masked parts put back (see
+    ``restore``)."""
+    return restore(sent, stored, name, _child_secret(name, False))
+
+
+def restore(sent: Any, stored: Any, where: str, secret: bool = False) -> Any:
+    """``sent`` with each masked string that matches the stored value at the same place
+    replaced by it; list entries that are objects are matched by their ``id``. In a secret
+    place, a masked value with nothing stored behind it is refused: the real value must be
+    sent. Elsewhere an ellipsis is just text."""
     if isinstance(sent, str) and is_masked(sent):
-        if isinstance(stored, str) and masked(stored, True) == sent:
+        if isinstance(stored, str) and sent == mask(stored):
             return stored
-        raise UsageError(
-            f"{where} looks masked and matches no stored value",
-            "send the real value or a ${VAR} reference, or leave the field out to keep it",
-        )
+        if secret:
+            raise UsageError(
+                f"{where} looks masked and matches no stored value",
+                "send the real value or a ${VAR} reference, or leave the field out to keep it",
+            )
+        return sent
     if isinstance(sent, dict):
         old = stored if isinstance(stored, dict) else {}
-        return {k: restore(v, old.get(k), f"{where}.{k}") for k, v in sent.items()}
+        return {
+            k: restore(v, old.get(k), f"{where}.{k}", _child_secret(str(k), secret))
+            for k, v in sent.items()
+        }
     if isinstance(sent, list):
         old_list = stored if isinstance(stored, list) else []
         by_id = {
@@ -76,7 +88,7 @@ def restore(sent: Any, stored: Any, where: str) -> Any:
                 previous: Any = by_id.get(item["id"])
             else:
                 previous = old_list[index] if index < len(old_list) else None
-            result.append(restore(item, previous, f"{where}[{index}]"))
+            result.append(restore(item, previous, f"{where}[{index}]", secret))
         return result
     return sent
 
