@@ -126,9 +126,9 @@ def test_formats_are_deterministic_and_unambiguous(
     xml = pack("@*", root, use_cache=False)
     assert xml.pack == (
         "<files>\n"
-        '<file path="a.md">\nUse ```python\ncode\n``` and ````x````\n</file>\n'
-        '<file-2 path="tricky.txt">\nends with </file>\n<file path="fake">\n</file-2>\n'
-        '<file path="z &amp; &lt;q>.txt">\nno newline at end\n</file>\n'
+        '<file path="a.md"><![CDATA[\nUse ```python\ncode\n``` and ````x````\n]]></file>\n'
+        '<file path="tricky.txt"><![CDATA[\nends with </file>\n<file path="fake">\n]]></file>\n'
+        '<file path="z &amp; &lt;q>.txt"><![CDATA[\nno newline at end]]></file>\n'
         "</files>\n"
     )
     markdown = pack("@*", root, use_cache=False, fmt="markdown")
@@ -136,7 +136,9 @@ def test_formats_are_deterministic_and_unambiguous(
     assert "\n`````\n\n## tricky.txt\n\n```text\nends" in markdown.pack
     plain = pack("@*", root, use_cache=False, fmt="plain")
     assert plain.pack.startswith("=== FILE: a.md ===\nUse ```python")
-    assert "\n\n=== FILE: z & <q>.txt ===\nno newline at end\n" in plain.pack
+    assert plain.pack.endswith(
+        "=== END FILE ===\n\n=== FILE: z & <q>.txt ===\nno newline at end\n=== END FILE ===\n"
+    )
     again = pack("@*", root, use_cache=False)
     assert again.pack == xml.pack
     assert xml.final_prompt() == xml.pack + "\n\n---\n\n" + "*"
