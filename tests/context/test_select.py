@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from ccw.context.api import NOTHING_MATCHED, ContextResult
 
-from .conftest import Tree, git_init, write_tree
+from .conftest import Tree, age, git_init, write_tree
 
 Pack = Callable[..., ContextResult]
 
@@ -148,3 +149,64 @@ def test_pattern_matching_nothing_warns_and_sends_without_context(
     assert none.files == []
     assert NOTHING_MATCHED in none.warnings
     assert none.final_prompt() == "Explain missing.py please"
+
+
+POLICY_TREE: Tree = {
+    "app.py": "app\n",
+    "build/gen.py": "generated\n",
+    "dist/pkg/x.py": "dist\n",
+    "node_modules/m/index.js": "js\n",
+    "env2/pyvenv.cfg": "home = /usr\n",
+    "env2/lib/site.py": "venv\n",
+    "src/target/t.py": "target\n",
+}
+
+
+@pytest.mark.parametrize("use_git", [False, True])
+def test_policy_folders_are_counted_and_can_be_turned_off(
+    tree: Callable[[Tree], Path], pack: Pack, use_git: bool
+) -> None:
+    root = tree(POLICY_TREE)
+    if use_git:
+        git_init(root)
+        subprocess.run(["git", "add", "-A"], cwd=root, check=True)
+    result = pack("@**/*.py", root, use_cache=False)
+    assert paths(result) == ["app.py"]
+    assert result.excluded == {
+        "build/": 1,
+        "dist/": 1,
+        "folders holding pyvenv.cfg": 1,
+        "target/": 1,
+    }
+    assert result.to_json()["excludedByPolicy"] == result.excluded
+    everything = pack("@**/*.py", root, use_cache=False, exclude_dirs=[])
+    assert len(paths(everything)) == 5 and everything.excluded == {}
+    only_build = pack("@**/*.py", root, use_cache=False, exclude_dirs=["build"])
+    assert "build/gen.py" not in paths(only_build) and "dist/pkg/x.py" in paths(only_build)
+    assert only_build.excluded == {"build/": 1, "folders holding pyvenv.cfg": 1}
+
+
+def test_policy_counts_survive_a_cache_hit(tree: Callable[[Tree], Path], pack: Pack) -> None:
+    root = tree(POLICY_TREE)
+    age(root)
+    first = pack("@**/*.py", root)
+    again = pack("@**/*.py", root)
+    assert again.cache_used and again.excluded == first.excluded != {}
+    assert [item.path for item in again.skipped] == []
+
+
+def test_explicit_paths_and_named_folders_are_never_left_out_by_policy(
+    tree: Callable[[Tree], Path], pack: Pack
+) -> None:
+    root = tree(POLICY_TREE)
+    result = pack("@build/gen.py @dist/**/*.py @env2/lib/site.py", root, use_cache=False)
+    assert paths(result) == ["build/gen.py", "dist/pkg/x.py", "env2/lib/site.py"]
+    assert result.excluded == {}
+
+
+def test_excludes_and_counts_ignore_gitignored_policy_folders(
+    tree: Callable[[Tree], Path], pack: Pack
+) -> None:
+    root = tree({**POLICY_TREE, ".gitignore": "build/\n"})
+    result = pack("@**/*.py @!dist", root, use_cache=False)
+    assert "build/" not in result.excluded and "dist/" not in result.excluded

@@ -175,7 +175,7 @@ class _Selector:
                 self.result.warnings.append(f"pattern {pattern.text!r} matched no file")
         counts: dict[str, int] = {}
         for rel, reason in self.excluded.items():
-            if rel not in seen:
+            if rel not in seen and not self._excluded_by_pattern(rel):
                 counts[reason] = counts.get(reason, 0) + 1
         self.result.excluded = dict(sorted(counts.items()))
         return self.result
