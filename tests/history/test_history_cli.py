@@ -22,8 +22,9 @@ def data_dir(ccw_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def seeded(data_dir: Path) -> list[str]:
-    """Three calls: a LiteLLM answer, a failed gemini run, a codex run; oldest first."""
+def seeded(data_dir: Path, project: Path) -> list[str]:
+    """Three calls in the project: a LiteLLM answer, a failed gemini run, a codex run; oldest
+    first."""
     with open_history() as store:
         ids = [
             store.record(
@@ -39,7 +40,7 @@ def seeded(data_dir: Path) -> list[str]:
                 ),
                 prompt="Review the authentication flow\nwith care",
                 messages=[{"role": "user", "content": "Review the authentication flow"}],
-                cwd="/work/project",
+                cwd=str(project),
             ),
             store.record(
                 ExecutionResult(
@@ -53,10 +54,12 @@ def seeded(data_dir: Path) -> list[str]:
                 ),
                 prompt="Explain @src/parser.py",
                 call_id="parser",
+                cwd=str(project),
             ),
             store.record(
                 ExecutionResult(success=True, tool="codex", provider="codex", model="default"),
                 prompt="Fix the failing test",
+                cwd=str(project / "sub"),
             ),
         ]
     assert all(ids)
@@ -108,13 +111,13 @@ def test_an_empty_history_says_so(run_ccw: RunCcw, data_dir: Path) -> None:
     assert done.stdout.strip() == "No calls recorded yet."
 
 
-def test_detail_shows_one_call(run_ccw: RunCcw, seeded: list[str]) -> None:
+def test_detail_shows_one_call(run_ccw: RunCcw, seeded: list[str], project: Path) -> None:
     done = run_ccw("cli", "detail", seeded[0])
     assert done.returncode == 0, done.stderr
     for text in (
         seeded[0],
         "gpt-4o",
-        "/work/project",
+        str(project),
         "120 in / 30 out",
         "$0.001200",
         "Review the authentication flow\nwith care",

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ccw.cli.common import escape, print_json, stdout_console
+from ccw.cli.common import escape, info, print_json, stdout_console
 
 GAP = 2
 PROMPT_MIN_WIDTH = 12
@@ -46,10 +46,11 @@ def history(
         print_json({"calls": calls, "count": len(calls)})
         return
     if not calls:
-        message = "No calls recorded yet." if not (tool or status or search) else "No calls match."
+        stdout_console().print(
+            "No calls recorded yet." if not (tool or status or search) else "No calls match."
+        )
         if project is not None:
-            message += " (This project's calls only: --all-projects shows every project's.)"
-        stdout_console().print(message)
+            info("this project's calls only; --all-projects lists every project's")
         return
     _table(calls)
 
