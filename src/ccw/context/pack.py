@@ -116,7 +116,7 @@ def _name(path: str) -> bytes:
 
 def _fence(data: bytes) -> bytes:
     """A backtick fence longer than any run of three or more backticks in ``data``."""
-    runs = _BACKTICKS.findall(data)
+    runs = _BACKTICKS.findall(data)  # each such run without its first two backticks
     return b"`" * max(3, 3 + max(map(len, runs), default=0))
 
 
@@ -147,18 +147,24 @@ class PackWriter:
     def add(self, path: str, data: bytes) -> None:
         """Append one file (UTF-8 bytes) under its relative path."""
         if self.fmt == "xml":
-            if self.count == 0:
-                self._write(b"<files>\n")
-            self._write(b'<file path="' + _attribute(path) + b'"><![CDATA[\n')
-            if _CDATA_END.search(data):
-                split = data.replace(b"]]>", _CDATA_SPLIT)
-                self.out.write(split)
-                self.framing += len(split) - len(data)
-            else:
-                self.out.write(data)
-            self._write(b"]]></file>\n")
-            self.count += 1
-            return
+            self._add_xml(path, data)
+        else:
+            self._add_text(path, data)
+        self.count += 1
+
+    def _add_xml(self, path: str, data: bytes) -> None:
+        if self.count == 0:
+            self._write(b"<files>\n")
+        self._write(b'<file path="' + _attribute(path) + b'"><![CDATA[\n')
+        if _CDATA_END.search(data):
+            split = data.replace(b"]]>", _CDATA_SPLIT)
+            self.out.write(split)
+            self.framing += len(split) - len(data)
+        else:
+            self.out.write(data)
+        self._write(b"]]></file>\n")
+
+    def _add_text(self, path: str, data: bytes) -> None:
         newline = b"" if data.endswith(b"\n") or not data else b"\n"
         lead = b"" if self.count == 0 else b"\n"
         if self.fmt == "markdown":
@@ -172,7 +178,6 @@ class PackWriter:
             self._write(lead + rule + b" FILE: " + _name(path) + b" " + rule + b"\n")
             self.out.write(data)
             self._write(newline + rule + b" END FILE " + rule + b"\n")
-        self.count += 1
 
     def close(self) -> None:
         """Finish the pack (the closing root tag of ``xml``)."""
