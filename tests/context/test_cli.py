@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from ccw.context.pack import PackWriter
 from tests.conftest import RunCcw
 
 from .conftest import age, write_tree
@@ -60,6 +62,16 @@ def files(project: Path, tmp_path: Path) -> Path:
     return project
 
 
+def expected_pack(fmt: str, files: list[tuple[str, str]]) -> str:
+    """What the pack writer makes of these files (the format itself is tested elsewhere)."""
+    out = io.BytesIO()
+    writer = PackWriter(fmt, out)
+    for path, content in files:
+        writer.add(path, content.encode())
+    writer.close()
+    return out.getvalue().decode()
+
+
 def stats(run_ccw: RunCcw) -> dict[str, Any]:
     done = run_ccw("cache", "stats", "--json")
     assert done.returncode == 0, done.stderr
@@ -69,8 +81,15 @@ def stats(run_ccw: RunCcw) -> dict[str, Any]:
 def test_pack_to_stdout_with_summary_on_stderr(run_ccw: RunCcw, files: Path) -> None:
     done = run_ccw("pack", "src/*.py", "@README.md", "docs/my notes.md", ".env")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith('<files>\n<file path="src/a.py">\na = 1\n</file>\n')
-    assert '<file path="docs/my notes.md">' in done.stdout
+    assert done.stdout == expected_pack(
+        "xml",
+        [
+            ("src/a.py", "a = 1\n"),
+            ("src/b.py", "b = 2\n"),
+            ("README.md", "readme\n"),
+            ("docs/my notes.md", "# notes\n"),
+        ],
+    )
     assert "sk-not-for-the-pack" not in done.stdout + done.stderr
     assert "skipped .env: secret file" in done.stderr
     assert "4 files" in done.stderr
@@ -93,7 +112,7 @@ def test_pack_to_a_file_in_markdown_and_as_json(run_ccw: RunCcw, files: Path) ->
     done = run_ccw("pack", "README.md", "--format", "markdown", "-o", "out.md")
     assert done.returncode == 0, done.stderr
     assert done.stdout == ""
-    assert (files / "out.md").read_text() == "## README.md\n\n```markdown\nreadme\n```\n"
+    assert (files / "out.md").read_text() == expected_pack("markdown", [("README.md", "readme\n")])
     for _ in range(2):
         whole = run_ccw("pack", ".", "-o", "pack.xml")
         assert whole.returncode == 0, whole.stderr
@@ -101,7 +120,9 @@ def test_pack_to_a_file_in_markdown_and_as_json(run_ccw: RunCcw, files: Path) ->
     as_json = run_ccw("pack", "src/*.py", "--json", "--format", "plain")
     data = json.loads(as_json.stdout)
     assert data["cachedFiles"] == ["src/a.py", "src/b.py"]
-    assert data["pack"] == "=== FILE: src/a.py ===\na = 1\n\n=== FILE: src/b.py ===\nb = 2\n"
+    assert data["pack"] == expected_pack(
+        "plain", [("src/a.py", "a = 1\n"), ("src/b.py", "b = 2\n")]
+    )
     assert data["sessionId"].startswith("ctx-")
 
 
@@ -183,3 +204,21 @@ def test_pack_and_cache_do_not_import_litellm(files: Path, ccw_env: dict[str, st
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("False")
+
+
+def test_folder_policy_from_config_and_flag(run_ccw: RunCcw, files: Path, tmp_path: Path) -> None:
+    write_tree(files, {"build/gen.py": "gen = 1\n", "vendor/v.py": "v = 1\n"})
+    default = run_ccw("pack", "--no-cache", "**/*.py")
+    assert default.returncode == 0, default.stderr
+    assert "left out by folder policy: 1 file (1 in build/)" in default.stderr
+    assert "build/gen.py" not in default.stdout
+    as_json = json.loads(run_ccw("pack", "--no-cache", "--json", "**/*.py").stdout)
+    assert as_json["excludedByPolicy"] == {"build/": 1}
+    flag = json.loads(
+        run_ccw("pack", "--no-cache", "--json", "--no-exclude-dirs", "**/*.py").stdout
+    )
+    assert "build/gen.py" in flag["cachedFiles"] and flag["excludedByPolicy"] == {}
+    configure(files, tmp_path / "cache", excludeDirs=["vendor"])
+    configured = json.loads(run_ccw("pack", "--no-cache", "--json", "**/*.py").stdout)
+    assert "build/gen.py" in configured["cachedFiles"]
+    assert configured["excludedByPolicy"] == {"vendor/": 1}
