@@ -1,8 +1,9 @@
 """Differential tests: ccw's selection outside git against real git on the same random trees.
 
 Hypothesis draws small trees (at most 12 files, 3 levels) with nested ``.gitignore`` files
-written in a grammar of tricky rules, selects ``**/*`` with ccw's walk before the tree is a
-repository, then runs ``git ls-files --others --exclude-standard`` on it after ``git init``.
+written in a grammar of tricky rules, selects ``**/*`` with ccw's walk (the tree is no
+repository), and runs ``git ls-files --others --exclude-standard`` on the same tree as the
+work tree of one empty repository made by ``git init`` for the module.
 A second test compares ``@pattern`` globs (no braces) with git's ``:(glob)`` pathspec. Any
 disagreement fails with the shrunk tree, the rules and the paths only one side has.
 
@@ -17,6 +18,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -25,6 +27,7 @@ from ccw.context.globs import is_glob
 from .gitoracle import ccw_selection, describe, disagreement, git_init, git_untracked, write_files
 
 EXAMPLES = int(os.environ.get("CCW_DIFF_EXAMPLES", "200"))
+pytestmark = pytest.mark.timeout(120 + EXAMPLES)
 SETTINGS = settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -35,8 +38,9 @@ SETTINGS = settings(
 )
 
 # Names with spaces (inner and trailing), brackets, unicode, leading '#' and '!', dots and
-# digits; none is a folder ccw leaves out by policy. Folders come from a smaller set, so
-# that files share them and rules about folders meet files below them.
+# digits, and folder names ccw's policy would leave out (the selection here asks for none).
+# Folders come from a smaller set, so that files share them and rules about folders meet
+# files below them.
 NAMES = [
     "a",
     "b",
@@ -57,8 +61,9 @@ NAMES = [
     "ü.md",
     "tmp",
     "docs",
+    "dist",
 ]
-FOLDERS = ["a", "b", "tmp", "docs", "[x]", "#h", "!n", "é", "a b", "n "]
+FOLDERS = ["a", "b", "tmp", "docs", "build", "[x]", "#h", "!n", "é", "a b", "n "]
 
 # One path segment of a rule: names as written (so '#', '!', '[' and spaces keep their
 # meaning), escapes, wildcards, classes (ranges, negated, POSIX, with ']'), and line
@@ -190,21 +195,30 @@ def selected(tree: dict[str, str | bytes], root: Path, pattern: str = "**/*") ->
         ) from error
 
 
+@pytest.fixture(scope="module")
+def git_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One empty repository whose work tree each example points at its own tree."""
+    folder = tmp_path_factory.mktemp("oracle")
+    git_init(folder)
+    return folder / ".git"
+
+
 @given(tree=trees())
 @SETTINGS
-def test_differential_walk_matches_git_ls_files(tree: dict[str, str | bytes]) -> None:
+def test_differential_walk_matches_git_ls_files(
+    git_dir: Path, tree: dict[str, str | bytes]
+) -> None:
     with tempfile.TemporaryDirectory(prefix="ccw-diff-") as folder:
         root = write_files(Path(folder) / "tree", tree)
         ours = selected(tree, root)
-        git_init(root)
-        theirs = git_untracked(root)
+        theirs = git_untracked(root, git_dir=git_dir)
     assert ours == theirs, disagreement(tree, ours, theirs)
 
 
 @given(tree=trees(), patterns=st.lists(globs, min_size=1, max_size=3, unique=True))
 @SETTINGS
 def test_differential_globs_match_git_pathspec(
-    tree: dict[str, str | bytes], patterns: list[str]
+    git_dir: Path, tree: dict[str, str | bytes], patterns: list[str]
 ) -> None:
     """A glob that also names an existing path is read as that path (as typed), so only
     globs naming no path are compared."""
@@ -212,8 +226,7 @@ def test_differential_globs_match_git_pathspec(
         root = write_files(Path(folder) / "tree", tree)
         chosen = [p for p in patterns if is_glob(p) and not os.path.lexists(root / p)]
         ours = {pattern: selected(tree, root, pattern) for pattern in chosen}
-        git_init(root)
-        theirs = {pattern: git_untracked(root, pattern) for pattern in chosen}
+        theirs = {pattern: git_untracked(root, pattern, git_dir) for pattern in chosen}
     for pattern in chosen:
         assert ours[pattern] == theirs[pattern], disagreement(
             tree, ours[pattern], theirs[pattern], pattern
