@@ -1,0 +1,200 @@
+"""A damaged or full history database: moved aside once and replaced, never a traceback;
+calls recorded per project; long answers kept in part."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from ccw.exec.result import ExecutionResult
+from ccw.history import History
+from ccw.history.store import MAX_OUTPUT_CHARS
+from tests.conftest import RunCcw
+
+SEED = 20261201
+FLIPS = 150
+
+
+def result(output: str = "Paris.", **extra: object) -> ExecutionResult:
+    values: dict[str, object] = {
+        "success": True,
+        "output": output,
+        "model": "gpt-4o",
+        "provider": "oai",
+        "endpoint_id": "gpt",
+        "cached_files": ["src/a.py"],
+        "warnings": ["a warning"],
+        **extra,
+    }
+    return ExecutionResult(**values)  # type: ignore[arg-type]
+
+
+def seed(path: Path, cwd: Path) -> list[str]:
+    with History(path) as history:
+        ids = [
+            history.record(
+                result(f"answer {n} " * 40),
+                prompt=f"question {n} " * 40,
+                messages=[{"role": "user", "content": f"question {n}"}],
+                cwd=str(cwd),
+            )
+            for n in range(6)
+        ]
+    assert all(ids)
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    return [i for i in ids if i]
+
+
+def restore(folder: Path, image: bytes, rng: random.Random, flips: int = 1) -> Path:
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    data = bytearray(image)
+    for _ in range(flips):
+        data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
+    path = folder / "history.db"
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_byte_flips_are_recovered_from(
+    tmp_path: Path, project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    ids = seed(folder / "history.db", project)
+    image = (folder / "history.db").read_bytes()
+    rng = random.Random(SEED)
+    moved = unseen = 0
+    for _ in range(FLIPS):
+        path = restore(folder, image, rng)
+        with History(path) as history:
+            listed = history.list(limit=50)
+            for call in listed:
+                history.get(call["id"])
+            history.get(ids[0])
+            new = history.record(result(), prompt="after the flip", cwd=str(project))
+        assert new is not None
+        # The next process finds the new call. (A flip inside an index page that SQLite
+        # does not notice can hide rows from a filtered list: only an integrity check,
+        # too slow for every call, would find that.)
+        with History(path) as history:
+            assert history.get(new) is not None
+            unseen += new not in [c["id"] for c in history.list(limit=50, project=str(project))]
+        err = capsys.readouterr().err
+        assert "not recorded" not in err
+        # Damage found by either process is moved aside once, never again.
+        assert err.count("was damaged") <= 1
+        moved += err.count("was damaged")
+    assert 0 < moved < FLIPS
+    assert unseen < FLIPS // 20, unseen
+
+
+def test_the_cli_and_the_api_survive_a_damaged_history(
+    run_ccw: RunCcw, project: Path, ccw_env: dict[str, str]
+) -> None:
+    folder = Path(ccw_env["CCW_DATA_DIR"])
+    folder.mkdir(parents=True)
+    ids = seed(folder / "history.db", project)
+    image = (folder / "history.db").read_bytes()
+    rng = random.Random(SEED)
+    for _ in range(2):
+        restore(folder, image, rng, flips=60)
+        for args in (("cli", "history"), ("cli", "detail", ids[-1]), ("cli", "history", "-a")):
+            done = run_ccw(*args)
+            assert "Traceback" not in done.stderr, (args, done.stderr)
+            assert done.returncode in (0, 4), (args, done.stderr)
+
+
+def test_undecodable_text_is_damage(
+    tmp_path: Path, project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "history.db"
+    ids = seed(path, project)
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE calls SET warnings = CAST(X'5bff5d' AS TEXT) WHERE id = ?", (ids[0],))
+        conn.execute("UPDATE calls SET created_at = 'not a time' WHERE id = ?", (ids[1],))
+    with History(path) as history:
+        assert history.list() == []
+        assert history.record(result(), prompt="p", cwd=str(project)) is not None
+        assert len(history.list()) == 1
+    assert capsys.readouterr().err.count("was damaged") == 1
+
+
+class FullHistory(History):
+    """A history whose database may not grow: every write past its size is SQLITE_FULL."""
+
+    def _connection(self) -> sqlite3.Connection:
+        db = super()._connection()
+        pages = db.execute("PRAGMA page_count").fetchone()[0]
+        db.execute(f"PRAGMA max_page_count = {pages}")
+        return db
+
+
+def test_a_full_database_is_not_taken_for_damage(
+    tmp_path: Path, project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "history.db"
+    seed(path, project)
+    with FullHistory(path) as history:
+        assert history.record(result("x" * 200_000), prompt="big", cwd=str(project)) is None
+        assert len(history.list()) == 6
+    err = capsys.readouterr().err
+    assert "not recorded" in err and "full" in err
+    assert "damaged" not in err
+    assert not list(tmp_path.glob("history.db.corrupt*"))
+
+
+def test_calls_are_listed_per_project(tmp_path: Path) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    for folder in (one, two):
+        (folder / ".ccw").mkdir(parents=True)
+    (one / "src").mkdir()
+    with History(tmp_path / "history.db") as history:
+        first = history.record(result(), prompt="in one", cwd=str(one / "src"))
+        second = history.record(result(), prompt="in two", cwd=str(two))
+        assert [c["id"] for c in history.list(project=str(one))] == [first]
+        assert [c["id"] for c in history.list(project=str(two))] == [second]
+        assert [c["id"] for c in history.list()] == [second, first]
+        assert history.list()[0]["project"] == str(two.resolve())
+
+
+def test_a_version_1_history_is_migrated_with_projects(tmp_path: Path) -> None:
+    one = tmp_path / "one"
+    (one / ".ccw").mkdir(parents=True)
+    path = tmp_path / "history.db"
+    with History(path) as history:
+        old = history.record(result(), prompt="old", cwd=str(one))
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP INDEX calls_project")
+        conn.execute("ALTER TABLE calls DROP COLUMN project")
+        conn.execute("ALTER TABLE calls DROP COLUMN output_chars")
+        conn.execute("PRAGMA user_version = 1")
+    with History(path) as history:
+        assert [c["id"] for c in history.list(project=str(one))] == [old]
+        assert history.get(old)["outputTruncated"] is False  # type: ignore[index]
+
+
+def test_a_huge_answer_is_kept_in_part(
+    run_ccw: RunCcw, project: Path, ccw_env: dict[str, str]
+) -> None:
+    path = Path(ccw_env["CCW_DATA_DIR"]) / "history.db"
+    huge = "y" * (3 * MAX_OUTPUT_CHARS)
+    with History(path) as history:
+        call_id = history.record(result(huge), prompt="big", cwd=str(project))
+        assert call_id is not None
+        record = history.get(call_id)
+    assert record is not None
+    assert record["output"].startswith("y" * MAX_OUTPUT_CHARS)
+    assert len(record["output"]) < MAX_OUTPUT_CHARS + 200
+    assert f"{2 * MAX_OUTPUT_CHARS} more characters" in record["output"]
+    assert (record["outputChars"], record["outputTruncated"]) == (3 * MAX_OUTPUT_CHARS, True)
+    assert path.stat().st_size < 3 * MAX_OUTPUT_CHARS
+    done = run_ccw("cli", "detail", call_id)
+    assert done.returncode == 0, done.stderr
+    assert f"{3 * MAX_OUTPUT_CHARS} characters; the history keeps the first" in done.stdout
