@@ -106,3 +106,22 @@ def test_dry_run_lists_files_tokens_and_cost_and_sends_nothing(
     table = run_ccw("cli", "-p", "@src/** Review", "--dry-run", env=keys)
     assert "src/auth.py" in table.stdout and "Nothing was sent" in table.stdout
     assert server.requests == []
+
+
+def test_dry_run_says_what_the_folder_policy_left_out(
+    run_ccw: RunCcw,
+    configured: Path,
+    sources: Path,
+    server: ProviderServer,
+    keys: dict[str, str],
+) -> None:
+    (sources / "dist").mkdir()
+    (sources / "dist" / "bundle.py").write_text("bundle = 1\n")
+    done = run_ccw("cli", "-p", "@**/*.py Review", "--dry-run", "--json", env=keys)
+    assert done.returncode == 0, done.stderr
+    plan = json.loads(done.stdout)
+    assert [f["path"] for f in plan["files"]] == ["src/auth.py", "src/util.py"]
+    assert plan["excludedByPolicy"] == {"dist/": 1}
+    table = run_ccw("cli", "-p", "@**/*.py Review", "--dry-run", env=keys)
+    assert "left out by folder policy: 1 file (1 in dist/)" in table.stdout
+    assert server.requests == []
