@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -52,3 +54,47 @@ def test_history_lists_and_shows_calls(
     assert dashboard.api("GET", "/history/call-nope").status_code == 404
     assert dashboard.api("GET", "/history", params={"status": "maybe"}).status_code == 400
     assert dashboard.api("GET", "/history", params={"limit": 0}).status_code == 422
+
+
+def _record(cwd: Path, prompt: str) -> str:
+    from ccw.exec.result import ExecutionResult
+    from ccw.history import open_history
+
+    with open_history() as history:
+        call_id = history.record(
+            ExecutionResult(success=True, output="ok", model="m", provider="p"),
+            prompt=prompt,
+            cwd=str(cwd),
+        )
+    assert call_id is not None
+    return call_id
+
+
+def test_history_is_per_project(dashboard: Dashboard, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    (other / ".ccw").mkdir(parents=True)
+    mine = _record(dashboard.project, "in this project")
+    theirs = _record(other, "in another project")
+    listed = dashboard.api("GET", "/history").json()
+    assert [r["id"] for r in listed["history"]] == [mine]
+    every = dashboard.api("GET", "/history", params={"all": "true"}).json()
+    assert [r["id"] for r in every["history"]] == [theirs, mine]
+    assert {r["project"] for r in every["history"]} == {
+        str(dashboard.project.resolve()),
+        str(other.resolve()),
+    }
+
+
+def test_a_damaged_history_is_moved_aside_not_a_500(
+    dashboard: Dashboard, server_env: dict[str, str]
+) -> None:
+    damaged = _record(dashboard.project, "soon damaged")
+    db = Path(server_env["CCW_DATA_DIR"]) / "history.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE calls SET prompt = CAST(X'ff41' AS TEXT), cached_files = '[1'")
+    assert dashboard.api("GET", f"/history/{damaged}").status_code == 404
+    for path in ("/history", "/changes", "/history?all=true"):
+        assert dashboard.api("GET", path).status_code == 200
+    assert dashboard.api("GET", "/history").json()["count"] == 0
+    moved = [p for p in db.parent.glob("history.db.corrupt-*") if not p.name.endswith("-wal")]
+    assert len([p for p in moved if not p.name.endswith("-shm")]) == 1
