@@ -254,3 +254,65 @@ def test_a_slow_model_list(srv: ProviderServer) -> None:
     srv.slow(30, routes="models")
     with httpx.Client(base_url=srv.url, timeout=0.3) as client, pytest.raises(httpx.ReadTimeout):
         client.get("/v1/models")
+
+
+def test_a_fail_can_echo_the_request_headers(srv: ProviderServer) -> None:
+    srv.fail(401, echo_headers=True)
+    with httpx.Client() as client:
+        denied = client.post(
+            srv.url + "/v1/chat/completions", json={}, headers={"x-tenant": "Bearer t-123"}
+        )
+    assert denied.status_code == 401
+    assert "Bearer t-123" in denied.json()["error"]["message"]
+
+
+def test_redirect_to_another_server_records_what_reaches_it(srv: ProviderServer) -> None:
+    with ProviderServer() as other, httpx.Client(follow_redirects=True) as client:
+        srv.redirect(other.url)
+        moved = client.post(
+            srv.url + "/v1/messages", json={}, headers={"x-api-key": "k", "x-tenant": "t"}
+        )
+        assert moved.history[0].status_code == 307
+        assert moved.history[0].headers["location"] == other.url + "/v1/messages"
+        assert other.requests[0].path == "/v1/messages"
+        assert other.credentials_seen() == ["x-api-key"]
+        assert other.credentials_seen(("X-Tenant",)) == ["x-api-key", "x-tenant"]
+
+
+def test_redirect_loop(srv: ProviderServer) -> None:
+    srv.redirect_loop()
+    with httpx.Client(follow_redirects=True) as client, pytest.raises(httpx.TooManyRedirects):
+        client.post(srv.url + "/api/chat", json={})
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_stall_sends_the_first_chunk_then_nothing(srv: ProviderServer, route: str) -> None:
+    srv.stall(30)
+    path = {"openai": "/v1/chat/completions", "anthropic": "/v1/messages"}.get(route, "/api/chat")
+    body = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    received = b""
+    with (
+        httpx.Client(timeout=httpx.Timeout(10, read=0.5)) as client,
+        client.stream("POST", srv.url + path, json=body) as response,
+        pytest.raises(httpx.ReadTimeout),
+    ):
+        for chunk in response.iter_raw():
+            received += chunk
+    assert b"Hello" in received and b"from" not in received
+
+
+@pytest.mark.parametrize(
+    ("path", "stream", "expected"),
+    [
+        ("/v1/chat/completions", False, '{"error": {"message": "no such model"'),
+        ("/v1/chat/completions", True, 'data: {"error": {"message": "no such model"'),
+        ("/v1/messages", True, 'event: error\ndata: {"type": "error", "error": {"type": "invali'),
+        ("/api/chat", True, '{"error": "no such model"}'),
+    ],
+)
+def test_error_in_a_200_reply(srv: ProviderServer, path: str, stream: bool, expected: str) -> None:
+    srv.error_in_ok("no such model")
+    with httpx.Client() as client:
+        reply = client.post(srv.url + path, json={"model": "m", "stream": stream, "messages": []})
+    assert reply.status_code == 200
+    assert reply.text.startswith(expected)
