@@ -239,9 +239,10 @@ class _Selector:
         matched = sum(1 for relative in self._listing(base).files if matcher(relative))
         if matched > 1:
             forced = _as_glob(glob)
+            how = f"; write it as {forced} to read it as the glob" if forced else ""
             self.result.warnings.append(
-                f"{glob!r} matched the file named {glob}; write it as {forced} to read it "
-                f"as a glob ({matched} files)"
+                f"{glob!r} matched the file named {glob}; as a glob it would match "
+                f"{matched} files{how}"
             )
 
     def _listing(self, base_real: str) -> _Listing:
@@ -334,12 +335,14 @@ def select_files(
     return _Selector(root, include_dirs, file_patterns, exclude_dirs).run(patterns)
 
 
-def _as_glob(glob: str) -> str:
-    """The glob written so that no file can be named like it: one literal byte as a class."""
-    for index, char in enumerate(glob):
+def _as_glob(glob: str) -> str | None:
+    """The glob written so that no file can be named like it: one literal character of its
+    last part as a class (``src/q?.py`` -> ``src/[q]?.py``)."""
+    for index in range(glob.rfind("/") + 1, len(glob)):
+        char = glob[index]
         if char not in "*?[]{}!^-\\/.,":
             return f"{glob[:index]}[{char}]{glob[index + 1 :]}"
-    return glob
+    return None
 
 
 def _exclude_matcher(text: str) -> Any:
