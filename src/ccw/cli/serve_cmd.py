@@ -33,7 +33,7 @@ def serve(
     from ccw.cli.common import info, store
     from ccw.errors import UsageError
     from ccw.server.app import create_app
-    from ccw.server.security import is_loopback
+    from ccw.server.security import MAX_HEADER_BYTES, is_loopback
 
     if not is_loopback(host) and not token:
         raise UsageError(
@@ -48,8 +48,14 @@ def serve(
     info(f"config: {config_file}")
     url = f"http://{shown_host}:{port}/"
     info(f"dashboard: {url}" + ("#token=<your token>" if token else ""))
+    # h11 bounds the request line and headers it buffers (a 400 beyond); httptools would not.
     config = uvicorn.Config(
-        server_app, log_level="warning", access_log=False, timeout_graceful_shutdown=2
+        server_app,
+        http="h11",
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=2,
     )
     uvicorn.Server(config).run(sockets=[sock])
 

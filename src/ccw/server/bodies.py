@@ -20,7 +20,7 @@ ENDPOINT_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
 # Ids are names a person types; the config schema holds them to the same length.
 MAX_ID_LENGTH = 128
 # Upper bounds keep derived numbers (bytes, expiry times) finite and within SQLite's integers.
-MAX_TIMEOUT_S = 24 * 3600
+MAX_TIMEOUT_S = 3600
 MAX_TTL_MINUTES = 10 * 365 * 24 * 60
 MAX_SIZE_KB = 1024 * 1024 * 1024
 MAX_TOKENS = 10_000_000
@@ -46,7 +46,9 @@ class ProviderUpdate(_Body):
         default=None,
         description="A ${VAR} reference or a literal key. Sending the masked value keeps the key.",
     )
-    api_base: str | None = Field(default=None, examples=["http://127.0.0.1:8080/v1"])
+    api_base: str | None = Field(
+        default=None, pattern=r"^(https?://|$)", examples=["http://127.0.0.1:8080/v1"]
+    )
     enabled: bool | None = None
     timeout: float | None = Field(default=None, gt=0, le=MAX_TIMEOUT_S, allow_inf_nan=False)
     max_retries: int | None = Field(default=None, ge=0, le=10)
