@@ -3,6 +3,7 @@ calls recorded per project; long answers kept in part."""
 
 from __future__ import annotations
 
+import json
 import random
 import shutil
 import sqlite3
@@ -198,3 +199,20 @@ def test_a_huge_answer_is_kept_in_part(
     done = run_ccw("cli", "detail", call_id)
     assert done.returncode == 0, done.stderr
     assert f"{3 * MAX_OUTPUT_CHARS} characters; the history keeps the first" in done.stdout
+
+
+def test_cli_history_lists_this_project_unless_all_projects(
+    run_ccw: RunCcw, project: Path, tmp_path: Path, ccw_env: dict[str, str]
+) -> None:
+    other = tmp_path / "other"
+    (other / ".ccw").mkdir(parents=True)
+    path = Path(ccw_env["CCW_DATA_DIR"]) / "history.db"
+    with History(path) as history:
+        mine = history.record(result(), prompt="mine", cwd=str(project))
+        theirs = history.record(result(), prompt="theirs", cwd=str(other))
+    here = run_ccw("cli", "history", "--json")
+    assert [c["id"] for c in json.loads(here.stdout)["calls"]] == [mine]
+    every = run_ccw("cli", "history", "--all-projects", "--json")
+    assert [c["id"] for c in json.loads(every.stdout)["calls"]] == [theirs, mine]
+    there = run_ccw("cli", "history", "--json", cwd=other)
+    assert [c["id"] for c in json.loads(there.stdout)["calls"]] == [theirs]

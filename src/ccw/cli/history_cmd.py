@@ -20,7 +20,6 @@ def register(app: typer.Typer) -> None:
 
 
 def history(
-    ctx: typer.Context,
     limit: Annotated[int, typer.Option("--limit", "-n", help="How many calls, newest first.")] = 20,
     tool: Annotated[
         str | None, typer.Option("--tool", help="Only this executor: litellm, gemini, ...")
@@ -36,10 +35,12 @@ def history(
     as_json: Annotated[bool, typer.Option("--json", help="Print the calls as JSON.")] = False,
 ) -> None:
     """List recorded calls of this project, newest first."""
-    from ccw.cli.common import project_root
     from ccw.history import open_history
+    from ccw.paths import find_project_root
 
-    project = None if all_projects else str(project_root(ctx))
+    # The project around the working directory, as each call records it (not the config's:
+    # one CCW_CONFIG may serve many projects).
+    project = None if all_projects else str(find_project_root())
     with open_history() as store:
         calls = store.list(limit=limit, tool=tool, status=status, search=search, project=project)
     if as_json:
