@@ -404,7 +404,7 @@ class _Build:
         request, result = self.request, self.result
         rel = candidate.rel
         if not request.allow_secrets:
-            kind = secret_name(rel.rpartition("/")[2])
+            kind = secret_name(rel)
             if kind is not None:
                 self._skip(rel, f"secret file ({kind}); --allow-secrets includes it")
                 return
@@ -536,7 +536,7 @@ def _check_options(request: ContextRequest) -> None:
 def _key(request: ContextRequest, patterns: list[Pattern], root: str) -> str:
     """What a pack depends on besides the files: patterns, root and options."""
     material = {
-        "v": 1,
+        "v": 2,
         "root": root,
         "includeDirs": [os.path.realpath(folder) for folder in request.include_dirs],
         "patterns": [[p.text, p.exclude] for p in patterns],
