@@ -21,6 +21,8 @@ def fake() -> Iterator[ProviderServer]:
 
 def make_call(dashboard: Dashboard, run_ccw: RunCcw, fake: ProviderServer) -> str:
     """One real ``ccw cli`` call through an endpoint added with the API; returns its id."""
+    allowed = run_ccw("config", "allow-env", "FAKE_KEY")
+    assert allowed.returncode == 0, allowed.stderr
     provider = {
         "id": "fake",
         "type": "openai",
