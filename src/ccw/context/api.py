@@ -256,6 +256,7 @@ class _Build:
         self.store: CacheStore | None = None
         # The store as opened: ``store`` becomes None once it fails, its warnings stay here.
         self.opened: CacheStore | None = None
+        self.replay_failed = False
 
     def run(self) -> ContextResult:
         result = self._run()
@@ -275,8 +276,10 @@ class _Build:
         stored = self._lookup(key)
         if stored is not None and stored.expires <= request.clock():
             stored = None
-        if stored is not None and _unchanged(stored) and self._replay(stored):
-            return self.result
+        if stored is not None and _unchanged(stored):
+            if self._replay(stored):
+                return self.result
+            self.replay_failed = True  # the stored pack is gone: store the new one afresh
         return self._pack(key, stored)
 
     def _cache_failed(self, error: CacheUnavailable) -> None:
@@ -503,7 +506,12 @@ class _Build:
             warnings=list(result.warnings),
             watch={path: fingerprint(path) for path in sorted(watch)},
         )
-        if stored is not None and stored.pack_hash == pack_hash and stored.id == entry.id:
+        if (
+            stored is not None
+            and not self.replay_failed
+            and stored.pack_hash == pack_hash
+            and stored.id == entry.id
+        ):
             stored.files, stored.packed_ns, stored.watch = records, packed_ns, entry.watch
             result.cache_used = True
             result.session_id = stored.id
