@@ -236,13 +236,20 @@ class _Selector:
         if not os.path.isdir(base) or not _contained(base, self.allowed):
             return
         matcher = translate(rest)
-        matched = sum(1 for relative in self._listing(base).files if matcher(relative))
-        if matched > 1:
+        prefix = f"{head.rstrip('/')}/" if head.strip("/") else ""
+        others = [
+            prefix + relative
+            for relative in self._listing(base).files
+            if matcher(relative) and prefix + relative != glob
+        ]
+        if others:
             forced = _as_glob(glob)
             how = f"; write it as {forced} to read it as the glob" if forced else ""
+            shown = ", ".join(others[:3]) + (
+                f" and {len(others) - 3} more" if len(others) > 3 else ""
+            )
             self.result.warnings.append(
-                f"{glob!r} matched the file named {glob}; as a glob it would match "
-                f"{matched} files{how}"
+                f"{glob!r} matched the file named {glob}; as a glob it would match {shown} too{how}"
             )
 
     def _listing(self, base_real: str) -> _Listing:
