@@ -143,7 +143,9 @@ def _once(
     finish: str | None = None
     usage = Usage()
     try:
-        for chunk in litellm.completion(**kwargs):
+        response = litellm.completion(**kwargs)
+        for chunk in response:
+            _forget_streamed(response)
             if getattr(chunk, "usage", None) is not None:
                 usage = _usage(chunk.usage)
             if not chunk.choices:
@@ -174,6 +176,22 @@ def _once(
             f"the stream from {target.provider.id} ended before the answer was finished",
         )
     return CallOutcome("".join(parts), usage, finish)
+
+
+def _forget_streamed(stream: Any) -> None:
+    """Keep LiteLLM from holding a long answer several times over.
+
+    Its stream wrapper keeps every chunk and a growing copy of the text, to rebuild the whole
+    answer for its loggers at the end (token counting included). ccw registers no loggers and
+    keeps the answer itself, so only the last two chunks (LiteLLM's repetition check) and the
+    ones carrying usage are left to it.
+    """
+    chunks = getattr(stream, "chunks", None)
+    if isinstance(chunks, list) and len(chunks) > 2:
+        usage = [c for c in chunks[:-2] if getattr(c, "usage", None) is not None]
+        chunks[:] = [*usage, *chunks[-2:]]
+    if getattr(stream, "response_uptil_now", None):
+        stream.response_uptil_now = ""
 
 
 def _idle_cut(target: CallTarget, timeout: float | None) -> bool:
