@@ -52,7 +52,6 @@ _READ_FLAGS = (
     | getattr(os, "O_NONBLOCK", 0)
 )
 # In a stored entry's skipped list, the policy counts ride under a path no file can have.
-_EXCLUDED_KEY = "\0excluded"
 
 
 @dataclass
@@ -320,11 +319,8 @@ class _Build:
             for item in stored.files
             if item.reason is None
         ]
-        for path, reason in stored.skipped:
-            if path == _EXCLUDED_KEY:
-                result.excluded = json.loads(reason)
-            else:
-                result.skipped.append(SkippedFile(path, reason))
+        result.skipped = [SkippedFile(path, reason) for path, reason in stored.skipped]
+        result.excluded = dict(stored.excluded)
         result.warnings.extend(stored.warnings)
         result.cache_used = True
         result.session_id = stored.id
@@ -501,8 +497,8 @@ class _Build:
             expires=now + request.ttl_minutes * 60,
             packed_ns=packed_ns,
             files=records,
-            skipped=[(item.path, item.reason) for item in result.skipped]
-            + ([(_EXCLUDED_KEY, json.dumps(result.excluded))] if result.excluded else []),
+            skipped=[(item.path, item.reason) for item in result.skipped],
+            excluded=dict(result.excluded),
             warnings=list(result.warnings),
             watch={path: fingerprint(path) for path in sorted(watch)},
         )

@@ -32,7 +32,7 @@ from ccw.context.pack import ByteSink
 from ccw.errors import CcwError
 
 DB_NAME = "context.db"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 5000
 CHUNK = 1 << 20
 FLUSH_BYTES = 8 << 20
@@ -45,7 +45,7 @@ CREATE TABLE IF NOT EXISTS entries (
     pack_hash TEXT NOT NULL, files INTEGER NOT NULL, bytes INTEGER NOT NULL,
     tokens INTEGER NOT NULL, created REAL NOT NULL, accessed REAL NOT NULL,
     expires REAL NOT NULL, packed_ns INTEGER NOT NULL, skipped TEXT NOT NULL,
-    warnings TEXT NOT NULL, watch TEXT NOT NULL);
+    warnings TEXT NOT NULL, watch TEXT NOT NULL, excluded TEXT NOT NULL DEFAULT '{}');
 CREATE TABLE IF NOT EXISTS entry_files (
     entry_id TEXT NOT NULL, pos INTEGER NOT NULL, path TEXT NOT NULL, size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL, ino INTEGER NOT NULL, hash TEXT, tokens INTEGER NOT NULL,
@@ -102,6 +102,7 @@ class StoredEntry:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     watch: dict[str, Any] = field(default_factory=dict)
+    excluded: dict[str, int] = field(default_factory=dict)  # files left out by policy, by reason
 
 
 def _code(error: sqlite3.Error) -> int | None:
@@ -188,14 +189,14 @@ class CacheStore:
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version != SCHEMA_VERSION:
-                self._create(conn)
+                self._create(conn, version)
             conn.execute("PRAGMA synchronous=NORMAL")
         except BaseException:
             conn.close()
             raise
         return conn
 
-    def _create(self, conn: sqlite3.Connection) -> None:
+    def _create(self, conn: sqlite3.Connection, version: int) -> None:
         """Switch to WAL and create the schema. Two processes opening a new database at once
         race here, and SQLite answers the loser's journal-mode switch with "locked" at once,
         without its busy handler: wait for the winner instead of giving up."""
@@ -204,6 +205,10 @@ class CacheStore:
         while True:
             try:
                 conn.execute("PRAGMA journal_mode=WAL")
+                if version == 1:  # schema 2 adds the policy counts of each entry
+                    conn.execute(
+                        "ALTER TABLE entries ADD COLUMN excluded TEXT NOT NULL DEFAULT '{}'"
+                    )
                 conn.executescript(_SCHEMA)
                 conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
                 return
@@ -378,7 +383,7 @@ class CacheStore:
         def read(conn: sqlite3.Connection) -> StoredEntry | None:
             row = conn.execute(
                 "SELECT id, key, root, patterns, pack_hash, bytes, tokens, created, expires, "
-                "packed_ns, skipped, warnings, watch FROM entries WHERE key = ?",
+                "packed_ns, skipped, warnings, watch, excluded FROM entries WHERE key = ?",
                 (key,),
             ).fetchone()
             if row is None:
@@ -386,10 +391,12 @@ class CacheStore:
             row = _typed(row, *_ENTRY_KINDS)
             patterns, skipped = _decoded(row[3], list), _decoded(row[10], list)
             warnings, watch = _decoded(row[11], list), _decoded(row[12], dict)
+            excluded = _decoded(row[13], dict)
             if not (
                 all(isinstance(item, str) for item in [*patterns, *warnings])
                 and all(_is_pair_of_text(item) for item in skipped)
                 and all(_is_fingerprint(item) for item in watch.values())
+                and all(type(count) is int for count in excluded.values())
             ):
                 raise _Damaged("a row of the context cache holds JSON of the wrong shape")
             entry = StoredEntry(
@@ -406,6 +413,7 @@ class CacheStore:
                 skipped=[(path, reason) for path, reason in skipped],
                 warnings=warnings,
                 watch=watch,
+                excluded=excluded,
             )
             entry.files = [
                 StoredFile(*_typed(file_row, *_FILE_KINDS))
@@ -592,14 +600,14 @@ class CacheWriter:
         _delete_entries(conn, "key = ? OR id = ?", (entry.key, entry.id), collect=False)
         conn.execute(
             "INSERT INTO entries (id, key, root, patterns, pack_hash, files, bytes, tokens, "
-            "created, accessed, expires, packed_ns, skipped, warnings, watch) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "created, accessed, expires, packed_ns, skipped, warnings, watch, excluded) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 entry.id, entry.key, entry.root, json.dumps(entry.patterns), entry.pack_hash,
                 sum(1 for item in entry.files if item.reason is None), entry.bytes,
                 entry.tokens, entry.created, self.store.clock(), entry.expires,
                 entry.packed_ns, json.dumps(entry.skipped), json.dumps(entry.warnings),
-                json.dumps(entry.watch),
+                json.dumps(entry.watch), json.dumps(entry.excluded),
             ),
         )  # fmt: skip
         conn.executemany(
@@ -670,7 +678,7 @@ def _is_fingerprint(item: Any) -> bool:
     )
 
 
-_ENTRY_KINDS = (str, str, str, str, str, int, int, _NUMBER, _NUMBER, int, str, str, str)
+_ENTRY_KINDS = (str, str, str, str, str, int, int, _NUMBER, _NUMBER, int, str, str, str, str)
 _FILE_KINDS = (str, int, int, int, (str, type(None)), int, (str, type(None)))
 
 
