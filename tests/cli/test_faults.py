@@ -152,3 +152,50 @@ def test_key_is_never_put_into_the_environment(
     added = {k: v for k, v in os.environ.items() if before.get(k) != v}
     assert SECRET not in added.values()
     assert "OPENAI_API_KEY" not in added
+
+
+def _stall_config(project: Path, server: ProviderServer) -> Path:
+    return write_config(
+        project,
+        {
+            "providers": [
+                provider("ant", "anthropic", server.url, apiKey="${TEST_OPENAI_KEY}"),
+                provider("oll", "ollama", server.url),
+            ],
+            "endpoints": [
+                endpoint("claude", "ant", "claude-x", idleTimeout=0.5),
+                endpoint("llama", "oll", "llama3.2", idleTimeout=0.5),
+            ],
+            "defaultEndpoint": "claude",
+        },
+    )
+
+
+@pytest.mark.usefixtures("env")
+@pytest.mark.parametrize("model", ["claude", "llama"])
+def test_idle_deadline_cuts_a_stalled_stream(
+    project: Path, server: ProviderServer, model: str
+) -> None:
+    config = _stall_config(project, server)
+    server.stall(600)
+    pieces: list[str] = []
+    result = execute(_options(project, config, model=model), on_text=pieces.append)
+    assert (result.error_kind, result.exit_code) == ("timeout", 14)
+    assert "idleTimeout" in (result.error or "") and "idleTimeout" in (result.fix or "")
+    assert pieces == ["Hello "]
+    assert _posts(server) == 1
+
+
+@pytest.mark.usefixtures("env")
+@pytest.mark.parametrize("model", ["claude", "llama"])
+@pytest.mark.parametrize("stream", [True, False])
+def test_error_in_a_200_reply_is_classified_alike_streamed_or_not(
+    project: Path, server: ProviderServer, model: str, stream: bool
+) -> None:
+    config = _stall_config(project, server)
+    server.error_in_ok("Prompt is too long.", times=3)
+    result = execute(_options(project, config, model=model, stream=stream))
+    assert (result.success, result.error_kind, result.exit_code) == (False, "bad_request", 12)
+    assert "Prompt is too long." in (result.error or "")
+    assert result.output == ""
+    assert _posts(server) == 1
