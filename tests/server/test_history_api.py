@@ -54,7 +54,7 @@ def test_history_lists_and_shows_calls(
     assert SECRET not in detail.text
 
     assert dashboard.api("GET", "/history/call-nope").status_code == 404
-    assert dashboard.api("GET", "/history", params={"status": "maybe"}).status_code == 400
+    assert dashboard.api("GET", "/history", params={"status": "maybe"}).status_code == 422
     assert dashboard.api("GET", "/history", params={"limit": 0}).status_code == 422
 
 

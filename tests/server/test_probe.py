@@ -84,6 +84,8 @@ def test_the_api_tests_with_the_stored_provider(
 ) -> None:
     monkeypatch.setenv("CCW_TEST_KEY", SECRET)
     monkeypatch.setenv("CCW_OTHER_SECRET", "sk-other-secret-value-0000")
+    dashboard.config_path.parent.mkdir(parents=True, exist_ok=True)
+    dashboard.config_path.write_text(json.dumps({"allowedEnvVars": ["CCW_TEST_KEY"]}))
     dashboard.api(
         "POST",
         "/providers",

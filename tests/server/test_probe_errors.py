@@ -162,23 +162,26 @@ def test_references_in_base_and_headers_are_resolved_and_kept_secret(
         api_base="http://127.0.0.1:${CCW_PROBE_PORT}/v1",
         custom_headers={"Authorization": "Bearer ${CCW_PROBE_GATEWAY}", "X-Team": "blue"},
     )
-    assert probe.test_provider(stored).success
+    allowed = {"CCW_PROBE_PORT", "CCW_PROBE_GATEWAY", "CCW_PROBE_NO_PORT"}
+    refused = probe.test_provider(stored)
+    assert refused.error_kind == "env_not_allowed" and "CCW_PROBE_PORT" in (refused.error or "")
+    assert probe.test_provider(stored, allowed_env=allowed).success
     assert fake.requests[-1].headers["authorization"] == f"Bearer {SECRET}"
 
     fake.fail(401, routes="models", message=ECHO)
-    result = probe.test_provider(stored)
+    result = probe.test_provider(stored, allowed_env=allowed)
     assert result.error_kind == "authentication" and SECRET not in repr(result)
 
     literal = stored.model_copy(update={"custom_headers": {"X-Api-Key": SECRET}})
     fake.fail(403, routes="models", message=ECHO)
-    assert SECRET not in repr(probe.test_provider(literal))
+    assert SECRET not in repr(probe.test_provider(literal, allowed_env=allowed))
 
     monkeypatch.delenv("CCW_PROBE_GATEWAY")
-    missing = probe.test_provider(stored)
+    missing = probe.test_provider(stored, allowed_env=allowed)
     assert missing.error_kind == "missing_key" and "CCW_PROBE_GATEWAY" in (missing.error or "")
 
     gone = stored.model_copy(update={"api_base": "http://127.0.0.1:${CCW_PROBE_NO_PORT}/v1"})
-    unreachable = probe.test_provider(gone)
+    unreachable = probe.test_provider(gone, allowed_env=allowed)
     assert unreachable.error_kind == "unreachable"
     assert "CCW_PROBE_NO_PORT" in (unreachable.error or "")
 

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from ccw.config import env_policy, redact
 from ccw.config.schema import CacheStrategy, Config, Endpoint, GlobalCacheSettings, Provider
-from ccw.config.secrets import ENV_NAME, holds_literal_secret, mask
+from ccw.config.secrets import ENV_NAME, holds_literal_secret, mask, referenced_names
 from ccw.config.store import ConfigStore, _describe_validation
 from ccw.errors import ConflictError, NotFoundError, UsageError
 from ccw.paths import expand_dir, project_root_of
@@ -155,6 +155,8 @@ def add_provider(store: ConfigStore, data: dict[str, Any], *, via_api: bool = Fa
         provider = _validated(Provider, data, "provider")
         if via_api:
             env_policy.check_api_provider(config, provider, None, sent)
+        else:
+            _allow_own_references(config, provider)
         config.providers.append(provider)
     return provider
 
@@ -179,6 +181,8 @@ def update_provider(
         provider = _validated(Provider, merged, "provider")
         if via_api:
             env_policy.check_api_provider(config, provider, current, updates)
+        else:
+            _allow_own_references(config, provider)
         config.providers[config.providers.index(current)] = provider
     return provider
 
@@ -298,6 +302,17 @@ def _check_cache_dir(value: str, project_root: Path) -> None:
                 break
     except OSError as exc:
         raise UsageError(f"cacheDir: cannot use {value!r}: {exc.strerror}", fix) from None
+
+
+def _allow_own_references(config: Config, provider: Provider) -> None:
+    """Variables the user names in apiBase or a header from the command line are theirs to
+    use: add them to ``allowedEnvVars``, which the call checks."""
+    values = [provider.api_base, *(provider.custom_headers or {}).values()]
+    names = [name for value in values for name in referenced_names(value)]
+    current = list(config.allowed_env_vars or [])
+    added = [name for name in dict.fromkeys(names) if name not in current]
+    if added:
+        config.allowed_env_vars = current + added
 
 
 def allow_env(store: ConfigStore, names: list[str], *, remove: bool = False) -> list[str]:

@@ -348,7 +348,11 @@ def _generated_id(now: datetime) -> str:
 
 
 def _fts_query(text: str) -> str:
-    """Each word as a quoted prefix phrase, so FTS5 syntax in user text is taken literally."""
+    """Each word as a quoted prefix phrase, so FTS5 syntax in user text is taken literally.
+
+    NUL ends an SQLite string early and a lone surrogate cannot be encoded: both become
+    spaces."""
+    text = "".join(" " if ch == "\0" or "\ud800" <= ch <= "\udfff" else ch for ch in text)
     return " ".join('"' + word.replace('"', '""') + '"*' for word in text.split())
 
 

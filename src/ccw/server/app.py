@@ -25,7 +25,7 @@ from ccw.server import (
     routes_meta,
     routes_providers,
 )
-from ccw.server.bodies import MAX_ID_LENGTH, ErrorBody, check_path_ids, path_id_pattern
+from ccw.server.bodies import MAX_ID_CHARS, ErrorBody, check_path_ids, path_id_pattern
 from ccw.server.security import MAX_BODY_BYTES, SecurityMiddleware
 from ccw.server.state import ServerState, state
 
@@ -156,7 +156,7 @@ def _constrain_path_ids(schema: dict[str, Any]) -> None:
                 if parameter.get("in") == "path":
                     parameter["schema"].update(
                         minLength=1,
-                        maxLength=MAX_ID_LENGTH,
+                        maxLength=MAX_ID_CHARS,
                         pattern=path_id_pattern(parameter["name"]),
                     )
 

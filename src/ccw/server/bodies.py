@@ -13,12 +13,11 @@ from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from ccw.config.schema import ProviderType
+from ccw.config.schema import MAX_ID_CHARS, ProviderType
 from ccw.errors import UsageError
 
 ENDPOINT_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
 # Ids are names a person types; the config schema holds them to the same length.
-MAX_ID_LENGTH = 128
 # Upper bounds keep derived numbers (bytes, expiry times) finite and within SQLite's integers.
 MAX_TIMEOUT_S = 3600
 MAX_TTL_MINUTES = 10 * 365 * 24 * 60
@@ -61,7 +60,7 @@ class ProviderCreate(ProviderUpdate):
     id: str | None = Field(
         default=None,
         min_length=1,
-        max_length=MAX_ID_LENGTH,
+        max_length=MAX_ID_CHARS,
         pattern=ENDPOINT_ID,
         description="Generated when left out.",
     )
@@ -77,7 +76,7 @@ class CacheStrategyBody(_Body):
 
 class EndpointUpdate(_Body):
     name: str | None = None
-    provider_id: str | None = Field(default=None, min_length=1, max_length=MAX_ID_LENGTH)
+    provider_id: str | None = Field(default=None, min_length=1, max_length=MAX_ID_CHARS)
     model: str | None = Field(default=None, min_length=1)
     description: str | None = None
     cache_strategy: CacheStrategyBody | None = None
@@ -88,15 +87,21 @@ class EndpointUpdate(_Body):
 
 class EndpointCreate(EndpointUpdate):
     id: str = Field(
-        min_length=1, max_length=MAX_ID_LENGTH, pattern=ENDPOINT_ID, examples=["my-gpt4o"]
+        min_length=1, max_length=MAX_ID_CHARS, pattern=ENDPOINT_ID, examples=["my-gpt4o"]
     )
-    provider_id: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
+    provider_id: str = Field(min_length=1, max_length=MAX_ID_CHARS)
     model: str = Field(min_length=1)
 
 
 class CacheSettingsUpdate(_Body):
     enabled: bool | None = None
-    cache_dir: str | None = Field(default=None, min_length=1)
+    cache_dir: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=4096,
+        pattern=r"^[^$\x00]*$",
+        description="A folder: absolute, ~/... or relative to the project; no $ expansion.",
+    )
     max_total_size_mb: float | None = Field(
         default=None, gt=0, le=MAX_CACHE_MB, allow_inf_nan=False, alias="maxTotalSizeMB"
     )
@@ -104,7 +109,7 @@ class CacheSettingsUpdate(_Body):
 
 class DefaultEndpointBody(_Body):
     endpoint_id: str | None = Field(
-        max_length=MAX_ID_LENGTH, description="An endpoint id, or null to clear the default."
+        max_length=MAX_ID_CHARS, description="An endpoint id, or null to clear the default."
     )
 
 
@@ -128,7 +133,7 @@ class ErrorBody(BaseModel):
 
 
 # Path parameters that name something in the config follow its id rule; the others (cache
-# entry and history ids) take any printable text. All are at most MAX_ID_LENGTH characters.
+# entry and history ids) take any printable text. All are at most MAX_ID_CHARS characters.
 CONFIG_ID_PARAMS = frozenset({"provider_id", "endpoint_id", "provider_type"})
 PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
 
@@ -140,9 +145,9 @@ def path_id_pattern(name: str) -> str:
 def check_path_ids(request: Request) -> None:
     """Refuses an id in the path that no config, cache or history could hold (400)."""
     for name, value in request.path_params.items():
-        if len(value) > MAX_ID_LENGTH:
+        if len(value) > MAX_ID_CHARS:
             raise UsageError(
-                f"{name} is {len(value)} characters long (at most {MAX_ID_LENGTH})",
+                f"{name} is {len(value)} characters long (at most {MAX_ID_CHARS})",
                 "send the id as listed by the API",
             )
         if not re.match(path_id_pattern(name), value):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
@@ -21,7 +21,7 @@ def _history(s: ServerState) -> Any:
 def list_history(
     limit: int = Query(default=50, ge=1, le=1000),
     tool: str | None = None,
-    status: str | None = None,
+    status: Literal["ok", "error"] | None = None,
     search: str | None = None,
     all_projects: bool = Query(default=False, alias="all"),
     s: ServerState = Depends(state),
