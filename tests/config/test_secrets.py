@@ -176,3 +176,20 @@ def test_an_ellipsis_in_a_plain_field_is_text(config_file: Path) -> None:
     assert read_json(config_file)["providers"][0]["name"] == "Team… renamed"
     with pytest.raises(UsageError, match="masked"):
         manage.update_provider(store, "p", {"apiKeys": [{"id": "k", "key": "sk-…abcd"}]})
+
+
+def test_variables_named_from_the_cli_in_base_and_headers_join_the_allow_list(
+    run_ccw: RunCcw, config_file: Path
+) -> None:
+    """The command line is the user's own: what it names is allowed, nothing else is."""
+    ok(
+        run_ccw(
+            *ADD_CUSTOM[:-1],
+            "http://127.0.0.1:${CCW_GW_PORT}/v1",
+            "--headers",
+            json.dumps({"Authorization": "Bearer ${CCW_GW_TOKEN}", "X-Team": "blue"}),
+        )
+    )
+    assert read_json(config_file)["allowedEnvVars"] == ["CCW_GW_PORT", "CCW_GW_TOKEN"]
+    ok(run_ccw("provider", "update", "ref", "--headers", json.dumps({"X-Other": "${CCW_GW_2}"})))
+    assert read_json(config_file)["allowedEnvVars"] == ["CCW_GW_PORT", "CCW_GW_TOKEN", "CCW_GW_2"]
