@@ -6,6 +6,7 @@ import pytest
 
 from ccw.config.schema import Config
 from ccw.config.secrets import MissingKeyError
+from ccw.errors import CcwError
 from ccw.exec.litellm_call import _kwargs
 from ccw.exec.target import DisabledError, resolve_target
 
@@ -55,8 +56,11 @@ def test_per_call_arguments_and_references(monkeypatch: pytest.MonkeyPatch) -> N
         maxRetries=4,
         customHeaders={"X-Trace": "t-${AZ_HOST:-none}"},
     )
+    with pytest.raises(CcwError, match="AZ_HOST"):
+        resolve_target(config, "e")  # apiBase and header references need the allow-list
+    config.allowed_env_vars = ["AZ_HOST"]
     target = resolve_target(config, "e")
-    kwargs = _kwargs(target, [{"role": "user", "content": "hi"}], None)
+    kwargs = _kwargs(target, [{"role": "user", "content": "hi"}], None, stream=False)
     assert kwargs["api_key"] == "az-secret"
     assert kwargs["api_base"] == "https://myorg.openai.azure.com"
     assert kwargs["api_version"] == "2024-10-21"
@@ -66,7 +70,7 @@ def test_per_call_arguments_and_references(monkeypatch: pytest.MonkeyPatch) -> N
     assert kwargs["num_retries"] == 0  # ccw owns the retry policy
     assert kwargs["max_tokens"] > 0  # always passed
     assert target.max_retries == 4
-    assert _kwargs(target, [], 3.0)["timeout"] == 3.0  # --timeout wins
+    assert _kwargs(target, [], 3.0, stream=False)["timeout"] == 3.0  # --timeout wins
 
 
 def test_keys_come_from_the_standard_variable_when_unset(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -122,7 +122,7 @@ def cli(
         cwd=(cd or Path.cwd()).resolve(),
         include_dirs=split_dirs(include_dirs, cd or Path.cwd()),
         use_cache=not no_cache,
-        stream=not no_stream and not as_json,
+        stream=not no_stream,  # --json streams too, so the idle deadline applies
         timeout=timeout,
         config=_config_option(ctx),
         call_id=call_id,
