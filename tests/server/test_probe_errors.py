@@ -209,3 +209,27 @@ def test_an_unreadable_body_is_a_bad_response() -> None:
         thread.join(5)
     assert (result.success, result.error_kind) == (False, "bad_response")
     assert "/v1/models" in (result.error or "")
+
+
+def test_every_custom_header_value_and_api_keys_entry_is_kept_out_of_messages(
+    fake: ProviderServer,
+) -> None:
+    """A header with an innocent name and an ``apiKeys[]`` entry are credentials too."""
+    stored = Provider.model_validate(
+        {
+            "id": "gw",
+            "type": "custom",
+            "apiBase": fake.url + "/v1",
+            "customHeaders": {"X-Team-Code": "team-code-7f3a9c2e"},
+            "apiKeys": [{"id": "k1", "key": "sk-pool-entry-0000aaaa1111"}],
+        }
+    )
+    fake.fail(
+        401,
+        routes="models",
+        message="echo: X-Team-Code=team-code-7f3a9c2e sk-pool-entry-0000aaaa1111",
+    )
+    result = probe.test_provider(stored)
+    assert result.error_kind == "authentication"
+    assert "team-code-7f3a9c2e" not in repr(result)
+    assert "sk-pool-entry-0000aaaa1111" not in repr(result)

@@ -10,7 +10,6 @@ messages show the stored base URL, not its resolved form.
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -20,19 +19,12 @@ import httpx
 
 from ccw.config.providers import DEFAULT_BASES, kind
 from ccw.config.schema import Provider
-from ccw.config.secrets import (
-    EnvNotAllowedError,
-    MissingKeyError,
-    is_reference,
-    mask,
-    resolve,
-)
+from ccw.config.secrets import EnvNotAllowedError, MissingKeyError, resolve
+from ccw.exec.redact import credential_set, scrub
 
 ANTHROPIC_VERSION = "2023-06-01"
 AZURE_API_VERSION = "2024-10-21"
 MAX_ERROR_CHARS = 300
-SECRET_HEADER = re.compile(r"auth|key|token|secret|cookie|password", re.IGNORECASE)
-MIN_SECRET_PART = 8  # words of a secret header value this long are secrets on their own
 
 
 @dataclass(frozen=True)
@@ -96,21 +88,12 @@ def _base(provider: Provider, local_port: int | None) -> str:
     return base.rstrip("/")
 
 
-def _custom_headers(
-    provider: Provider, allowed: Collection[str]
-) -> tuple[dict[str, str], list[str]]:
-    """Resolved custom headers, and what to keep out of any message: each secret value and
-    its long words, since a provider echoes ``sk-...`` rather than ``Bearer sk-...``."""
-    headers: dict[str, str] = {}
-    secrets: list[str] = []
-    for name, value in (provider.custom_headers or {}).items():
-        headers[name] = resolve(
-            value, what=f"provider {provider.id} header {name}", allowed=allowed
-        )
-        if is_reference(value) or SECRET_HEADER.search(name):
-            words = headers[name].split()
-            secrets += [headers[name], *(word for word in words if len(word) >= MIN_SECRET_PART)]
-    return headers, secrets
+def _custom_headers(provider: Provider, allowed: Collection[str]) -> dict[str, str]:
+    """The provider's custom headers, ``${VAR}`` references resolved."""
+    return {
+        name: resolve(value, what=f"provider {provider.id} header {name}", allowed=allowed)
+        for name, value in (provider.custom_headers or {}).items()
+    }
 
 
 def _build(
@@ -123,7 +106,7 @@ def _build(
         raise
     except MissingKeyError as exc:
         raise _NoBase(exc.message) from None
-    custom, secrets = _custom_headers(provider, allowed)
+    custom = _custom_headers(provider, allowed)
     headers: dict[str, str] = {"accept": "application/json"}
     params: dict[str, str] = {}
     if provider.type == "anthropic":
@@ -153,16 +136,13 @@ def _build(
         headers["openai-organization"] = provider.organization
     headers.update(custom)
     shown_url = shown_base + url[len(base) :]
-    kept_out = tuple(value for value in (key, *secrets) if value)
+    kept_out = credential_set(key, provider, custom)
     return _Request(url, shown_url, headers, params, list_key, kept_out)
 
 
 def _scrub(text: str, secrets: tuple[str, ...]) -> str:
-    """One line of at most ``MAX_ERROR_CHARS``, every secret masked, the longest first."""
-    text = " ".join(text.split())
-    for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, mask(secret) or "…")
-    return text[:MAX_ERROR_CHARS]
+    """One line of at most ``MAX_ERROR_CHARS``, every secret masked."""
+    return (scrub(" ".join(text.split()), secrets) or "")[:MAX_ERROR_CHARS]
 
 
 def _provider_message(response: httpx.Response) -> str:

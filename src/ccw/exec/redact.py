@@ -27,21 +27,30 @@ def secret_parts(value: str) -> list[str]:
 def secrets_of(target: Any) -> tuple[str, ...]:
     """Every credential a call target carries: its key, each ``apiKeys[]`` entry of its
     provider, and each custom header value (``${VAR}`` references resolved), longest first."""
+    return credential_set(
+        getattr(target, "api_key", None),
+        getattr(target, "provider", None),
+        getattr(target, "headers", None) or {},
+    )
+
+
+def credential_set(key: str | None, provider: Any, headers: dict[str, str]) -> tuple[str, ...]:
+    """The key, the provider's ``apiKeys[]`` entries and the resolved header values, each
+    whole and in its long parts, longest first: what no message may show."""
     found: list[str] = []
-    key = getattr(target, "api_key", None)
     if key and key not in _NOT_SECRETS:
         found += secret_parts(key)
-    provider = getattr(target, "provider", None)
-    for entry in _api_keys(provider):
+    for entry in api_key_values(provider):
         found += secret_parts(entry)
-    for value in (getattr(target, "headers", None) or {}).values():
+    for value in headers.values():
         if isinstance(value, str) and len(value) >= MIN_WHOLE:
             found += secret_parts(value)
     return tuple(sorted(set(found), key=len, reverse=True))
 
 
-def _api_keys(provider: Any) -> Iterable[str]:
-    """The resolved ``apiKeys[]`` entries (strings, or objects with ``key``/``apiKey``)."""
+def api_key_values(provider: Any) -> Iterable[str]:
+    """The resolved ``apiKeys[]`` entries of a provider (strings, or objects with
+    ``key``/``apiKey``); entries whose variable is unset are left out."""
     extra = getattr(provider, "model_extra", None) or {}
     entries = extra.get("apiKeys")
     if not isinstance(entries, list):
