@@ -181,7 +181,7 @@ def test_idle_deadline_cuts_a_stalled_stream(
     pieces: list[str] = []
     result = execute(_options(project, config, model=model), on_text=pieces.append)
     assert (result.error_kind, result.exit_code) == ("timeout", 14)
-    assert "idleTimeout" in (result.error or "") and "idleTimeout" in (result.fix or "")
+    assert "idleTimeout" in (result.error or "") and "--idle-timeout" in (result.fix or "")
     assert pieces == ["Hello "]
     assert _posts(server) == 1
 

@@ -160,3 +160,18 @@ def test_timestamps_come_from_one_clock_reading(monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.setattr(manage, "datetime", SteppingClock)
     assert manage.now_iso() == "2025-01-01T00:00:00.999Z"
+
+
+def test_idle_timeout_is_set_and_checked_from_the_cli(run_ccw: RunCcw, config_file: Path) -> None:
+    def stored() -> object:
+        endpoints = read_json(config_file)["endpoints"]
+        return next(e for e in endpoints if e["id"] == "slow").get("idleTimeout")
+
+    add = ("endpoint", "add", "slow", "--provider", "local", "--model", "m")
+    ok(run_ccw(*add, "--idle-timeout", "5"))
+    assert stored() == 5
+    ok(run_ccw("endpoint", "update", "slow", "--idle-timeout", "2.5"))
+    assert stored() == 2.5
+    refused = run_ccw("endpoint", "update", "slow", "--idle-timeout", "0")
+    assert refused.returncode != 0 and "idleTimeout" in refused.stderr + refused.stdout
+    assert stored() == 2.5

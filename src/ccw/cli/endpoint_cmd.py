@@ -26,6 +26,12 @@ PatternsOpt = Annotated[
 ]
 MaxTokensOpt = Annotated[int | None, typer.Option("--max-tokens", help="Answer length cap.")]
 TempOpt = Annotated[float | None, typer.Option("--temperature", help="Sampling temperature.")]
+IdleOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--idle-timeout", metavar="S", help="Seconds without a byte before a call is cut (120)."
+    ),
+]
 
 
 def _fields(
@@ -39,6 +45,7 @@ def _fields(
     patterns: list[str] | None,
     max_tokens: int | None,
     temperature: float | None,
+    idle_timeout: float | None,
 ) -> dict[str, Any]:
     data: dict[str, Any] = {
         key: value
@@ -49,6 +56,7 @@ def _fields(
             "description": description,
             "maxTokens": max_tokens,
             "temperature": temperature,
+            "idleTimeout": idle_timeout,
         }.items()
         if value is not None
     }
@@ -81,6 +89,7 @@ def add(
     patterns: PatternsOpt = None,
     max_tokens: MaxTokensOpt = None,
     temperature: TempOpt = None,
+    idle_timeout: IdleOpt = None,
     default: Annotated[bool, typer.Option("--default", help="Make it the default.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -104,6 +113,7 @@ def add(
         patterns,
         max_tokens,
         temperature,
+        idle_timeout,
     )
     data["id"] = endpoint_id
     config_store = store(ctx)
@@ -173,6 +183,7 @@ def update(
     patterns: PatternsOpt = None,
     max_tokens: MaxTokensOpt = None,
     temperature: TempOpt = None,
+    idle_timeout: IdleOpt = None,
     enabled: Annotated[bool | None, typer.Option("--enable/--disable", help="On or off.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -191,6 +202,7 @@ def update(
         patterns,
         max_tokens,
         temperature,
+        idle_timeout,
     )
     if enabled is not None:
         data["enabled"] = enabled

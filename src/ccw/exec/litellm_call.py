@@ -207,7 +207,7 @@ def _idle_fault(target: CallTarget, received: int) -> ProviderFault:
         faults.TIMEOUT,
         f"{target.provider.id} sent nothing for {idle:g} s after {received} characters "
         f"(endpoint {target.endpoint.id} idleTimeout{default})",
-        fix=f'raise "idleTimeout" (seconds) of endpoint {target.endpoint.id} in the config file',
+        fix=f"raise it: ccw endpoint update {target.endpoint.id} --idle-timeout SECONDS",
     )
 
 

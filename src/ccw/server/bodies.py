@@ -83,6 +83,13 @@ class EndpointUpdate(_Body):
     enabled: bool | None = None
     max_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKENS)
     temperature: float | None = Field(default=None, ge=0, le=2, allow_inf_nan=False)
+    idle_timeout: float | None = Field(
+        default=None,
+        gt=0,
+        le=3600,
+        allow_inf_nan=False,
+        description="Seconds without a byte from the provider before a call is cut (120).",
+    )
 
 
 class EndpointCreate(EndpointUpdate):
