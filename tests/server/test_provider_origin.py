@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from ccw.paths import CONFIG_RELATIVE
 from tests.config.conftest import ok, user_error
 from tests.conftest import RunCcw
 from tests.fakes.provider_server import ProviderServer
@@ -150,23 +152,16 @@ def test_the_allow_list_is_edited_only_from_the_cli(
 
 
 def test_header_references_resolve_only_for_allowed_variables(
-    run_ccw: RunCcw, fake: ProviderServer
+    run_ccw: RunCcw, fake: ProviderServer, project: Path
 ) -> None:
+    """A header written into the file by hand (or arriving with a cloned project) may name
+    only variables the user allowed; the CLI's own --headers allows what it names."""
     env = {"AWS_SECRET_ACCESS_KEY": AWS, "CCW_GATEWAY_TOKEN": "gateway-token-1234567"}
-    ok(
-        run_ccw(
-            "provider",
-            "add",
-            "--type",
-            "custom",
-            "--id",
-            "g",
-            "--api-base",
-            fake.url + "/v1",
-            "--headers",
-            json.dumps({"X-Steal": "${AWS_SECRET_ACCESS_KEY}"}),
-        )
-    )
+    ok(run_ccw("provider", "add", "--type", "custom", "--id", "g", "--api-base", fake.url + "/v1"))
+    config_file = project / CONFIG_RELATIVE
+    data = json.loads(config_file.read_text())
+    data["providers"][0]["customHeaders"] = {"X-Steal": "${AWS_SECRET_ACCESS_KEY}"}
+    config_file.write_text(json.dumps(data))
     refused = run_ccw("provider", "test", "g", "--json", env=env)
     assert refused.returncode == 3, refused.stdout + refused.stderr
     assert "ccw config allow-env AWS_SECRET_ACCESS_KEY" in json.loads(refused.stdout)["error"]

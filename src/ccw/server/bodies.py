@@ -105,8 +105,6 @@ class CacheSettingsUpdate(_Body):
     cache_dir: str | None = Field(
         default=None,
         min_length=1,
-        max_length=4096,
-        pattern=r"^[^$\x00]*$",
         description="A folder: absolute, ~/... or relative to the project; no $ expansion.",
     )
     max_total_size_mb: float | None = Field(
