@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ccw.exec.result import ExecutionResult, Usage
 from ccw.history import open_history
+from ccw.result import ExecutionResult, Usage
 from tests.cli.conftest import SECRET, configured, keys, server  # noqa: F401 (fixtures)
 from tests.conftest import RunCcw
 from tests.fakes.provider_server import DEFAULT_REPLY, ProviderServer

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from ccw.exec.result import ExecutionResult
 from ccw.history import History
 from ccw.history.store import MAX_OUTPUT_CHARS
+from ccw.result import ExecutionResult
 from tests.conftest import RunCcw
 
 SEED = 20261201

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from ccw.errors import NotFoundError, UsageError
-from ccw.exec.result import ExecutionResult, Usage
 from ccw.history import History, HistoryUnavailableError, open_history
+from ccw.result import ExecutionResult, Usage
 
 T0 = datetime(2026, 11, 5, 14, 30, 12, 345000, tzinfo=UTC)
 

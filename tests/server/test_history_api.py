@@ -59,8 +59,8 @@ def test_history_lists_and_shows_calls(
 
 
 def _record(cwd: Path, prompt: str) -> str:
-    from ccw.exec.result import ExecutionResult
     from ccw.history import open_history
+    from ccw.result import ExecutionResult
 
     with open_history() as history:
         call_id = history.record(

@@ -27,8 +27,8 @@ from ccw.cli.options import (
 )
 
 if TYPE_CHECKING:
-    from ccw.exec.result import ExecutionResult
     from ccw.exec.run import Plan, RunOptions
+    from ccw.result import ExecutionResult
 
 HELP = """Send a prompt (with @file patterns) to an endpoint or a CLI tool.
 

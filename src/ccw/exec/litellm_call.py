@@ -14,8 +14,8 @@ from typing import Any
 
 from ccw.exec import faults, http_guard, redact
 from ccw.exec.faults import ProviderFault
-from ccw.exec.result import Usage
 from ccw.exec.target import CallTarget
+from ccw.result import Usage
 
 DEFAULT_MAX_TOKENS = 4096
 MAX_RETRY_WAIT_S = 60.0

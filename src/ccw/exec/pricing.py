@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ccw.exec.result import Usage
+from ccw.result import Usage
 
 UNPRICED_TYPES = frozenset({"custom", "local", "ollama"})
 

@@ -15,8 +15,8 @@ from ccw.config.schema import Config
 from ccw.config.store import ConfigStore
 from ccw.errors import CcwError, UsageError
 from ccw.exec import router
-from ccw.exec.result import ExecutionResult
 from ccw.paths import config_path, data_dir, project_root_of
+from ccw.result import ExecutionResult
 
 if TYPE_CHECKING:
     from ccw.context.api import ContextResult

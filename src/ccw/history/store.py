@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ccw.errors import CcwError, NotFoundError, UsageError
-from ccw.exec.result import ExecutionResult
 from ccw.history.schema import DamagedError, connect, is_corrupt, move_aside
+from ccw.result import ExecutionResult
 
 LITELLM = "litellm"
 STATUSES = ("ok", "error")

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ccw.errors import CcwError, ExitCode, UsageError
-from ccw.exec.result import ExecutionResult
 from ccw.exec.tools.flags import (
     check_mode,
     check_tool,
@@ -19,6 +18,7 @@ from ccw.exec.tools.flags import (
     tool_environment,
 )
 from ccw.exec.tools.process import ProcessOutcome, run_process
+from ccw.result import ExecutionResult
 
 KILL_GRACE_SECONDS = 5.0
 
