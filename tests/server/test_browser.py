@@ -76,7 +76,14 @@ def add_provider(page: Page, name: str, env: str, base: str) -> None:
     return None
 
 
+def allow_env(dashboard: Dashboard, *names: str) -> None:
+    """What ``ccw config allow-env`` does: the page may then refer to these variables."""
+    dashboard.config_path.parent.mkdir(parents=True, exist_ok=True)
+    dashboard.config_path.write_text(json.dumps({"allowedEnvVars": list(names)}))
+
+
 def test_add_a_provider_with_an_env_reference(ui: Page, dashboard: Dashboard) -> None:
+    allow_env(dashboard, "TEAM_OPENAI_KEY")
     add_provider(ui, "Team OpenAI", "TEAM_OPENAI_KEY", "http://127.0.0.1:9/v1")
     shot(ui, "01-add-provider-dialog")
     ui.locator("#provider-save").click()
@@ -112,6 +119,7 @@ def test_test_connection_success_and_failure(
     ui: Page, dashboard: Dashboard, fake: ProviderServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("FAKE_PROVIDER_KEY", "sk-browser-test-key-123456")
+    allow_env(dashboard, "FAKE_PROVIDER_KEY")
     good = {"id": "good", "name": "Loopback", "type": "openai", "apiKey": "${FAKE_PROVIDER_KEY}"}
     dashboard.api("POST", "/providers", json={**good, "apiBase": fake.url + "/v1"})
     bad = {"id": "bad", "name": "Wrong base", "type": "custom", "apiBase": fake.url + "/nowhere"}
