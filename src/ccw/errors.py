@@ -1,7 +1,24 @@
-"""User-facing errors: one readable message, the fix, and an exit code.
+"""User-facing errors: one readable message, the fix, a stable ``kind`` and an exit code.
 
-The CLI prints ``CcwError`` as a single message and exits with its code; the
-HTTP server maps it to a status. Anything else is a bug and may show a traceback.
+The CLI prints a ``CcwError`` as one message and exits with its ``exit_code``; a call records
+its ``kind`` as ``errorKind``; the HTTP server maps the ``kind`` to a status
+(``ccw.server.app.STATUS_BY_KIND``). Anything else is a bug and may show a traceback.
+
+The hierarchy (``kind`` in brackets; exit code after the colon):
+
+* CcwError [ccw]: 1
+  x ConfigError [config]: 3
+    + BusyError [busy]: 3, carries ``retry_after``
+  x NotFoundError [not_found]: 4
+  x ConflictError [conflict]: 2
+  x UsageError [usage]: 2
+  x MissingKeyError [missing_key]: 10 (``ccw.config.secrets``)
+    + EnvNotAllowedError [env_not_allowed]: 3
+  x DisabledError [disabled]: 3 (``ccw.exec.target``)
+  x ProviderFault [the fault's name]: the fault's code (``ccw.exec.faults``); its ``fault``
+    is a ``FaultKind``: authentication, rate_limit, bad_request, not_found, server_error,
+    timeout, unreachable, stream_cut, bad_response, redirect_refused, redirect_loop
+  x errors of the tools, the local model, the cache and the history, beside their modules
 """
 
 from __future__ import annotations
@@ -27,10 +44,14 @@ class ExitCode:
 
 
 class CcwError(Exception):
-    """An error caused by input, configuration or the environment, not by a bug."""
+    """An error caused by input, configuration or the environment, not by a bug.
 
+    ``kind`` is a stable snake_case name: what a call records as ``errorKind`` and what the
+    server maps to an HTTP status.
+    """
+
+    kind: str = "ccw"
     exit_code: int = ExitCode.FAILURE
-    status: int = 400
 
     def __init__(self, message: str, fix: str | None = None) -> None:
         super().__init__(message)
@@ -44,29 +65,29 @@ class CcwError(Exception):
 class ConfigError(CcwError):
     """The config file is missing, corrupt or invalid."""
 
+    kind = "config"
     exit_code = ExitCode.CONFIG
-    status = 422
 
 
 class NotFoundError(CcwError):
     """An id that names no provider, endpoint, cache entry or history record."""
 
+    kind = "not_found"
     exit_code = ExitCode.NOT_FOUND
-    status = 404
 
 
 class ConflictError(CcwError):
     """An id that already exists."""
 
+    kind = "conflict"
     exit_code = ExitCode.USAGE
-    status = 409
 
 
 class UsageError(CcwError):
     """Bad arguments or bad field values."""
 
+    kind = "usage"
     exit_code = ExitCode.USAGE
-    status = 400
 
 
 class BusyError(ConfigError):
@@ -75,7 +96,7 @@ class BusyError(ConfigError):
     ``retry_after`` (seconds) is sent as the HTTP ``Retry-After`` header.
     """
 
-    status = 503
+    kind = "busy"
 
     def __init__(self, message: str, fix: str | None = None, retry_after: int = 2) -> None:
         super().__init__(message, fix)

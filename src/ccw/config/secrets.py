@@ -24,13 +24,14 @@ ALLOW_ENV_FIX = "ccw config allow-env {name}"
 class MissingKeyError(CcwError):
     """A key, or a variable a key refers to, is not available."""
 
+    kind = "missing_key"
     exit_code = ExitCode.AUTH
-    status = 400
 
 
 class EnvNotAllowedError(MissingKeyError):
     """A value refers to an environment variable the user has not allowed for that field."""
 
+    kind = "env_not_allowed"
     exit_code = ExitCode.CONFIG
 
 

@@ -1,4 +1,8 @@
-"""Provider faults, classified: each kind has a message, a fix, an exit code and a retry rule."""
+"""Provider faults, classified: each kind has a message, a fix, an exit code and a retry rule.
+
+A call (``classify``, ``from_error_body``) and a connection test (``ccw.exec.probe``) name
+their failures with the same ``FaultKind`` names.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from ccw.exec import redact
 
 @dataclass(frozen=True)
 class FaultKind:
+    """One class of provider failure: its stable ``name`` is the error's ``kind``."""
+
     name: str
     exit_code: int
     retryable: bool
@@ -61,20 +67,23 @@ REDIRECT_LOOP = FaultKind(
 
 
 class ProviderFault(CcwError):
-    """A call that reached (or tried to reach) the provider and failed."""
+    """A call that reached (or tried to reach) the provider and failed.
+
+    ``fault`` is the ``FaultKind``; ``kind`` its name, as for every ``CcwError``.
+    """
 
     def __init__(
         self,
-        kind: FaultKind,
+        fault: FaultKind,
         detail: str,
         *,
         retry_after: float | None = None,
         fix: str | None = None,
     ) -> None:
-        super().__init__(f"{kind.name.replace('_', ' ')}: {detail}", fix or kind.fix)
-        self.kind = kind
-        self.exit_code = kind.exit_code
-        self.status = 502
+        super().__init__(f"{fault.name.replace('_', ' ')}: {detail}", fix or fault.fix)
+        self.fault = fault
+        self.kind = fault.name
+        self.exit_code = fault.exit_code
         self.retry_after = retry_after
 
 

@@ -19,8 +19,10 @@ NO_KEY = "no-key"  # OpenAI-compatible servers that need no key still need a non
 
 
 class DisabledError(CcwError):
+    """The endpoint or its provider is switched off in the config."""
+
+    kind = "disabled"
     exit_code = ExitCode.CONFIG
-    status = 409
 
 
 @dataclass

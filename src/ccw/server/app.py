@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 from ccw import __version__
 from ccw.config.store import ConfigStore
 from ccw.errors import CcwError
+from ccw.exec.faults import ProviderFault
 from ccw.paths import project_root_of
 from ccw.server import (
     routes_cache,
@@ -44,6 +45,22 @@ ERRORS: dict[int, str] = {
     422: "The request does not match its schema, or the config file is invalid",
     503: "The config file is locked by another ccw process; retry after Retry-After seconds",
 }
+# The status of each error ``kind`` (``ccw.errors``); any other kind answers 400.
+STATUS_BY_KIND: dict[str, int] = {
+    "usage": 400,
+    "missing_key": 400,
+    "env_not_allowed": 400,
+    "not_found": 404,
+    "conflict": 409,
+    "disabled": 409,
+    "config": 422,
+    "busy": 503,
+    "tool_missing": 503,
+    "tool_start": 503,
+    "local_model_missing": 503,
+    "local_server": 503,
+}
+PROVIDER_FAULT_STATUS = 502  # whatever the fault: the provider, not this server, failed
 RETRY_AFTER = {
     "Retry-After": {
         "description": "Seconds to wait before retrying.",
@@ -60,13 +77,22 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
+def error_status(exc: CcwError) -> int:
+    """The HTTP status of a ccw error, from its ``kind``."""
+    if isinstance(exc, ProviderFault):
+        return PROVIDER_FAULT_STATUS
+    return STATUS_BY_KIND.get(exc.kind, 400)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     async def ccw_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, CcwError)
         retry_after = getattr(exc, "retry_after", None)
         headers = {"Retry-After": str(math.ceil(retry_after))} if retry_after else None
         return JSONResponse(
-            {"error": exc.message, "fix": exc.fix}, status_code=exc.status, headers=headers
+            {"error": exc.message, "fix": exc.fix},
+            status_code=error_status(exc),
+            headers=headers,
         )
 
     async def invalid(_: Request, exc: Exception) -> JSONResponse:
