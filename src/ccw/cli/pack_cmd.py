@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -120,6 +120,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Pack files into one deterministic text (to stdout or -o FILE); summary on stderr."""
         from ccw.context.api import build_context, context_request, stream_context
+        from ccw.context.options import (
+            PackOptions,
+            parse_format,
+            parse_overflow,
+            parse_token_mode,
+        )
         from ccw.errors import NotFoundError
 
         config = store(ctx).load()
@@ -128,30 +134,25 @@ def register(app: typer.Typer) -> None:
             chosen = config.endpoint(endpoint)
             if chosen is None:
                 raise NotFoundError(f"no endpoint {endpoint!r}", "see `ccw endpoint list`")
-        options: dict[str, Any] = {
-            "fmt": fmt,
-            "on_overflow": on_overflow,
-            "allow_secrets": allow_secrets,
-            "include_dirs": split_dirs(include_dirs, Path.cwd()),
-            "tokens": tokens,
-        }
-        if no_cache:
-            options["use_cache"] = False
-        if no_exclude_dirs:
-            options["exclude_dirs"] = []
-        if max_size_kb is not None:
-            options["max_total_bytes"] = max_size_kb * 1024
-        if max_files is not None:
-            options["max_files"] = max_files
-        typed = _patterns(patterns, output)
-        options["patterns"] = typed
+        options = PackOptions(
+            fmt=parse_format(fmt),
+            on_overflow=parse_overflow(on_overflow),
+            allow_secrets=allow_secrets,
+            tokens=parse_token_mode(tokens),
+            include_dirs=tuple(split_dirs(include_dirs, Path.cwd())),
+            exclude_dirs=() if no_exclude_dirs else None,
+            use_cache=not no_cache,
+            max_total_bytes=None if max_size_kb is None else max_size_kb * 1024,
+            max_files=max_files,
+        )
         request = context_request(
             " ".join(patterns),
             Path.cwd(),
             config,
             project_root(ctx),
             chosen,
-            **options,
+            options,
+            patterns=_patterns(patterns, output),
         )
         if as_json:
             result = build_context(request)

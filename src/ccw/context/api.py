@@ -19,10 +19,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
+from ccw.context.options import SEPARATOR as SEPARATOR
+from ccw.context.options import PackOptions
 from ccw.context.pack import FORMATS, PackWriter
 from ccw.context.parse import Pattern, find_patterns, plain_prompt
 from ccw.context.parse import has_patterns as has_patterns
@@ -35,7 +37,6 @@ from ccw.errors import CcwError, UsageError
 if TYPE_CHECKING:
     from ccw.config.schema import Config, Endpoint
 
-SEPARATOR = "\n\n---\n\n"
 NOTHING_MATCHED = "no pattern matched: sending without context"
 NOTHING_PACKED = "every matching file was left out: sending without context"
 # A file modified this close to the moment it was packed may change again within the same
@@ -158,32 +159,50 @@ def context_request(
     config: Config,
     project_root: Path,
     endpoint: Endpoint | None = None,
-    **options: Any,
+    options: PackOptions | None = None,
+    *,
+    patterns: Sequence[Pattern] | None = None,
+    **legacy: Any,
 ) -> ContextRequest:
-    """A request with the limits, TTL and cache settings of ``config`` and ``endpoint``;
-    ``options`` (ContextRequest fields) override them."""
+    """A request with the limits, TTL and cache settings of ``config`` and ``endpoint``,
+    packed as ``options`` say; ``patterns`` are taken as typed instead of from the prompt.
+
+    ``legacy`` (PackOptions fields as keywords) is the older form of ``options``."""
     from ccw.paths import expand_dir
 
+    options = options or PackOptions()
+    if legacy:
+        if "include_dirs" in legacy:
+            legacy["include_dirs"] = tuple(legacy["include_dirs"])
+        options = replace(options, **legacy)
     settings = config.global_cache_settings
     strategy = endpoint.cache_strategy if endpoint is not None else None
-    enabled = settings.enabled and (strategy is None or strategy.enabled)
-    values: dict[str, Any] = {
-        "exclude_dirs": settings.exclude_dirs,
-        "cache_dir": expand_dir(settings.cache_dir, project_root) if enabled else None,
-        "max_cache_bytes": int(settings.max_total_size_mb * 1024 * 1024),
-        "use_cache": enabled,
-    }
-    if strategy is not None:
-        values.update(
-            ttl_minutes=strategy.ttl_minutes,
-            max_total_bytes=strategy.max_size_kb * 1024,
-            file_patterns=list(strategy.file_patterns),
-            model=endpoint.model if endpoint is not None else None,
-        )
-    values.update(options)
-    if not values.get("use_cache", True):
-        values["cache_dir"] = None
-    return ContextRequest(prompt=prompt, root=root, **values)
+    use_cache = options.use_cache and settings.enabled and (strategy is None or strategy.enabled)
+    excluded = options.exclude_dirs
+    request = ContextRequest(
+        prompt=prompt,
+        root=root,
+        include_dirs=options.include_dirs,
+        exclude_dirs=settings.exclude_dirs if excluded is None else excluded,
+        patterns=patterns,
+        cache_dir=expand_dir(settings.cache_dir, project_root) if use_cache else None,
+        max_cache_bytes=int(settings.max_total_size_mb * 1024 * 1024),
+        use_cache=use_cache,
+        fmt=options.fmt,
+        on_overflow=options.on_overflow,
+        allow_secrets=options.allow_secrets,
+        tokens=options.tokens,
+    )
+    if strategy is not None and endpoint is not None:
+        request.ttl_minutes = strategy.ttl_minutes
+        request.max_total_bytes = strategy.max_size_kb * 1024
+        request.file_patterns = list(strategy.file_patterns)
+        request.model = endpoint.model
+    if options.max_total_bytes is not None:
+        request.max_total_bytes = options.max_total_bytes
+    if options.max_files is not None:
+        request.max_files = options.max_files
+    return request
 
 
 def _size(count: int) -> str:
