@@ -55,7 +55,6 @@ def pack(tmp_path: Path) -> Callable[..., ContextResult]:
 
     def run(prompt: str, root: Path, **options: object) -> ContextResult:
         options.setdefault("cache_dir", tmp_path / "cache")
-        options.setdefault("progress", False)
         return build_context(ContextRequest(prompt=prompt, root=root, **options))  # type: ignore[arg-type]
 
     return run

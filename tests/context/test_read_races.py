@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-import ccw.context.api as api
+import ccw.context.build as build
 from ccw.context.api import ContextResult
 from ccw.context.select import Selection
 
@@ -36,14 +36,14 @@ def project(tmp_path: Path) -> Path:
 
 def after_selection(monkeypatch: pytest.MonkeyPatch, change: Callable[[], None]) -> None:
     """Run ``change`` once selection has stat-ed the files and before any is read."""
-    select = api.select_files
+    select = build.select_files
 
     def wrapped(*args: Any, **kwargs: Any) -> Selection:
         selection = select(*args, **kwargs)
         change()
         return selection
 
-    monkeypatch.setattr(api, "select_files", wrapped)
+    monkeypatch.setattr(build, "select_files", wrapped)
 
 
 def run_bounded(work: Callable[[], ContextResult]) -> ContextResult:

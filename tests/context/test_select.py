@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ccw.context.api import NOTHING_MATCHED, ContextResult
+from ccw.context.api import ContextResult
+from ccw.context.build import NOTHING_MATCHED
 
 from .conftest import Tree, age, git_init, write_tree
 

@@ -235,9 +235,9 @@ class FullStore(CacheStore):
 
 @pytest.fixture
 def full_disk(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    import ccw.context.api as api
+    import ccw.context.build as build
 
-    monkeypatch.setattr(api, "CacheStore", FullStore)
+    monkeypatch.setattr(build, "CacheStore", FullStore)
     yield
 
 

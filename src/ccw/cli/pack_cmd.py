@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -41,6 +42,42 @@ def _as_pattern(text: str) -> Pattern:
 
 
 SKIPPED_SHOWN = 20
+PROGRESS_AFTER_S = 0.5
+PROGRESS_EVERY = 64
+
+
+class ProgressBar:
+    """A Rich bar on stderr for ``on_progress``: shown only on a terminal and only once
+    packing takes a while (its import would otherwise slow every pack); gone when done."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+        self.started = time.monotonic()
+        self.bar: Any = None
+        self.task: Any = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if done == 0:
+            self.started = time.monotonic()  # the clock runs from the end of selection
+        if not self.enabled or not done or done % PROGRESS_EVERY:
+            return
+        if self.bar is None:
+            if time.monotonic() - self.started < PROGRESS_AFTER_S:
+                return
+            from rich.console import Console
+            from rich.progress import Progress
+
+            self.bar = Progress(console=Console(stderr=True), transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("packing", total=total)
+        self.bar.update(self.task, completed=done)
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
 
 
 def _summary(result: ContextResult) -> None:
@@ -145,6 +182,7 @@ def register(app: typer.Typer) -> None:
             max_total_bytes=None if max_size_kb is None else max_size_kb * 1024,
             max_files=max_files,
         )
+        progress = ProgressBar()
         request = context_request(
             " ".join(patterns),
             Path.cwd(),
@@ -153,17 +191,20 @@ def register(app: typer.Typer) -> None:
             chosen,
             options,
             patterns=_patterns(patterns, output),
+            on_progress=progress,
         )
+        with progress:  # the bar is gone before the summary is printed
+            if as_json:
+                result = build_context(request)
+            elif output is not None:
+                with output.open("wb") as handle:
+                    result = stream_context(request, handle)
+            else:
+                result = stream_context(request, sys.stdout.buffer)
+                sys.stdout.buffer.flush()
         if as_json:
-            result = build_context(request)
             if output is not None:
                 output.write_text(result.pack, encoding="utf-8")
             print_json({**result.to_json(), "pack": None if output else result.pack})
             return
-        if output is not None:
-            with output.open("wb") as handle:
-                result = stream_context(request, handle)
-        else:
-            result = stream_context(request, sys.stdout.buffer)
-            sys.stdout.buffer.flush()
         _summary(result)

@@ -1,0 +1,378 @@
+"""The pack builder: select, read (only files that changed), check, pack and store.
+
+A stored pack is reused after a stat-only check (``freshness``); otherwise the files are
+packed in order and streamed to the caller's sink while the pack is hashed and spilled for
+storing. Nothing here writes to the terminal: progress goes to ``request.on_progress``,
+problems to ``result.warnings``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import IO, BinaryIO
+
+from ccw.context.freshness import reusable, unchanged
+from ccw.context.options import parse_format, parse_overflow, parse_token_mode
+from ccw.context.pack import PackWriter
+from ccw.context.parse import Pattern, find_patterns, plain_prompt
+from ccw.context.read import ChangedError, content_problem, read_selected
+from ccw.context.request import ContextRequest, ContextResult, PackedFile, SkippedFile
+from ccw.context.secrets import secret_name
+from ccw.context.select import Candidate, fingerprint, select_files
+from ccw.context.store import CacheStore, CacheUnavailable, CacheWriter, StoredEntry, StoredFile
+from ccw.context.tokens import DEFAULT_MODEL, TokenCounter, estimate
+from ccw.errors import CcwError
+
+NOTHING_MATCHED = "no pattern matched: sending without context"
+NOTHING_PACKED = "every matching file was left out: sending without context"
+SPILL_BYTES = 16 * 1024 * 1024
+
+
+def build(request: ContextRequest, out: BinaryIO) -> ContextResult:
+    """Pack into ``out``; the result describes the pack (``result.pack`` stays empty)."""
+    return _Build(request, out).run()
+
+
+def _size(count: int) -> str:
+    for unit in ("bytes", "KB", "MB"):
+        if count < 1024 or unit == "MB":
+            return f"{count} {unit}"
+        count //= 1024
+    return f"{count} MB"
+
+
+class _Tee:
+    """The pack's byte sink: the caller's stream, the running hash and the spill for storing."""
+
+    def __init__(self, out: BinaryIO, spill: IO[bytes] | None) -> None:
+        self.out = out
+        self.spill = spill
+        self.hasher = hashlib.sha256()
+        self.size = 0
+
+    def write(self, chunk: bytes) -> int:
+        self.out.write(chunk)
+        if self.spill is not None:
+            self.hasher.update(chunk)
+            self.spill.write(chunk)
+        self.size += len(chunk)
+        return len(chunk)
+
+
+class _Build:
+    def __init__(self, request: ContextRequest, out: BinaryIO) -> None:
+        self.request = request
+        self.out = out
+        self.patterns = (
+            list(request.patterns)
+            if request.patterns is not None
+            else find_patterns(request.prompt)
+        )
+        self.result = ContextResult(pack="", prompt=plain_prompt(request.prompt))
+        self.root = os.path.realpath(request.root)
+        self.store: CacheStore | None = None
+        # The store as opened: ``store`` becomes None once it fails, its warnings stay here.
+        self.opened: CacheStore | None = None
+        self.replay_failed = False
+
+    def run(self) -> ContextResult:
+        result = self._run()
+        if self.opened is not None and self.opened.warnings:
+            result.warnings[:0] = [w for w in self.opened.warnings if w not in result.warnings]
+        return result
+
+    def _run(self) -> ContextResult:
+        request = self.request
+        if not any(not pattern.exclude for pattern in self.patterns):
+            return self.result
+        _check_options(request)
+        if request.use_cache and request.cache_dir is not None:
+            self.store = CacheStore(request.cache_dir, request.max_cache_bytes, clock=request.clock)
+            self.opened = self.store
+        key = _key(request, self.patterns, self.root)
+        stored = self._lookup(key)
+        if stored is not None and stored.expires <= request.clock():
+            stored = None
+        if stored is not None and unchanged(stored):
+            if self._replay(stored):
+                return self.result
+            self.replay_failed = True  # the stored pack is gone: store the new one afresh
+        return self._pack(key, stored)
+
+    def _cache_failed(self, error: CacheUnavailable) -> None:
+        self.result.warnings.append(f"{error.message}; going on without the cache")
+        self.store = None
+
+    def _lookup(self, key: str) -> StoredEntry | None:
+        if self.store is None:
+            return None
+        try:
+            return self.store.lookup(key)
+        except CacheUnavailable as error:
+            self._cache_failed(error)
+            return None
+
+    def _replay(self, stored: StoredEntry) -> bool:
+        """Write the stored pack: the hit that costs stat calls only."""
+        assert self.store is not None
+        counted = _Tee(self.out, None)
+        try:
+            if not self.store.copy_blob(stored.pack_hash, counted):
+                return False
+        except CacheUnavailable as error:
+            if counted.size:
+                raise CcwError(
+                    f"the context cache failed while the stored pack was read: {error.message}",
+                    "run the command again (the cache was checked and is packed afresh)",
+                ) from None
+            self._cache_failed(error)
+            return False
+        result = self.result
+        try:
+            self.store.record_hit(stored)
+        except CacheUnavailable as error:
+            result.warnings.append(f"{error.message}; the hit was not counted")
+        result.files = [
+            PackedFile(item.path, item.size, item.tokens)
+            for item in stored.files
+            if item.reason is None
+        ]
+        result.skipped = [SkippedFile(path, reason) for path, reason in stored.skipped]
+        result.excluded = dict(stored.excluded)
+        result.warnings.extend(stored.warnings)
+        result.cache_used = True
+        result.session_id = stored.id
+        result.total_tokens = stored.tokens
+        result.pack_bytes = stored.bytes
+        return True
+
+    def _pack(self, key: str, stored: StoredEntry | None) -> ContextResult:
+        request, result = self.request, self.result
+        packed_ns = time.time_ns()
+        selection = select_files(
+            self.patterns,
+            Path(self.root),
+            request.include_dirs,
+            request.file_patterns,
+            request.exclude_dirs,
+        )
+        result.warnings.extend(selection.warnings)
+        result.excluded = selection.excluded
+        result.skipped.extend(SkippedFile(path, reason) for path, reason in selection.skipped)
+        total = len(selection.files)
+        if request.on_progress is not None and total:
+            request.on_progress(0, total)
+        with contextlib.ExitStack() as stack:
+            sink = self._open_sink(stack)
+            counter = TokenCounter(request.tokens, request.model, self._known_tokens())
+            spill = None
+            if sink is not None:
+                spill = stack.enter_context(tempfile.SpooledTemporaryFile(SPILL_BYTES))
+            tee = _Tee(self.out, spill)
+            writer = PackWriter(request.fmt, tee)
+            reuse = reusable(stored)
+            records: list[StoredFile] = []
+            for done, candidate in enumerate(selection.files, 1):
+                self._add(candidate, reuse, writer, counter, sink, records)
+                if request.on_progress is not None:
+                    request.on_progress(done, total)
+            writer.close()
+            self._finish(key, stored, records, tee, counter, sink, packed_ns, selection.watch)
+        if not selection.files and not result.skipped:
+            result.warnings.append(NOTHING_MATCHED)
+        elif not result.files:
+            result.warnings.append(NOTHING_PACKED)
+        return result
+
+    def _open_sink(self, stack: contextlib.ExitStack) -> CacheWriter | None:
+        if self.store is None:
+            return None
+        try:
+            return stack.enter_context(self.store.writer())
+        except CacheUnavailable as error:
+            self._cache_failed(error)
+            return None
+
+    def _known_tokens(self) -> dict[str, int]:
+        if self.request.tokens != "exact" or self.store is None:
+            return {}
+        try:
+            return self.store.token_counts(self.request.model or DEFAULT_MODEL)
+        except CacheUnavailable as error:
+            self._cache_failed(error)
+            return {}
+
+    def _skip(self, path: str, reason: str, overflow: bool = False) -> None:
+        if overflow and self.request.on_overflow == "fail":
+            raise CcwError(
+                f"{path} does not fit: {reason}",
+                "raise the limit (maxSizeKB of the endpoint), narrow the patterns, "
+                "or use --on-overflow skip",
+            )
+        self.result.skipped.append(SkippedFile(path, reason))
+
+    def _add(
+        self,
+        candidate: Candidate,
+        reuse: dict[str, StoredFile],
+        writer: PackWriter,
+        counter: TokenCounter,
+        sink: CacheWriter | None,
+        records: list[StoredFile],
+    ) -> None:
+        request, result = self.request, self.result
+        rel = candidate.rel
+        if not request.allow_secrets:
+            kind = secret_name(rel)
+            if kind is not None:
+                self._skip(rel, f"secret file ({kind}); --allow-secrets includes it")
+                return
+        if candidate.size > request.max_file_bytes:
+            limit = _size(request.max_file_bytes)
+            self._skip(rel, f"larger than the per-file limit of {limit}", overflow=True)
+            return
+        if len(result.files) >= request.max_files:
+            self._skip(rel, f"file count limit ({request.max_files}) reached", overflow=True)
+            return
+        if result.pack_bytes + candidate.size > request.max_total_bytes:
+            limit = _size(request.max_total_bytes)
+            self._skip(rel, f"total size limit of {limit} reached", overflow=True)
+            return
+        stat_key: tuple[int, int, int] = (candidate.size, candidate.mtime_ns, candidate.ino)
+        old = reuse.get(rel)
+        data: bytes | None = None
+        digest: str | None = None
+        if old is not None and (old.size, old.mtime_ns, old.ino) == stat_key:
+            if old.reason is not None:
+                self._skip(rel, old.reason)
+                records.append(old)
+                return
+            data = sink.read_blob(old.hash) if sink is not None and old.hash else None
+            digest = old.hash if data is not None else None
+        if data is None:
+            try:
+                data, stat_key = read_selected(candidate, request.max_file_bytes)
+            except ChangedError as error:
+                self._skip(rel, str(error))
+                return
+            except OSError as error:
+                self._skip(rel, f"unreadable: {error.strerror}")
+                return
+            result.files_read += 1
+            if len(data) > request.max_file_bytes:
+                limit = _size(request.max_file_bytes)
+                self._skip(rel, f"grew past the per-file limit of {limit}", overflow=True)
+                return
+            if result.pack_bytes + len(data) > request.max_total_bytes:
+                limit = _size(request.max_total_bytes)
+                self._skip(rel, f"total size limit of {limit} reached", overflow=True)
+                return
+            reason = content_problem(data, request.allow_secrets)
+            if reason is not None:
+                self._skip(rel, reason)
+                records.append(StoredFile(rel, *stat_key, None, 0, reason))
+                return
+            if sink is not None or counter.exact:
+                digest = hashlib.sha256(data).hexdigest()
+            if sink is not None and digest is not None:
+                sink.put_blob(digest, data)
+        writer.add(rel, data)
+        tokens = counter.count(data, digest)
+        result.files.append(PackedFile(rel, len(data), tokens))
+        result.pack_bytes += len(data)
+        records.append(StoredFile(rel, *stat_key, digest, tokens))
+
+    def _finish(
+        self,
+        key: str,
+        stored: StoredEntry | None,
+        records: list[StoredFile],
+        tee: _Tee,
+        counter: TokenCounter,
+        sink: CacheWriter | None,
+        packed_ns: int,
+        watch: set[str],
+    ) -> None:
+        result, request = self.result, self.request
+        result.total_tokens = sum(item.tokens for item in result.files) + estimate(
+            tee.size - result.pack_bytes
+        )
+        result.pack_bytes = tee.size
+        pack_hash = tee.hasher.hexdigest()
+        if sink is None or self.store is None or not result.files:
+            return
+        if sink.error is not None:
+            self.result.warnings.append(f"the context cache failed ({sink.error}); not stored")
+            return
+        now = request.clock()
+        entry = StoredEntry(
+            id="ctx-" + hashlib.sha256(f"{key}:{pack_hash}".encode()).hexdigest()[:16],
+            key=key,
+            root=self.root,
+            patterns=[("!" if p.exclude else "") + p.text for p in self.patterns],
+            pack_hash=pack_hash,
+            bytes=tee.size,
+            tokens=result.total_tokens,
+            created=now,
+            expires=now + request.ttl_minutes * 60,
+            packed_ns=packed_ns,
+            files=records,
+            skipped=[(item.path, item.reason) for item in result.skipped],
+            excluded=dict(result.excluded),
+            warnings=list(result.warnings),
+            watch={path: fingerprint(path) for path in sorted(watch)},
+        )
+        if (
+            stored is not None
+            and not self.replay_failed
+            and stored.pack_hash == pack_hash
+            and stored.id == entry.id
+        ):
+            stored.files, stored.packed_ns, stored.watch = records, packed_ns, entry.watch
+            result.cache_used = True
+            result.session_id = stored.id
+            if not sink.record_hit(stored):
+                result.warnings.append(f"the context cache failed ({sink.error})")
+            return
+        assert tee.spill is not None
+        tee.spill.seek(0)
+        if sink.finish(entry, counter.new, counter.model, tee.spill):
+            result.session_id = entry.id
+        elif sink.error is not None:
+            self.result.warnings.append(f"the context cache failed ({sink.error}); not stored")
+        else:
+            limit = _size(self.store.max_bytes)
+            result.warnings.append(
+                f"the pack ({_size(tee.size)}) is larger than the cache limit of {limit}; "
+                "not stored"
+            )
+
+
+def _check_options(request: ContextRequest) -> None:
+    """A request built by hand may hold any text: checked before anything is read."""
+    parse_format(request.fmt)
+    parse_overflow(request.on_overflow)
+    parse_token_mode(request.tokens)
+
+
+def _key(request: ContextRequest, patterns: list[Pattern], root: str) -> str:
+    """What a pack depends on besides the files: patterns, root and options."""
+    material = {
+        "v": 2,
+        "root": root,
+        "includeDirs": [os.path.realpath(folder) for folder in request.include_dirs],
+        "patterns": [[p.text, p.exclude] for p in patterns],
+        "filePatterns": list(request.file_patterns),
+        "excludeDirs": None if request.exclude_dirs is None else sorted(request.exclude_dirs),
+        "limits": [request.max_total_bytes, request.max_file_bytes, request.max_files],
+        "format": request.fmt,
+        "allowSecrets": request.allow_secrets,
+        "tokens": [request.tokens, request.model if request.tokens == "exact" else None],
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
