@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from ccw.exec import events
 from ccw.exec.run import RunOptions, execute
 from tests.cli.conftest import SECRET, endpoint, provider, write_config
 from tests.fakes.ports import free_port
@@ -22,6 +23,16 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, home: Path) -> None:
 
 def _options(project: Path, config: Path, **extra: object) -> RunOptions:
     return RunOptions(prompt="hello", cwd=project, config=config, **extra)  # type: ignore[arg-type]
+
+
+def _answer_into(pieces: list[str]) -> events.OnEvent:
+    """An ``on_event`` that keeps the answer's pieces."""
+
+    def on_event(event: events.Event) -> None:
+        if isinstance(event, events.Text):
+            pieces.append(event.piece)
+
+    return on_event
 
 
 def _posts(server: ProviderServer) -> int:
@@ -48,12 +59,14 @@ def test_server_errors_are_retried_then_succeed(
     project: Path, config: Path, server: ProviderServer
 ) -> None:
     server.fail(500, times=2)
-    statuses: list[str] = []
-    result = execute(_options(project, config), on_status=statuses.append)
+    seen: list[events.Event] = []
+    result = execute(_options(project, config), seen.append)
     assert result.success, result.error
     assert result.output == DEFAULT_REPLY
     assert _posts(server) == 3
+    statuses = [e.text for e in seen if isinstance(e, events.Status)]
     assert sum("retry" in s for s in statuses) == 2
+    assert "".join(e.piece for e in seen if isinstance(e, events.Text)) == DEFAULT_REPLY
 
 
 @pytest.mark.usefixtures("env")
@@ -92,7 +105,7 @@ def test_connection_refused_is_unreachable(project: Path, tmp_path: Path) -> Non
         },
     )
     config_text = config.read_text()
-    result = execute(_options(project, config), on_status=lambda _: None)
+    result = execute(_options(project, config), events.ignore)
     assert (result.success, result.error_kind, result.exit_code) == (False, "unreachable", 15)
     assert result.fix
     assert config.read_text() == config_text
@@ -111,7 +124,7 @@ def test_cut_stream_is_reported_and_not_retried(
 ) -> None:
     server.cut_stream(times=3)
     pieces: list[str] = []
-    result = execute(_options(project, config), on_text=pieces.append)
+    result = execute(_options(project, config), _answer_into(pieces))
     assert (result.error_kind, result.exit_code) == ("stream_cut", 16)
     assert pieces  # the part that arrived was shown
     assert _posts(server) == 1
@@ -133,7 +146,7 @@ def test_anthropic_stream_and_cached_tokens(
 ) -> None:
     server.usage_cached_tokens = 3
     pieces: list[str] = []
-    result = execute(_options(project, config, model="claude"), on_text=pieces.append)
+    result = execute(_options(project, config, model="claude"), _answer_into(pieces))
     assert result.success, result.error
     assert "".join(pieces) == DEFAULT_REPLY == result.output
     assert result.usage.cached_tokens == 3
@@ -179,7 +192,7 @@ def test_idle_deadline_cuts_a_stalled_stream(
     config = _stall_config(project, server)
     server.stall(600)
     pieces: list[str] = []
-    result = execute(_options(project, config, model=model), on_text=pieces.append)
+    result = execute(_options(project, config, model=model), _answer_into(pieces))
     assert (result.error_kind, result.exit_code) == ("timeout", 14)
     assert "idleTimeout" in (result.error or "") and "--idle-timeout" in (result.fix or "")
     assert pieces == ["Hello "]

@@ -27,6 +27,7 @@ from ccw.cli.options import (
 )
 
 if TYPE_CHECKING:
+    from ccw.exec.events import Event, OnEvent
     from ccw.exec.run import Plan, RunOptions
     from ccw.result import ExecutionResult
 
@@ -112,26 +113,30 @@ def cli(
     """Send a prompt to an endpoint (LiteLLM) or a CLI tool; the answer streams to stdout."""
     if ctx.invoked_subcommand:
         return
+    from ccw.context.options import PackOptions, parse_format, parse_overflow, parse_token_mode
+    from ccw.exec.executor import parse_mode
     from ccw.exec.run import RunOptions
 
     options = RunOptions(
         prompt=_read_prompt(prompt, file),
         model=model,
         tool=tool,
-        mode=mode,
+        mode=parse_mode(mode),
         cwd=(cd or Path.cwd()).resolve(),
-        include_dirs=split_dirs(include_dirs, cd or Path.cwd()),
-        use_cache=not no_cache,
+        packing=PackOptions(
+            fmt=parse_format(fmt),
+            on_overflow=parse_overflow(on_overflow),
+            allow_secrets=allow_secrets,
+            tokens=parse_token_mode(tokens),
+            include_dirs=tuple(split_dirs(include_dirs, cd or Path.cwd())),
+            use_cache=not no_cache,
+        ),
         stream=not no_stream,  # --json streams too, so the idle deadline applies
         timeout=timeout,
         config=_config_option(ctx),
         call_id=call_id,
         resume=resume,
         pack=pack,
-        fmt=fmt,
-        on_overflow=on_overflow,
-        allow_secrets=allow_secrets,
-        tokens=tokens,
     )
     if dry_run:
         _dry_run(options, as_json)
@@ -145,13 +150,39 @@ def _config_option(ctx: typer.Context) -> Path | None:
     return Path(value) if value else None
 
 
-def _status(message: str) -> None:
+def _show_status(event: Event) -> None:
+    """Status and warning lines go to stderr; an answer piece is not a status."""
     from ccw.cli.common import info, warn
+    from ccw.exec import events
 
-    if message.startswith("warning: "):
-        warn(message.removeprefix("warning: "))
-    else:
-        info(message)
+    if isinstance(event, events.Warning):
+        warn(event.text)
+    elif isinstance(event, events.Status):
+        info(event.text)
+
+
+class _Screen:
+    """Renders a call's events: the answer to stdout as it comes (unless --json), status
+    lines to stderr; remembers whether the answer ended its last line."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+        self.open_line = False
+
+    def __call__(self, event: Event) -> None:
+        from ccw.exec import events
+
+        if not isinstance(event, events.Text):
+            _show_status(event)
+        elif not self.as_json and event.piece:
+            sys.stdout.write(event.piece)
+            sys.stdout.flush()
+            self.open_line = not event.piece.endswith("\n")
+
+    def end_line(self) -> None:
+        if self.open_line:
+            sys.stdout.write("\n")
+            sys.stdout.flush()
 
 
 def _run(options: RunOptions, as_json: bool) -> None:
@@ -164,17 +195,9 @@ def _run(options: RunOptions, as_json: bool) -> None:
     # answer byte); the price is about 100 MB more peak memory (330 MB), freed at exit.
     gc.disable()
 
-    wrote: list[str] = []
-
-    def on_text(piece: str) -> None:
-        wrote.append(piece[-1:])
-        sys.stdout.write(piece)
-        sys.stdout.flush()
-
-    result = execute(options, on_text=None if as_json else on_text, on_status=_status)
-    if wrote and wrote[-1] != "\n":
-        sys.stdout.write("\n")
-        sys.stdout.flush()
+    screen = _Screen(as_json)
+    result = execute(options, screen)
+    screen.end_line()
     if as_json:
         print_json(result.to_dict())
     else:
@@ -208,7 +231,8 @@ def _summary(result: ExecutionResult) -> None:
 def _dry_run(options: RunOptions, as_json: bool) -> None:
     from ccw.exec.run import plan
 
-    result = plan(options, on_status=_status)
+    on_event: OnEvent = _show_status
+    result = plan(options, on_event)
     if as_json:
         print_json(_plan_dict(result))
         return
@@ -224,7 +248,7 @@ def _dry_run(options: RunOptions, as_json: bool) -> None:
         stdout_console().print(escape(excluded_line(ctx.excluded)), style="dim")
     cost = f"${result.input_cost:.6f}" if result.input_cost is not None else "unpriced model"
     stdout_console().print(
-        f"{escape(result.endpoint_id or result.route.executor)} ({escape(result.model)}): "
+        f"{escape(result.endpoint_id or result.tool)} ({escape(result.model)}): "
         f"{len(ctx.files) if ctx else 0} files, ~{result.prompt_tokens:,} input tokens, "
         f"input cost {cost}. Nothing was sent."
     )
@@ -234,7 +258,7 @@ def _plan_dict(result: Plan) -> dict[str, object]:
     ctx = result.context
     return {
         "dryRun": True,
-        "tool": result.route.executor,
+        "tool": result.tool,
         "endpointId": result.endpoint_id,
         "model": result.model,
         "provider": result.provider,

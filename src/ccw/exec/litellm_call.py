@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ccw.exec import faults, http_guard, redact
+from ccw.exec import events, faults, http_guard, redact
 from ccw.exec.faults import ProviderFault
 from ccw.exec.target import CallTarget
 from ccw.result import Usage
@@ -23,7 +23,6 @@ DEFAULT_IDLE_TIMEOUT_S = 120.0  # a stream silent this long is cut (endpoint ``i
 DEFAULT_CONNECT_TIMEOUT_S = 600.0  # LiteLLM's own default, for the phases idleTimeout leaves
 
 TextSink = Callable[[str], None]
-StatusSink = Callable[[str], None]
 
 
 @dataclass
@@ -71,7 +70,7 @@ def _timeout(target: CallTarget, timeout: float | None, stream: bool) -> Any:
 
 def _kwargs(
     target: CallTarget, messages: list[dict[str, Any]], timeout: float | None, stream: bool
-) -> dict:
+) -> dict[str, Any]:
     kwargs: dict[str, Any] = {
         "model": target.model,
         "messages": messages,
@@ -161,7 +160,7 @@ def _once(
                 finish = choice.finish_reason
     except Exception as exc:
         fault = faults.classify(exc, secrets=redact.secrets_of(target))
-        if fault.kind is faults.TIMEOUT and _idle_cut(target, timeout):
+        if fault.fault is faults.TIMEOUT and _idle_cut(target, timeout):
             raise _idle_fault(target, received) from None
         if parts:
             raise ProviderFault(
@@ -248,13 +247,13 @@ def complete(
     *,
     stream: bool = True,
     timeout: float | None = None,
-    on_text: TextSink | None = None,
-    on_status: StatusSink | None = None,
+    on_event: events.OnEvent = events.ignore,
     sleep: Callable[[float], None] = time.sleep,
 ) -> CallOutcome:
     """Call the model; retry 429 (honouring Retry-After), 5xx and connection errors.
 
-    Never retries 400/401/403, and never once part of an answer has been streamed out.
+    The answer goes to ``on_event`` as ``Text`` pieces, each retry as a ``Status``. Never
+    retries 400/401/403, and never once part of an answer has been streamed out.
     """
     litellm = load_litellm()
     secrets = redact.secrets_of(target)
@@ -265,8 +264,7 @@ def complete(
         def sink(piece: str) -> None:
             nonlocal started_output
             started_output = True
-            if on_text:
-                on_text(piece)
+            on_event(events.Text(piece))
 
         try:
             outcome = _attempt(litellm, target, messages, stream, timeout, sink, secrets)
@@ -278,7 +276,7 @@ def complete(
             if isinstance(exc, KeyboardInterrupt):
                 raise
             fault = faults.classify(exc, secrets=secrets, where=target.provider.id)
-        if not fault.kind.retryable or started_output or attempt >= target.max_retries:
+        if not fault.fault.retryable or started_output or attempt >= target.max_retries:
             raise fault from None
         wait = fault.retry_after
         if wait is None:
@@ -286,9 +284,10 @@ def complete(
         if wait > MAX_RETRY_WAIT_S:
             raise fault from None
         attempt += 1
-        if on_status:
-            on_status(
-                f"{fault.kind.name.replace('_', ' ')} from {target.provider.id}; "
+        on_event(
+            events.Status(
+                f"{fault.kind.replace('_', ' ')} from {target.provider.id}; "
                 f"retry {attempt}/{target.max_retries} in {wait:.1f} s"
             )
+        )
         sleep(wait)

@@ -9,10 +9,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from ccw.config import manage
 from ccw.config.schema import Config
 from ccw.errors import UsageError
+from ccw.exec.executor import Executor
 
 LITELLM = "litellm"
 CLI_TOOLS: tuple[str, ...] = ("gemini", "qwen", "codex", "claude")
@@ -20,13 +22,15 @@ CLI_TOOLS: tuple[str, ...] = ("gemini", "qwen", "codex", "claude")
 
 @dataclass(frozen=True)
 class Route:
-    executor: str  # "litellm" or a CLI tool name
+    """What a call asked for, before anything is resolved (a failed call records this)."""
+
+    tool: str  # "litellm" or a CLI tool name
     endpoint_id: str | None = None  # LiteLLM: the endpoint (None = default)
     tool_model: str | None = None  # CLI tool: its own model name
 
     @property
     def is_tool(self) -> bool:
-        return self.executor != LITELLM
+        return self.tool != LITELLM
 
 
 def decide(config: Config, tool: str | None, model: str | None) -> Route:
@@ -46,3 +50,21 @@ def decide(config: Config, tool: str | None, model: str | None) -> Route:
             f"for {name}: pass its own model name, e.g. --tool {name} --model <{name} model>",
         )
     return Route(name, tool_model=model)
+
+
+def executor_for(route: Route, config: Config, config_path: Path, *, pack: bool) -> Executor:
+    """The executor of a route. A LiteLLM route resolves its endpoint, provider and key here,
+    so this raises what ``resolve_target`` raises (unknown, disabled, no key).
+
+    ``pack``: whether a CLI tool gets the prompt's @patterns packed (LiteLLM always does).
+    """
+    if route.is_tool:
+        from ccw.exec.tools import ToolExecutor
+
+        return ToolExecutor(route.tool, route.tool_model, packs=pack)
+    from ccw.exec.litellm_executor import LiteLLMExecutor
+    from ccw.exec.target import resolve_target
+
+    return LiteLLMExecutor(
+        resolve_target(config, route.endpoint_id), config_path=config_path, local=config.local
+    )

@@ -6,19 +6,20 @@ requested mode; see ``flags`` for the mapping and ``docs/tools.md`` for the tabl
 
 from ccw.exec.tools.executor import (
     KILL_GRACE_SECONDS,
+    ToolExecutor,
     ToolMissingError,
     ToolRequest,
     ToolStartError,
     run_tool,
 )
-from ccw.exec.tools.flags import INSTALL_PACKAGES, MODE_FLAGS, MODES, TOOLS, tool_arguments
+from ccw.exec.tools.flags import INSTALL_PACKAGES, MODE_FLAGS, TOOLS, tool_arguments
 
 __all__ = [
     "INSTALL_PACKAGES",
     "KILL_GRACE_SECONDS",
-    "MODES",
     "MODE_FLAGS",
     "TOOLS",
+    "ToolExecutor",
     "ToolMissingError",
     "ToolRequest",
     "ToolStartError",

@@ -1,4 +1,5 @@
-"""``run_tool``: one call of a command-line AI tool, with the same result shape as LiteLLM."""
+"""``run_tool``: one call of a command-line AI tool, with the same result shape as LiteLLM;
+``ToolExecutor``: the same behind the executor seam."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ccw.errors import CcwError, ExitCode, UsageError
+from ccw.exec import events
+from ccw.exec.executor import Executor, Mode, Request
 from ccw.exec.tools.flags import (
     check_mode,
     check_tool,
@@ -35,7 +38,7 @@ class ToolRequest:
     tool: str
     prompt: str
     model: str | None = None
-    mode: str = "analysis"
+    mode: Mode = "analysis"
     cwd: Path = Path(".")
     include_dirs: Sequence[Path] = ()
     timeout: float | None = None
@@ -45,9 +48,8 @@ class ToolRequest:
 class ToolMissingError(CcwError):
     """The tool's executable is not on PATH."""
 
+    kind = "tool_missing"
     exit_code = ExitCode.TOOL_MISSING
-    status = 503
-    error_kind = "tool_missing"
 
     def __init__(self, tool: str) -> None:
         super().__init__(f"{tool} is not installed (no `{tool}` on PATH)", install_hint(tool))
@@ -57,13 +59,40 @@ class ToolMissingError(CcwError):
 class ToolStartError(CcwError):
     """The executable exists but the operating system refused to start it."""
 
+    kind = "tool_start"
     exit_code = ExitCode.TOOL_MISSING
-    status = 503
 
     def __init__(self, tool: str, path: str, reason: str) -> None:
         super().__init__(
             f"could not start {tool} ({path}): {reason}",
             f"check that {path} is executable, or reinstall {tool}",
+        )
+
+
+class ToolExecutor(Executor):
+    """Runs a call with a command-line tool: the prompt (packed only with ``--pack``) on its
+    standard input, its answer streamed from its standard output."""
+
+    def __init__(self, tool: str, model: str | None = None, *, packs: bool = False) -> None:
+        self.name = tool
+        self.provider = tool
+        self.model = model or "default"
+        self.packs = packs
+        self._tool_model = model  # None: the tool's own default
+
+    def run(self, request: Request, on_event: events.OnEvent) -> ExecutionResult:
+        ctx = request.context
+        return run_tool(
+            ToolRequest(
+                tool=self.name,
+                prompt=ctx.final_prompt() if ctx else request.prompt,
+                model=self._tool_model,
+                mode=request.mode,
+                cwd=request.cwd,
+                include_dirs=request.include_dirs,
+                timeout=request.timeout,
+            ),
+            on_output=lambda piece: on_event(events.Text(piece)),
         )
 
 

@@ -10,9 +10,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ccw.errors import UsageError
+from ccw.exec.executor import MODES
 
 TOOLS: tuple[str, ...] = ("gemini", "qwen", "codex", "claude")
-MODES: tuple[str, ...] = ("analysis", "write", "auto")
 
 INSTALL_PACKAGES: Mapping[str, str] = {
     "gemini": "@google/gemini-cli",
