@@ -14,6 +14,7 @@ from ccw.config import manage
 from ccw.config import store as store_module
 from ccw.config.store import ConfigStore
 from ccw.errors import BusyError, UsageError
+from ccw.server.app import error_status
 from tests.config.conftest import SECRET, ok, ok_json, read_json, user_error, write_json
 from tests.conftest import RunCcw
 
@@ -97,7 +98,7 @@ def test_lock_timeout_is_busy_with_retry_after(
     config_file.parent.mkdir(parents=True)
     with FileLock(str(store.lock_path)), pytest.raises(BusyError) as caught:
         manage.add_provider(store, {"id": "p", "type": "openai"})
-    assert caught.value.status == 503
+    assert caught.value.kind == "busy" and error_status(caught.value) == 503
     assert isinstance(caught.value.retry_after, int) and caught.value.retry_after > 0
     assert caught.value.fix is not None and str(store.lock_path) in caught.value.fix
     assert not config_file.exists()

@@ -220,24 +220,10 @@ def remove(ctx: typer.Context, provider_id: str, as_json: JsonOpt = False) -> No
     success(f"removed provider {provider_id}{extra}")
 
 
-PROBE_EXIT_CODES = {
-    "authentication": 10,
-    "missing_key": 10,
-    "env_not_allowed": 3,
-    "rate_limit": 11,
-    "not_found": 12,
-    "server_error": 13,
-    "bad_response": 13,
-    "timeout": 14,
-    "unreachable": 15,
-}
-
-
 @app.command("test")
 def test(ctx: typer.Context, provider_id: str, as_json: JsonOpt = False) -> None:
     """Make the cheapest real request the provider allows and report the result."""
     from ccw.config import manage
-    from ccw.errors import ExitCode
     from ccw.exec.probe import test_provider
 
     config = manage.with_builtins(store(ctx).load())
@@ -259,4 +245,4 @@ def test(ctx: typer.Context, provider_id: str, as_json: JsonOpt = False) -> None
         detail = escape(f"{provider_id}: {result.error_kind}: {result.error} {latency}")
         stdout_console().print(f"[red]✗[/red] {detail}")
     if not result.success:
-        raise typer.Exit(PROBE_EXIT_CODES.get(result.error_kind or "", ExitCode.FAILURE))
+        raise typer.Exit(result.exit_code)

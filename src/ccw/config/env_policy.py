@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ccw.config.providers import DEFAULT_BASES, effective_origin, kind, origin
+from ccw.config.providers import effective_origin, kind, origin
 from ccw.config.redact import secret_strings
 from ccw.config.schema import Config, Provider
 from ccw.config.secrets import check_allowed, holds_literal_secret, referenced_names
@@ -41,9 +41,10 @@ def refuse_allow_list(data: dict[str, Any]) -> None:
 def _key_reference_allowed(name: str, provider: Provider, allowed: frozenset[str]) -> bool:
     if name in allowed:
         return True
-    default_base = DEFAULT_BASES.get(provider.type)
+    spec = kind(provider.type)
+    default_base = spec.default_base
     return (
-        name == kind(provider.type).key_env
+        name == spec.key_env
         and default_base is not None
         and origin(provider.api_base or default_base) == origin(default_base)
     )

@@ -154,8 +154,8 @@ def _transport_kind(exc: BaseException) -> FaultKind | None:
     return None
 
 
-def _kind(exc: BaseException) -> FaultKind:
-    import litellm
+def _fault_of(exc: BaseException) -> FaultKind:
+    from litellm import exceptions as litellm
 
     status = getattr(exc, "status_code", None)
     text = str(exc).lower()
@@ -210,7 +210,7 @@ def classify(
     exc: BaseException, *, secrets: tuple[str, ...] = (), where: str = ""
 ) -> ProviderFault:
     """Map a LiteLLM (or httpx) exception to a ``ProviderFault``; never leaks ``secrets``."""
-    kind = _kind(exc)
+    kind = _fault_of(exc)
     if kind is REDIRECT_REFUSED:
         detail = _redirect_detail(exc) or "a redirect to another origin was refused"
     elif kind is REDIRECT_LOOP:

@@ -9,7 +9,6 @@ messages show the stored base URL, not its resolved form.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -17,25 +16,38 @@ from typing import Any
 
 import httpx
 
-from ccw.config.providers import DEFAULT_BASES, kind
+from ccw.config.providers import kind, resolve_key
 from ccw.config.schema import Provider
 from ccw.config.secrets import EnvNotAllowedError, MissingKeyError, resolve
+from ccw.errors import CcwError, ExitCode
+from ccw.exec import faults
+from ccw.exec.faults import FaultKind
 from ccw.exec.redact import credential_set, scrub
 
-ANTHROPIC_VERSION = "2023-06-01"
-AZURE_API_VERSION = "2024-10-21"
 MAX_ERROR_CHARS = 300
 
 
 @dataclass(frozen=True)
 class ProbeResult:
-    """What a connection test found; ``error_kind`` names the class of failure."""
+    """What a connection test found; ``error_kind`` names the class of failure with the
+    names a call uses (a ``FaultKind``'s, or a ``CcwError``'s ``kind``), and ``exit_code`` is
+    what ``ccw provider test`` exits with."""
 
     success: bool
     latency_ms: int
     error_kind: str | None = None
     error: str | None = None
     models: int | None = None
+    exit_code: int = ExitCode.OK
+
+    @classmethod
+    def fault(cls, fault: FaultKind, latency_ms: int, error: str) -> ProbeResult:
+        return cls(False, latency_ms, fault.name, error, exit_code=fault.exit_code)
+
+    @classmethod
+    def refused(cls, exc: CcwError, error: str) -> ProbeResult:
+        """Nothing was sent: the stored provider cannot make a request."""
+        return cls(False, 0, exc.kind, error, exit_code=exc.exit_code)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -61,28 +73,9 @@ class _NoBase(Exception):
     pass
 
 
-def _api_key(provider: Provider) -> str | None:
-    """The stored key with ``${VAR}`` resolved, else the type's usual variable."""
-    if provider.api_key:
-        return resolve(provider.api_key, what=f"provider {provider.id} apiKey")
-    env_name = kind(provider.type).key_env
-    found = os.environ.get(env_name) if env_name else None
-    if found:
-        return found
-    if kind(provider.type).needs_key:
-        raise MissingKeyError(
-            f"provider {provider.id} has no apiKey"
-            + (f" and {env_name} is not set" if env_name else ""),
-            "set apiKey to a ${VAR} reference or a key",
-        )
-    return None
-
-
 def _base(provider: Provider, local_port: int | None) -> str:
     """The stored base URL, ``${VAR}`` references left as they are."""
-    base = provider.api_base or DEFAULT_BASES.get(provider.type)
-    if provider.type == "local" and not provider.api_base and local_port:
-        base = f"http://127.0.0.1:{local_port}/v1"
+    base = kind(provider.type).base_for(provider.api_base, local_port)
     if not base:
         raise _NoBase(f"provider {provider.id} ({provider.type}) needs an apiBase")
     return base.rstrip("/")
@@ -107,31 +100,9 @@ def _build(
     except MissingKeyError as exc:
         raise _NoBase(exc.message) from None
     custom = _custom_headers(provider, allowed)
-    headers: dict[str, str] = {"accept": "application/json"}
-    params: dict[str, str] = {}
-    if provider.type == "anthropic":
-        url = base + ("/models" if base.endswith("/v1") else "/v1/models")
-        headers["anthropic-version"] = provider.api_version or ANTHROPIC_VERSION
-        if key:
-            headers["x-api-key"] = key
-        list_key = "data"
-    elif provider.type == "ollama":
-        url, list_key = base + "/api/tags", "models"
-        if key:
-            headers["authorization"] = f"Bearer {key}"
-    elif provider.type == "gemini":
-        url, list_key = base + "/models", "models"
-        if key:
-            headers["x-goog-api-key"] = key
-    elif provider.type == "azure":
-        url, list_key = base + "/openai/models", "data"
-        params["api-version"] = provider.api_version or AZURE_API_VERSION
-        if key:
-            headers["api-key"] = key
-    else:
-        url, list_key = base + "/models", "data"
-        if key:
-            headers["authorization"] = f"Bearer {key}"
+    url, headers, params, list_key = kind(provider.type).probe_request(
+        base, key, provider.api_version
+    )
     if provider.organization:
         headers["openai-organization"] = provider.organization
     headers.update(custom)
@@ -160,16 +131,17 @@ def _provider_message(response: httpx.Response) -> str:
     return response.text
 
 
-def _status_kind(status: int) -> str:
+def _status_fault(status: int) -> FaultKind:
+    """A model list refused by status; any other 4xx means the apiBase is not an API."""
     if status in (401, 403):
-        return "authentication"
+        return faults.AUTHENTICATION
     if status == 404:
-        return "not_found"
+        return faults.NOT_FOUND
     if status == 429:
-        return "rate_limit"
+        return faults.RATE_LIMIT
     if status >= 500:
-        return "server_error"
-    return "bad_response"
+        return faults.SERVER_ERROR
+    return faults.BAD_RESPONSE
 
 
 def _count_models(response: httpx.Response, list_key: str) -> int | None:
@@ -201,53 +173,49 @@ def test_provider(
         return round((time.perf_counter() - started) * 1000)
 
     try:
-        key = _api_key(provider)
+        key = resolve_key(provider)
         request = _build(provider, key, local_port, allowed_env)
     except EnvNotAllowedError as exc:
-        return ProbeResult(False, 0, "env_not_allowed", f"{exc.message}; fix: {exc.fix}")
+        return ProbeResult.refused(exc, f"{exc.message}; fix: {exc.fix}")
     except MissingKeyError as exc:
-        return ProbeResult(False, 0, "missing_key", exc.message)
+        return ProbeResult.refused(exc, exc.message)
     except _NoBase as exc:
-        return ProbeResult(False, 0, "unreachable", str(exc))
+        return ProbeResult.fault(faults.UNREACHABLE, 0, str(exc))
     started = time.perf_counter()
     try:
         with httpx.Client(timeout=timeout, follow_redirects=False) as client:
             response = client.get(request.url, headers=request.headers, params=request.params)
     except httpx.TimeoutException:
-        return ProbeResult(False, elapsed(), "timeout", f"no answer within {timeout:g} s")
+        return ProbeResult.fault(faults.TIMEOUT, elapsed(), f"no answer within {timeout:g} s")
     except (httpx.TransportError, httpx.InvalidURL) as exc:
         reason = _scrub(str(exc) or type(exc).__name__, request.secrets)
-        return ProbeResult(
-            False, elapsed(), "unreachable", f"cannot reach {request.shown_url}: {reason}"
+        return ProbeResult.fault(
+            faults.UNREACHABLE, elapsed(), f"cannot reach {request.shown_url}: {reason}"
         )
     except httpx.DecodingError as exc:  # e.g. a body that is not the gzip its headers claim
         reason = _scrub(str(exc), request.secrets)
-        return ProbeResult(
-            False,
-            elapsed(),
-            "bad_response",
-            f"{request.shown_url} sent an unreadable body: {reason}",
+        return ProbeResult.fault(
+            faults.BAD_RESPONSE, elapsed(), f"{request.shown_url} sent an unreadable body: {reason}"
         )
     except ValueError as exc:  # a header or key that HTTP cannot carry, e.g. non-ASCII
         reason = _scrub(str(exc), request.secrets)
-        return ProbeResult(
-            False, 0, "unreachable", f"cannot send the request ({reason}); check key and headers"
+        return ProbeResult.fault(
+            faults.UNREACHABLE, 0, f"cannot send the request ({reason}); check key and headers"
         )
     latency = elapsed()
     if response.status_code >= 400:
         message = _scrub(_provider_message(response), request.secrets)
         detail = f"HTTP {response.status_code}" + (f": {message}" if message else "")
-        return ProbeResult(False, latency, _status_kind(response.status_code), detail)
+        return ProbeResult.fault(_status_fault(response.status_code), latency, detail)
     if response.status_code >= 300:
-        return ProbeResult(
-            False, latency, "bad_response", f"HTTP {response.status_code} redirect; check apiBase"
+        return ProbeResult.fault(
+            faults.BAD_RESPONSE, latency, f"HTTP {response.status_code} redirect; check apiBase"
         )
     models = _count_models(response, request.list_key)
     if models is None:
-        return ProbeResult(
-            False,
+        return ProbeResult.fault(
+            faults.BAD_RESPONSE,
             latency,
-            "bad_response",
             f"{request.shown_url} did not answer with a model list; check apiBase",
         )
     return ProbeResult(True, latency, models=models)

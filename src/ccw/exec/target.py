@@ -5,14 +5,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ccw.config import manage
-from ccw.config.providers import kind, litellm_model
+from ccw.config.providers import ProviderKind, kind, resolve_key
 from ccw.config.schema import Config, Endpoint, Provider
-from ccw.config.secrets import MissingKeyError, holds_literal_secret, resolve
+from ccw.config.secrets import holds_literal_secret, resolve
 from ccw.errors import CcwError, ExitCode, UsageError
 
 NO_KEY = "no-key"  # OpenAI-compatible servers that need no key still need a non-empty one
@@ -44,6 +43,11 @@ class CallTarget:
     @property
     def provider_type(self) -> str:
         return self.provider.type
+
+    @property
+    def provider_kind(self) -> ProviderKind:
+        """The registry entry of the provider's type: prompt caching, pricing, embedding."""
+        return kind(self.provider.type)
 
 
 def choose_endpoint(config: Config, endpoint_id: str | None) -> Endpoint:
@@ -80,12 +84,12 @@ def resolve_target(config: Config, endpoint_id: str | None) -> CallTarget:
             f"provider {provider.id} is disabled", f"ccw provider update {provider.id} --enable"
         )
     spec = kind(provider.type)
-    api_key = _api_key(provider)
+    api_key = resolve_key(provider)
     allowed = config.allowed_env
     api_base = (
         resolve(provider.api_base, what=f"provider {provider.id} apiBase", allowed=allowed)
-        if (provider.api_base)
-        else spec.default_base
+        if provider.api_base
+        else spec.call_base
     )
     if spec.needs_base and not api_base:
         raise UsageError(
@@ -99,7 +103,7 @@ def resolve_target(config: Config, endpoint_id: str | None) -> CallTarget:
     return CallTarget(
         endpoint=endpoint,
         provider=provider,
-        model=litellm_model(provider.type, endpoint.model),
+        model=spec.litellm_model(endpoint.model),
         api_key=api_key or NO_KEY,
         api_base=api_base,
         headers=headers,
@@ -109,22 +113,6 @@ def resolve_target(config: Config, endpoint_id: str | None) -> CallTarget:
         api_version=provider.api_version,
         literal_key=holds_literal_secret(provider.api_key),
     )
-
-
-def _api_key(provider: Provider) -> str | None:
-    spec = kind(provider.type)
-    if provider.api_key:
-        return resolve(provider.api_key, what=f"provider {provider.id} apiKey")
-    if spec.key_env and os.environ.get(spec.key_env):
-        return os.environ[spec.key_env]
-    if spec.needs_key:
-        variable = spec.key_env or "YOUR_API_KEY"
-        raise MissingKeyError(
-            f"API key not configured for provider {provider.id} ({provider.type})",
-            f"export {variable}=... and run: ccw provider update {provider.id} "
-            f"--api-key '${{{variable}}}'",
-        )
-    return None
 
 
 def warn_literal_key_once(target: CallTarget, config_path: Path, state_dir: Path) -> bool:

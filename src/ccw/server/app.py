@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from ccw import __version__
+from ccw.config.schema import MAX_ID_CHARS
 from ccw.config.store import ConfigStore
 from ccw.errors import CcwError
 from ccw.exec.faults import ProviderFault
@@ -26,7 +27,7 @@ from ccw.server import (
     routes_meta,
     routes_providers,
 )
-from ccw.server.bodies import MAX_ID_CHARS, ErrorBody, check_path_ids, path_id_pattern
+from ccw.server.bodies import ErrorBody, check_path_ids, path_id_pattern
 from ccw.server.security import MAX_BODY_BYTES, SecurityMiddleware
 from ccw.server.state import ServerState, state
 

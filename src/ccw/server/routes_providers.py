@@ -94,15 +94,13 @@ async def list_models(provider_type: str) -> dict[str, Any]:
 @router.get("/provider-types")
 async def provider_types() -> dict[str, Any]:
     """What the page needs to help fill a provider form."""
-    from ccw.config.providers import DEFAULT_BASES
-
     types = [
         {
             "type": name,
             "keyEnv": kind.key_env,
             "needsKey": kind.needs_key,
             "needsBase": kind.needs_base,
-            "defaultBase": DEFAULT_BASES.get(name),
+            "defaultBase": kind.default_base,
             "models": list(kind.models),
         }
         for name, kind in KINDS.items()
