@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ccw.exec import events
 from ccw.exec.executor import Estimate, Executor, Messages, Request
@@ -36,11 +36,13 @@ class LiteLLMExecutor(Executor):
 
     def messages(self, request: Request) -> Messages:
         """The earlier turns, then the user turn: pack, separator and prompt."""
+        from ccw.context.options import SEPARATOR
+
         ctx = request.context
         if ctx is None or not ctx.pack:
-            content: str | list[dict[str, object]] = ctx.prompt if ctx else request.prompt
+            content: str | list[dict[str, Any]] = ctx.prompt if ctx else request.prompt
         else:
-            content = _user_content(self.target.provider_type, ctx.pack, ctx.prompt)
+            content = self.target.provider_kind.user_content(ctx.pack, SEPARATOR, ctx.prompt)
         return [*request.prior, {"role": "user", "content": content}]
 
     def estimate(self, request: Request) -> Estimate:
@@ -100,7 +102,7 @@ class LiteLLMExecutor(Executor):
 
     def _reachable(self, on_event: events.OnEvent) -> CallTarget:
         """The target as called: the embedded model is started first, on its own port."""
-        if self.target.provider_type != "local":
+        if not self.target.provider_kind.embedded:
             return self.target
         from ccw.local.process import ensure_running
 
@@ -108,19 +110,6 @@ class LiteLLMExecutor(Executor):
         if started_now:
             on_event(events.Status(f"started the local model on {base} (ccw local stop ends it)"))
         return replace(self.target, api_base=base)
-
-
-def _user_content(provider_type: str, pack: str, prompt: str) -> str | list[dict[str, object]]:
-    """Anthropic gets a cache breakpoint on the pack, so that a repeated pack is billed as a
-    cache read; the others get one text."""
-    from ccw.context.options import SEPARATOR
-
-    if provider_type == "anthropic":
-        return [
-            {"type": "text", "text": pack + SEPARATOR, "cache_control": {"type": "ephemeral"}},
-            {"type": "text", "text": prompt},
-        ]
-    return pack + SEPARATOR + prompt
 
 
 def _scrub(result: ExecutionResult, target: CallTarget) -> None:

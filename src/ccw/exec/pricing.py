@@ -11,9 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ccw.config.providers import kind
 from ccw.result import Usage
-
-UNPRICED_TYPES = frozenset({"custom", "local", "ollama"})
 
 
 @functools.cache
@@ -31,7 +30,7 @@ def _price_map() -> dict[str, Any]:
 
 def prices(provider_type: str, litellm_model: str) -> dict[str, Any] | None:
     """The price entry of a model, or ``None`` when it is not priced."""
-    if provider_type in UNPRICED_TYPES:
+    if not kind(provider_type).priced:
         return None
     table = _price_map()
     bare = litellm_model.split("/", 1)[1] if "/" in litellm_model else litellm_model
