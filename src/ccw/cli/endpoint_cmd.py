@@ -129,9 +129,9 @@ def add(
 @app.command("list")
 def list_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """List endpoints; the default one is marked."""
-    from ccw.config import manage
+    from ccw.config.effective import effective_config
 
-    config = manage.with_builtins(store(ctx).load())
+    config = effective_config(store(ctx).load())
     endpoints = [e.to_json() for e in config.endpoints]
     if as_json:
         print_json(
@@ -156,13 +156,9 @@ def list_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 @app.command("show")
 def show(ctx: typer.Context, endpoint_id: str, as_json: JsonOpt = False) -> None:
     """Show one endpoint."""
-    from ccw.config import manage
+    from ccw.config.effective import find_endpoint
 
-    config = manage.with_builtins(store(ctx).load())
-    endpoint = config.endpoint(endpoint_id)
-    if endpoint is None:
-        raise manage.endpoint_not_found(config, endpoint_id)
-    data = endpoint.to_json()
+    data = find_endpoint(store(ctx).load(), endpoint_id).to_json()
     if as_json:
         print_json(data)
     else:

@@ -132,8 +132,9 @@ def add(
 def list_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """List providers (keys masked)."""
     from ccw.config import manage
+    from ccw.config.effective import effective_config
 
-    config = manage.with_builtins(store(ctx).load())
+    config = effective_config(store(ctx).load())
     providers = [manage.masked_provider(p) for p in config.providers]
     if as_json:
         print_json({"providers": providers, "count": len(providers)})
@@ -156,11 +157,9 @@ def list_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 def show(ctx: typer.Context, provider_id: str, as_json: JsonOpt = False) -> None:
     """Show one provider (key masked)."""
     from ccw.config import manage
+    from ccw.config.effective import find_provider
 
-    config = manage.with_builtins(store(ctx).load())
-    provider = config.provider(provider_id)
-    if provider is None:
-        raise manage.provider_not_found(config, provider_id)
+    provider = find_provider(store(ctx).load(), provider_id)
     _show(manage.masked_provider(provider), as_json)
 
 
@@ -223,13 +222,11 @@ def remove(ctx: typer.Context, provider_id: str, as_json: JsonOpt = False) -> No
 @app.command("test")
 def test(ctx: typer.Context, provider_id: str, as_json: JsonOpt = False) -> None:
     """Make the cheapest real request the provider allows and report the result."""
-    from ccw.config import manage
+    from ccw.config.effective import find_provider
     from ccw.exec.probe import test_provider
 
-    config = manage.with_builtins(store(ctx).load())
-    provider = config.provider(provider_id)
-    if provider is None:
-        raise manage.provider_not_found(config, provider_id)
+    config = store(ctx).load()
+    provider = find_provider(config, provider_id)
     result = test_provider(
         provider,
         timeout=provider.timeout or 10.0,

@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
-import difflib
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from ccw.config import env_policy, redact
+from ccw.config.effective import (
+    LOCAL_ID,
+    effective_config,
+    endpoint_not_found,
+    provider_not_found,
+)
 from ccw.config.schema import CacheStrategy, Config, Endpoint, GlobalCacheSettings, Provider
 from ccw.config.secrets import ENV_NAME, holds_literal_secret, mask, referenced_names
 from ccw.config.store import ConfigStore, _describe_validation
-from ccw.errors import ConflictError, NotFoundError, UsageError
+from ccw.errors import ConflictError, UsageError
 from ccw.paths import expand_dir, project_root_of
 
 IMMUTABLE = ("id", "createdAt")
-
-LOCAL_ID = "local"
+M = TypeVar("M", bound=BaseModel)
 
 
 def now_iso() -> str:
@@ -27,62 +31,19 @@ def now_iso() -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def builtin_local_provider() -> Provider:
-    return Provider(id=LOCAL_ID, name="Embedded SmolLM2-135M", type="local", enabled=True)
+def _write_out_builtins(config: Config) -> None:
+    """Put the built-in local provider and endpoint into the config being edited: a command
+    that changes one of them saves it to the file."""
+    effective = effective_config(config)
+    config.providers = list(effective.providers)
+    config.endpoints = list(effective.endpoints)
 
 
-def builtin_local_endpoint() -> Endpoint:
-    return Endpoint(
-        id=LOCAL_ID,
-        name="Embedded local model",
-        provider_id=LOCAL_ID,
-        model="smollm2-135m",
-        description="SmolLM2-135M on llama.cpp, on 127.0.0.1; no key, no internet",
-        max_tokens=128,
-        temperature=0,  # a 135M model rambles when sampled; greedy answers are steadier
-    )
-
-
-def with_builtins(config: Config) -> Config:
-    """A fresh project can call ``--model local`` with no setup."""
-    if config.provider(LOCAL_ID) is None and not any(p.type == "local" for p in config.providers):
-        config.providers.append(builtin_local_provider())
-    if config.endpoint(LOCAL_ID) is None:
-        local = next(p for p in config.providers if p.id == LOCAL_ID or p.type == "local")
-        endpoint = builtin_local_endpoint()
-        endpoint.provider_id = local.id
-        config.endpoints.append(endpoint)
-    return config
-
-
-def _validated(model: type[Any], data: dict[str, Any], what: str) -> Any:
+def _validated(model: type[M], data: dict[str, Any], what: str) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise UsageError(f"invalid {what}: {_describe_validation(exc)}") from None
-
-
-def _suggest(wanted: str, known: list[str]) -> str | None:
-    near = difflib.get_close_matches(wanted, known, n=3, cutoff=0.5)
-    if near:
-        return "did you mean " + ", ".join(near) + "?"
-    if known:
-        return "known ids: " + ", ".join(sorted(known)[:10])
-    return None
-
-
-def provider_not_found(config: Config, provider_id: str) -> NotFoundError:
-    hint = _suggest(provider_id, [p.id for p in config.providers])
-    return NotFoundError(
-        f"provider not found: {provider_id}", hint or "add one with: ccw provider add --type ..."
-    )
-
-
-def endpoint_not_found(config: Config, endpoint_id: str) -> NotFoundError:
-    hint = _suggest(endpoint_id, [e.id for e in config.endpoints])
-    return NotFoundError(
-        f"endpoint not found: {endpoint_id}", hint or "add one with: ccw endpoint add ..."
-    )
 
 
 def masked_provider(provider: Provider) -> dict[str, Any]:
@@ -106,7 +67,7 @@ def _provider_or_builtin(config: Config, provider_id: str) -> Provider:
     """A provider of the file; the built-in ``local`` one is written out on first use."""
     found = config.provider(provider_id)
     if found is None and provider_id == LOCAL_ID:
-        with_builtins(config)
+        _write_out_builtins(config)
         found = config.provider(provider_id)
     if found is None:
         raise provider_not_found(config, provider_id)
@@ -116,7 +77,7 @@ def _provider_or_builtin(config: Config, provider_id: str) -> Provider:
 def _endpoint_or_builtin(config: Config, endpoint_id: str) -> Endpoint:
     found = config.endpoint(endpoint_id)
     if found is None and endpoint_id == LOCAL_ID:
-        with_builtins(config)
+        _write_out_builtins(config)
         found = config.endpoint(endpoint_id)
     if found is None:
         raise endpoint_not_found(config, endpoint_id)
@@ -264,7 +225,7 @@ def set_default_endpoint(store: ConfigStore, endpoint_id: str | None) -> None:
     with store.edit() as config:
         if endpoint_id is not None and config.endpoint(endpoint_id) is None:
             if endpoint_id == LOCAL_ID:
-                with_builtins(config)
+                _write_out_builtins(config)
             else:
                 raise endpoint_not_found(config, endpoint_id)
         config.default_endpoint = endpoint_id

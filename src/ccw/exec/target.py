@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ccw.config import manage
+from ccw.config.effective import LOCAL_ID, effective_config, find_endpoint, find_provider
 from ccw.config.providers import ProviderKind, kind, resolve_key
 from ccw.config.schema import Config, Endpoint, Provider
 from ccw.config.secrets import holds_literal_secret, resolve
@@ -52,33 +52,27 @@ class CallTarget:
 
 def choose_endpoint(config: Config, endpoint_id: str | None) -> Endpoint:
     """``--model`` if given, else the default endpoint, else the built-in local one."""
-    config = manage.with_builtins(config)
     wanted = endpoint_id or config.default_endpoint
     if wanted is None:
-        own = [e for e in config.endpoints if e.id != manage.LOCAL_ID]
+        own = [e for e in config.endpoints if e.id != LOCAL_ID]
         if own:
             raise UsageError(
                 "no --model given and no default endpoint is set",
                 f"pass --model ID, or set one: ccw endpoint default {own[0].id}",
             )
-        wanted = manage.LOCAL_ID
-    endpoint = config.endpoint(wanted)
-    if endpoint is None:
-        raise manage.endpoint_not_found(config, wanted)
-    return endpoint
+        wanted = LOCAL_ID
+    return find_endpoint(config, wanted)
 
 
 def resolve_target(config: Config, endpoint_id: str | None) -> CallTarget:
     """Check the endpoint and its provider and resolve the key; errors name the fix."""
-    config = manage.with_builtins(config)
+    config = effective_config(config)
     endpoint = choose_endpoint(config, endpoint_id)
     if not endpoint.enabled:
         raise DisabledError(
             f"endpoint {endpoint.id} is disabled", f"ccw endpoint update {endpoint.id} --enable"
         )
-    provider = config.provider(endpoint.provider_id)
-    if provider is None:
-        raise manage.provider_not_found(config, endpoint.provider_id)
+    provider = find_provider(config, endpoint.provider_id)
     if not provider.enabled:
         raise DisabledError(
             f"provider {provider.id} is disabled", f"ccw provider update {provider.id} --enable"

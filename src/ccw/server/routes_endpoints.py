@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from ccw.config import manage, redact
+from ccw.config.effective import effective_config, find_endpoint
 from ccw.config.schema import Config, Endpoint
 from ccw.server.bodies import EndpointCreate, EndpointUpdate
 from ccw.server.state import ServerState, state
@@ -35,7 +36,7 @@ def _stored_ids(config: Config) -> set[str]:
 async def list_endpoints(s: ServerState = Depends(state)) -> dict[str, Any]:
     config = s.config()
     stored, default = _stored_ids(config), config.default_endpoint
-    endpoints = manage.with_builtins(config).endpoints
+    endpoints = effective_config(config).endpoints
     return {
         "endpoints": [shown(e, stored, default) for e in endpoints],
         "count": len(endpoints),
@@ -47,9 +48,7 @@ async def list_endpoints(s: ServerState = Depends(state)) -> dict[str, Any]:
 async def get_endpoint(endpoint_id: str, s: ServerState = Depends(state)) -> dict[str, Any]:
     config = s.config()
     stored = _stored_ids(config)
-    found = manage.with_builtins(config).endpoint(endpoint_id)
-    if found is None:
-        raise manage.endpoint_not_found(config, endpoint_id)
+    found = find_endpoint(config, endpoint_id)
     return shown(found, stored, config.default_endpoint)
 
 

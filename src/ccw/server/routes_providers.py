@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from ccw.config import manage
+from ccw.config.effective import effective_config, find_provider
 from ccw.config.providers import KINDS
-from ccw.config.schema import PROVIDER_TYPES, Config, Provider
+from ccw.config.schema import PROVIDER_TYPES, Provider
 from ccw.errors import NotFoundError
 from ccw.server.bodies import ProviderCreate, ProviderUpdate
 from ccw.server.state import ServerState, state
@@ -23,19 +24,12 @@ def shown(provider: Provider, stored_ids: set[str]) -> dict[str, Any]:
     return data
 
 
-def _find(config: Config, provider_id: str) -> Provider:
-    found = manage.with_builtins(config).provider(provider_id)
-    if found is None:
-        raise manage.provider_not_found(config, provider_id)
-    return found
-
-
 # Reads that only stat (and, after a change, parse) the config run on the event loop.
 @router.get("/providers")
 async def list_providers(s: ServerState = Depends(state)) -> dict[str, Any]:
     config = s.config()
     stored = {p.id for p in config.providers}
-    providers = manage.with_builtins(config).providers
+    providers = effective_config(config).providers
     return {"providers": [shown(p, stored) for p in providers], "count": len(providers)}
 
 
@@ -43,7 +37,7 @@ async def list_providers(s: ServerState = Depends(state)) -> dict[str, Any]:
 async def get_provider(provider_id: str, s: ServerState = Depends(state)) -> dict[str, Any]:
     config = s.config()
     stored = {p.id for p in config.providers}
-    return shown(_find(config, provider_id), stored)
+    return shown(find_provider(config, provider_id), stored)
 
 
 @router.post("/providers", status_code=201)
@@ -72,7 +66,7 @@ def test_provider(provider_id: str, s: ServerState = Depends(state)) -> dict[str
     from ccw.exec.probe import test_provider as probe
 
     config = s.config()
-    provider = _find(config, provider_id)
+    provider = find_provider(config, provider_id)
     result = probe(
         provider,
         timeout=provider.timeout or 10.0,
