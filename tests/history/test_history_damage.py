@@ -74,12 +74,14 @@ def test_byte_flips_are_recovered_from(
     moved = unseen = 0
     for _ in range(FLIPS):
         path = restore(folder, image, rng)
+        warnings: list[str] = []
         with History(path) as history:
             listed = history.list(limit=50)
             for call in listed:
                 history.get(call["id"])
             history.get(ids[0])
             new = history.record(result(), prompt="after the flip", cwd=str(project))
+        warnings += history.warnings
         assert new is not None
         # The next process finds the new call. (A flip inside an index page that SQLite
         # does not notice can hide rows from a lookup or a filtered list, or be noticed only
@@ -89,7 +91,9 @@ def test_byte_flips_are_recovered_from(
             found = history.get(new) is not None
             listed_ids = [c["id"] for c in history.list(limit=50, project=str(project))]
             unseen += not found or new not in listed_ids
-        err = capsys.readouterr().err
+        warnings += history.warnings
+        err = "\n".join(warnings)
+        assert capsys.readouterr().err == ""  # the library itself writes nothing
         assert "not recorded" not in err
         # Damage found by either process is moved aside once, never again.
         assert err.count("was damaged") <= 1
@@ -126,7 +130,8 @@ def test_undecodable_text_is_damage(
         assert history.list() == []
         assert history.record(result(), prompt="p", cwd=str(project)) is not None
         assert len(history.list()) == 1
-    assert capsys.readouterr().err.count("was damaged") == 1
+    assert "\n".join(history.warnings).count("was damaged") == 1
+    assert capsys.readouterr().err == ""
 
 
 class FullHistory(History):
@@ -147,7 +152,8 @@ def test_a_full_database_is_not_taken_for_damage(
     with FullHistory(path) as history:
         assert history.record(result("x" * 200_000), prompt="big", cwd=str(project)) is None
         assert len(history.list()) == 6
-    err = capsys.readouterr().err
+    err = "\n".join(history.warnings)
+    assert capsys.readouterr().err == ""
     assert "not recorded" in err and "full" in err
     assert "damaged" not in err
     assert not list(tmp_path.glob("history.db.corrupt*"))
@@ -177,6 +183,7 @@ def test_a_version_1_history_is_migrated_with_projects(tmp_path: Path) -> None:
         conn.execute("DROP INDEX calls_project")
         conn.execute("ALTER TABLE calls DROP COLUMN project")
         conn.execute("ALTER TABLE calls DROP COLUMN output_chars")
+        conn.execute("DROP TABLE ccw_migrations")  # as ccw made it before named migrations
         conn.execute("PRAGMA user_version = 1")
     with History(path) as history:
         assert [c["id"] for c in history.list(project=str(one))] == [old]

@@ -130,8 +130,11 @@ def test_a_taken_name_gets_a_suffix_and_a_warning(
     assert history.record(tool_result(), prompt="a", call_id="review") == "review"
     assert history.record(tool_result(), prompt="b", call_id="review") == "review-2"
     assert history.record(tool_result(), prompt="c", call_id="review") == "review-3"
-    err = capsys.readouterr().err
-    assert "a call named review is already in the history; this one is review-2" in err
+    assert capsys.readouterr().err == ""
+    assert history.warnings == [
+        "a call named review is already in the history; this one is review-2",
+        "a call named review is already in the history; this one is review-3",
+    ]
     assert [c["promptPreview"] for c in history.list()] == ["c", "b", "a"]
 
 
@@ -228,7 +231,8 @@ def test_recording_never_fails_the_call(tmp_path: Path, capsys: pytest.CaptureFi
     blocker.write_text("")
     store = open_history(blocker / "history.db")
     assert store.record(tool_result(), prompt="p") is None
-    assert "warning: this call was not recorded in the history" in capsys.readouterr().err
+    assert capsys.readouterr().err == ""
+    assert store.warnings[0].startswith("this call was not recorded in the history")
     with pytest.raises(HistoryUnavailableError, match="cannot open the history database"):
         store.list()
 
@@ -245,7 +249,9 @@ def test_a_corrupt_database_is_moved_aside_and_replaced(
     moved = list(db_path.parent.glob("history.db.corrupt-*"))
     assert len(moved) == 1
     assert moved[0].read_bytes().startswith(b"this is not a database")
-    assert f"moved it to {moved[0].name}" in capsys.readouterr().err
+    assert len(store.warnings) == 1
+    assert f"moved it to {moved[0].name}" in store.warnings[0]
+    assert capsys.readouterr().err == ""
 
 
 def test_damage_found_on_first_read_is_recovered_too(
@@ -260,7 +266,8 @@ def test_damage_found_on_first_read_is_recovered_too(
         assert store.list() == []
         assert store.record(tool_result(), prompt="after") is not None
         assert [c["promptPreview"] for c in store.list()] == ["after"]
-    assert "was damaged" in capsys.readouterr().err
+    assert "was damaged" in store.warnings[0]
+    assert capsys.readouterr().err == ""
 
 
 def test_the_database_uses_wal_fts5_and_is_private(db_path: Path) -> None:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ccw.cli.common import escape, info, print_json, stdout_console
+
+if TYPE_CHECKING:
+    from ccw.history import History
 
 GAP = 2
 PROMPT_MIN_WIDTH = 12
@@ -41,7 +46,7 @@ def history(
     # The project around the working directory, as each call records it (not the config's:
     # one CCW_CONFIG may serve many projects).
     project = None if all_projects else str(find_project_root())
-    with open_history() as store:
+    with open_history() as store, _warnings_shown(store):
         calls = store.list(limit=limit, tool=tool, status=status, search=search, project=project)
     if as_json:
         print_json({"calls": calls, "count": len(calls)})
@@ -54,6 +59,18 @@ def history(
             info("this project's calls only; --all-projects lists every project's")
         return
     _table(calls)
+
+
+@contextlib.contextmanager
+def _warnings_shown(store: History) -> Iterator[None]:
+    """Show on stderr what the history warned about (a damaged file moved aside), even when
+    the read then fails."""
+    try:
+        yield
+    finally:
+        for message in store.warnings:
+            typer.secho("warning: ", fg="yellow", err=True, nl=False)
+            typer.echo(message, err=True)
 
 
 def _table(calls: list[dict[str, Any]]) -> None:
@@ -96,7 +113,7 @@ def detail(
     from ccw.errors import NotFoundError
     from ccw.history import open_history
 
-    with open_history() as store:
+    with open_history() as store, _warnings_shown(store):
         record = store.get(call_id)
     if record is None:
         raise NotFoundError(f"no call {call_id!r} in the history", "list them: ccw cli history")

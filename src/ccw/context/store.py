@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -30,14 +29,23 @@ from typing import IO, Any
 
 from ccw.context.pack import ByteSink
 from ccw.errors import CcwError
+from ccw.sqlite import (
+    DamagedError,
+    Migration,
+    decoding,
+    is_damage,
+    is_locked,
+    move_aside,
+    open_database,
+    run_script,
+)
 
 DB_NAME = "context.db"
-SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 5000
 CHUNK = 1 << 20
 FLUSH_BYTES = 8 << 20
 
-_SCHEMA = """
+_TABLES = """
 CREATE TABLE IF NOT EXISTS blobs (
     hash TEXT PRIMARY KEY, size INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS entries (
@@ -45,7 +53,7 @@ CREATE TABLE IF NOT EXISTS entries (
     pack_hash TEXT NOT NULL, files INTEGER NOT NULL, bytes INTEGER NOT NULL,
     tokens INTEGER NOT NULL, created REAL NOT NULL, accessed REAL NOT NULL,
     expires REAL NOT NULL, packed_ns INTEGER NOT NULL, skipped TEXT NOT NULL,
-    warnings TEXT NOT NULL, watch TEXT NOT NULL, excluded TEXT NOT NULL DEFAULT '{}');
+    warnings TEXT NOT NULL, watch TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS entry_files (
     entry_id TEXT NOT NULL, pos INTEGER NOT NULL, path TEXT NOT NULL, size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL, ino INTEGER NOT NULL, hash TEXT, tokens INTEGER NOT NULL,
@@ -58,19 +66,24 @@ CREATE TABLE IF NOT EXISTS token_counts (
 """
 
 
-# SQLite result codes (low byte) saying the database cannot be used now, not that it is
-# damaged: PERM, BUSY, LOCKED, NOMEM, READONLY, INTERRUPT, IOERR, FULL, CANTOPEN, PROTOCOL,
-# NOLFS, AUTH. Any other error of SQLite itself means a damaged file.
-_UNAVAILABLE_CODES = frozenset({3, 5, 6, 7, 8, 9, 10, 13, 14, 15, 22, 23})
-_LOCK_CODES = frozenset({5, 6})
+def _add_excluded(conn: sqlite3.Connection) -> None:
+    """Each entry keeps the policy counts of its selection in its own column."""
+    conn.execute("ALTER TABLE entries ADD COLUMN excluded TEXT NOT NULL DEFAULT '{}'")
+
+
+def _create_tables(conn: sqlite3.Connection) -> None:
+    run_script(conn, _TABLES)
+
+
+# In order; the first two are schemas 1 and 2 of the ``PRAGMA user_version`` days.
+MIGRATIONS = (
+    Migration("create blobs, entries and counters", _create_tables),
+    Migration("entries keep their policy counts", _add_excluded),
+)
 
 
 class CacheUnavailable(CcwError):
     """The cache database is locked by another process or cannot be opened."""
-
-
-class _Damaged(sqlite3.DatabaseError):
-    """A row or blob that does not read back as it was written."""
 
 
 @dataclass
@@ -105,36 +118,13 @@ class StoredEntry:
     excluded: dict[str, int] = field(default_factory=dict)  # files left out by policy, by reason
 
 
-def _code(error: sqlite3.Error) -> int | None:
-    code = getattr(error, "sqlite_errorcode", None)
-    return None if code is None else code & 0xFF
-
-
-def _is_lock(error: sqlite3.Error) -> bool:
-    return _code(error) in _LOCK_CODES
-
-
-def _is_damage(error: sqlite3.Error) -> bool:
-    """Damage, as opposed to a database that cannot be used just now.
-
-    Errors of Python's own sqlite3 module carry no code; of those only a text column that
-    does not decode says the file is damaged.
-    """
-    if isinstance(error, _Damaged):
-        return True
-    code = _code(error)
-    if code is None:
-        return "decode" in str(error).lower()
-    return code not in _UNAVAILABLE_CODES
-
-
 def _typed(row: tuple[Any, ...] | sqlite3.Row, *kinds: type | tuple[type, ...]) -> tuple[Any, ...]:
     """``row`` itself when each value has its kind; a flipped type byte raises ``_Damaged``."""
     values = tuple(row)
     if len(values) != len(kinds) or not all(
         isinstance(value, kind) for value, kind in zip(values, kinds, strict=False)
     ):
-        raise _Damaged("a row of the context cache does not have the types it was written with")
+        raise DamagedError("a row of the context cache does not have the types it was written with")
     return values
 
 
@@ -143,23 +133,13 @@ def _decoded(text: Any, kind: type) -> Any:
     try:
         value = json.loads(text)
     except (TypeError, ValueError):
-        raise _Damaged("a row of the context cache holds invalid JSON") from None
+        raise DamagedError("a row of the context cache holds invalid JSON") from None
     if not isinstance(value, kind):
-        raise _Damaged("a row of the context cache holds JSON of the wrong shape")
+        raise DamagedError("a row of the context cache holds JSON of the wrong shape")
     return value
 
 
 _NUMBER = (int, float)
-
-
-@contextlib.contextmanager
-def _decoding() -> Iterator[None]:
-    """sqlite3 decodes text, and even SQLite's error messages, as UTF-8: on a damaged file
-    that fails with ``UnicodeDecodeError``, which is damage like any other."""
-    try:
-        yield
-    except UnicodeDecodeError as error:
-        raise _Damaged(f"undecodable text ({error.reason})") from None
 
 
 class CacheStore:
@@ -183,48 +163,12 @@ class CacheStore:
     # -- connection ---------------------------------------------------------------------
 
     def _open(self) -> sqlite3.Connection:
-        self.cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        try:
-            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version != SCHEMA_VERSION:
-                self._create(conn, version)
-            conn.execute("PRAGMA synchronous=NORMAL")
-        except BaseException:
-            conn.close()
-            raise
-        return conn
+        return open_database(self.path, MIGRATIONS, busy_timeout_s=BUSY_TIMEOUT_MS / 1000)
 
-    def _create(self, conn: sqlite3.Connection, version: int) -> None:
-        """Switch to WAL and create the schema. Two processes opening a new database at once
-        race here, and SQLite answers the loser's journal-mode switch with "locked" at once,
-        without its busy handler: wait for the winner instead of giving up."""
-        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-        delay = 0.01
-        while True:
-            try:
-                conn.execute("PRAGMA journal_mode=WAL")
-                if version == 1:  # schema 2 adds the policy counts of each entry
-                    conn.execute(
-                        "ALTER TABLE entries ADD COLUMN excluded TEXT NOT NULL DEFAULT '{}'"
-                    )
-                conn.executescript(_SCHEMA)
-                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-                return
-            except sqlite3.OperationalError as error:
-                if not _is_lock(error) or time.monotonic() > deadline:
-                    raise
-                time.sleep(delay)
-                delay = min(delay * 2, 0.2)
-
-    def _rebuild(self, error: sqlite3.Error) -> None:
+    def _rebuild(self, error: BaseException) -> None:
         aside = self.path.with_name(DB_NAME + ".corrupt")
         with contextlib.suppress(OSError):
-            os.replace(self.path, aside)
-        for suffix in ("-wal", "-shm"):
-            with contextlib.suppress(OSError):
-                os.unlink(str(self.path) + suffix)
+            move_aside(self.path, aside)
         self.warnings.append(
             f"the context cache at {self.path} was damaged ({error}); it was moved to "
             f"{aside.name} and rebuilt"
@@ -236,7 +180,7 @@ class CacheStore:
         (locked, full, unwritable) raises ``CacheUnavailable`` and is left as it is."""
         for attempt in (1, 2):
             try:
-                with _decoding():
+                with decoding():
                     conn = self._open()
             except OSError as error:
                 raise CacheUnavailable(
@@ -245,7 +189,7 @@ class CacheStore:
                     "point globalCacheSettings.cacheDir at a folder ccw may create and write",
                 ) from None
             except sqlite3.Error as error:
-                if not _is_damage(error) or attempt == 2:
+                if not is_damage(error) or attempt == 2:
                     raise self._unavailable(error) from None
                 self._rebuild(error)
                 continue
@@ -253,7 +197,7 @@ class CacheStore:
                 yield conn
                 return
             except sqlite3.Error as error:
-                if not _is_damage(error) or attempt == 2:
+                if not is_damage(error) or attempt == 2:
                     raise self._unavailable(error) from None
                 conn.close()
                 self._rebuild(error)
@@ -262,9 +206,9 @@ class CacheStore:
                 conn.close()
 
     def _unavailable(self, error: sqlite3.Error) -> CacheUnavailable:
-        if _is_lock(error):
+        if is_locked(error):
             fix = "retry when the other ccw process is done"
-        elif _is_damage(error):
+        elif is_damage(error):
             fix = "run `ccw cache clear`"
         else:
             fix = "free disk space and check the folder's permissions"
@@ -273,7 +217,7 @@ class CacheStore:
     def _run(self, action: Callable[[sqlite3.Connection], Any]) -> Any:
         for _ in (1, 2):
             try:
-                with self._connection() as conn, _decoding():
+                with self._connection() as conn, decoding():
                     return action(conn)
             except _Retry:
                 continue
@@ -398,7 +342,7 @@ class CacheStore:
                 and all(_is_fingerprint(item) for item in watch.values())
                 and all(type(count) is int for count in excluded.values())
             ):
-                raise _Damaged("a row of the context cache holds JSON of the wrong shape")
+                raise DamagedError("a row of the context cache holds JSON of the wrong shape")
             entry = StoredEntry(
                 id=row[0],
                 key=row[1],
@@ -511,7 +455,7 @@ class CacheWriter:
         if self.error is not None:
             return None
         try:
-            with _decoding():
+            with decoding():
                 if not write:
                     return action()
                 with _transaction(self.conn):

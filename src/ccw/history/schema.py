@@ -1,22 +1,25 @@
-"""The history database file: schema, migrations, connection settings, and recovery from damage.
+"""The history database file: its migrations, and how it is opened and moved aside.
 
-Damage of any kind (SQLite reporting corruption, text that does not decode, a row that does not
-read back as written) moves the file aside and starts a new one. A database that cannot be used
-just now (locked, disk full, an I/O or permission error) is never taken for damaged.
+Damage of any kind (SQLite reporting corruption, text that does not decode, a row that does
+not read back as written) moves the file aside and starts a new one; the message saying so
+is returned for the caller to show. A database that cannot be used just now (locked, disk
+full, an I/O or permission error) is never taken for damaged (``ccw.sqlite``).
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sqlite3
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-SCHEMA_VERSION = 2
+from ccw.sqlite import DamagedError, Migration, is_damage, open_database, run_script
+from ccw.sqlite import move_aside as move_file_aside
 
-_SCHEMA = """
+__all__ = ["DamagedError", "connect", "is_damage", "move_aside"]
+
+BUSY_TIMEOUT_S = 10
+
+_CALLS = """
 CREATE TABLE IF NOT EXISTS calls (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
@@ -27,7 +30,6 @@ CREATE TABLE IF NOT EXISTS calls (
     model TEXT NOT NULL DEFAULT '',
     mode TEXT NOT NULL DEFAULT '',
     cwd TEXT NOT NULL DEFAULT '',
-    project TEXT,
     prompt TEXT NOT NULL,
     output TEXT NOT NULL DEFAULT '',
     messages TEXT,
@@ -43,8 +45,7 @@ CREATE TABLE IF NOT EXISTS calls (
     fix TEXT,
     cache_used INTEGER NOT NULL DEFAULT 0,
     cached_files TEXT NOT NULL DEFAULT '[]',
-    warnings TEXT NOT NULL DEFAULT '[]',
-    output_chars INTEGER
+    warnings TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS calls_tool ON calls (tool, seq);
 CREATE VIRTUAL TABLE IF NOT EXISTS calls_fts USING fts5 (
@@ -59,117 +60,67 @@ CREATE TRIGGER IF NOT EXISTS calls_fts_delete AFTER DELETE ON calls BEGIN
 END;
 """
 
-# Version 2: the project of each call (the folder ``ccw.paths.find_project_root`` gives for
-# its cwd) and the length of an answer the history kept only the start of.
-_MIGRATE_TO_2 = """
+# The project of each call (the folder ``ccw.paths.find_project_root`` gives for its cwd)
+# and the length of an answer the history kept only the start of.
+_PROJECTS = """
 ALTER TABLE calls ADD COLUMN project TEXT;
 ALTER TABLE calls ADD COLUMN output_chars INTEGER;
+CREATE INDEX IF NOT EXISTS calls_project ON calls (project, seq);
 """
-_INDEXES = "CREATE INDEX IF NOT EXISTS calls_project ON calls (project, seq);"
-
-# SQLite result codes (low byte) saying the database cannot be used now, not that it is
-# damaged: PERM, BUSY, LOCKED, NOMEM, READONLY, INTERRUPT, IOERR, FULL, CANTOPEN, PROTOCOL,
-# NOLFS, AUTH.
-_UNAVAILABLE_CODES = frozenset({3, 5, 6, 7, 8, 9, 10, 13, 14, 15, 22, 23})
 
 
-class DamagedError(sqlite3.DatabaseError):
-    """A row that does not read back as it was written."""
+def _create_calls(db: sqlite3.Connection) -> None:
+    run_script(db, _CALLS)
 
 
-def is_corrupt(exc: BaseException) -> bool:
-    """Damage, as opposed to a database that cannot be used just now.
+def _add_projects(db: sqlite3.Connection) -> None:
+    """Add the project column, filled from each old call's cwd."""
+    from ccw.paths import find_project_root
 
-    sqlite3 decodes text, even SQLite's error messages, as UTF-8: on a damaged file that
-    fails with ``UnicodeDecodeError``. Errors of the sqlite3 module itself carry no code;
-    of those only text that does not decode means damage.
-    """
-    if isinstance(exc, DamagedError | UnicodeDecodeError):
-        return True
-    if not isinstance(exc, sqlite3.DatabaseError):
-        return False
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is None:
-        return "decode" in str(exc).lower()
-    return code & 0xFF not in _UNAVAILABLE_CODES
+    run_script(db, _PROJECTS)
+    cwds = [row[0] for row in db.execute("SELECT DISTINCT cwd FROM calls WHERE cwd != ''")]
+    db.executemany(
+        "UPDATE calls SET project = ? WHERE cwd = ?",
+        [(str(find_project_root(Path(cwd))), cwd) for cwd in cwds],
+    )
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """Open (creating if needed, readable by the user only) and migrate the database.
+# In order; the first two are schemas 1 and 2 of the ``PRAGMA user_version`` days.
+MIGRATIONS = (
+    Migration("create calls and their full-text index", _create_calls),
+    Migration("calls know their project and answer length", _add_projects),
+)
 
-    A damaged file is moved aside with a warning on stderr and a new one is made.
-    """
+
+def connect(path: Path, warnings: list[str]) -> sqlite3.Connection:
+    """Open (creating if needed, readable by the user only) and migrate the database; a
+    damaged file is moved aside, a new one made, and ``warnings`` told."""
     try:
         return _connect(path)
     except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
-        if not is_corrupt(exc):
+        if not is_damage(exc):
             raise
-    move_aside(path)
+    move_aside(path, warnings)
     return _connect(path)
 
 
-def move_aside(path: Path) -> Path:
-    """Rename a damaged database (and its WAL files) to ``<name>.corrupt-<timestamp>``."""
+def move_aside(path: Path, warnings: list[str]) -> None:
+    """Rename a damaged database (and its WAL files) to ``<name>.corrupt-<timestamp>``, and
+    add a warning saying so to ``warnings`` (none when another process moved it first)."""
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     target = path.with_name(f"{path.name}.corrupt-{stamp}")
     n = 2
     while target.exists():
         target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
         n += 1
-    try:
-        path.replace(target)
-    except FileNotFoundError:  # another process moved it first
-        return target
-    for suffix in ("-wal", "-shm"):
-        side = path.with_name(path.name + suffix)
-        with contextlib.suppress(FileNotFoundError):
-            side.replace(target.with_name(target.name + suffix))
-    sys.stderr.write(
-        f"warning: the history database {path} was damaged; moved it to {target.name} "
-        "and started a new one\n"
-    )
-    return target
+    if move_file_aside(path, target):
+        warnings.append(
+            f"the history database {path} was damaged; moved it to {target.name} "
+            "and started a new one"
+        )
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-    db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
-    try:
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA busy_timeout = 10000")
-        with contextlib.suppress(sqlite3.OperationalError):
-            db.execute("PRAGMA journal_mode = WAL")  # some filesystems refuse WAL
-        db.execute("PRAGMA synchronous = NORMAL")
-        version = db.execute("PRAGMA user_version").fetchone()[0]
-        if version < 1:
-            db.executescript(_SCHEMA + _INDEXES + f"PRAGMA user_version = {SCHEMA_VERSION};")
-        elif version < SCHEMA_VERSION:
-            _migrate_to_2(db)
-    except BaseException:
-        db.close()
-        raise
+    db = open_database(path, MIGRATIONS, busy_timeout_s=BUSY_TIMEOUT_S, check_same_thread=False)
+    db.row_factory = sqlite3.Row
     return db
-
-
-def _migrate_to_2(db: sqlite3.Connection) -> None:
-    """Add the project column, filled from each old call's cwd, in one transaction."""
-    from ccw.paths import find_project_root
-
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        if db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
-            for statement in filter(str.strip, (_MIGRATE_TO_2 + _INDEXES).split(";")):
-                db.execute(statement)
-            cwds = [row[0] for row in db.execute("SELECT DISTINCT cwd FROM calls WHERE cwd != ''")]
-            db.executemany(
-                "UPDATE calls SET project = ? WHERE cwd = ?",
-                [(str(find_project_root(Path(cwd))), cwd) for cwd in cwds],
-            )
-            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-    except BaseException:
-        if db.in_transaction:
-            db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")

@@ -1,6 +1,7 @@
 """``History``: every call, LiteLLM or tool, with its prompt, answer, usage, cost and outcome.
 
-Recording never fails the call it records: any error becomes a warning on stderr.
+Recording never fails the call it records: any error becomes a warning. Nothing here writes
+to the terminal: warnings collect in ``History.warnings`` for the caller to show.
 Reading is what ``ccw cli history``, ``ccw cli detail`` and ``--resume`` use.
 
 Each call records its project (the folder ``find_project_root`` gives for its cwd), so that
@@ -13,14 +14,13 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from ccw.errors import CcwError, NotFoundError, UsageError
-from ccw.history.schema import DamagedError, connect, is_corrupt, move_aside
+from ccw.history.schema import DamagedError, connect, is_damage, move_aside
 from ccw.result import ExecutionResult
 
 LITELLM = "litellm"
@@ -80,10 +80,14 @@ def _now() -> datetime:
 
 
 class History:
-    """One history database. The file is opened on first use, so creating this never fails."""
+    """One history database. The file is opened on first use, so creating this never fails.
+
+    ``warnings`` collects what the caller should show (a damaged file moved aside, a call
+    not recorded, a name already taken), each once, in order."""
 
     def __init__(self, path: Path, clock: Clock = _now) -> None:
         self.path = path
+        self.warnings: list[str] = []
         self._clock = clock
         self._db: sqlite3.Connection | None = None
 
@@ -109,7 +113,7 @@ class History:
         cwd: str = "",
         call_id: str | None = None,
     ) -> str | None:
-        """Store one call and return its id; on any failure warn on stderr and return None.
+        """Store one call and return its id; on any failure add a warning and return None.
 
         ``call_id`` names the call (``--id``); a name already taken gets ``-2``, ``-3``...
         and a warning. Without it the id is ``call-<UTC time>-<random>``, sortable by time.
@@ -120,7 +124,7 @@ class History:
                 lambda db: self._insert(db, result, prompt, messages, cwd, call_id)
             )
         except Exception as exc:
-            sys.stderr.write(f"warning: this call was not recorded in the history: {exc}\n")
+            self.warnings.append(f"this call was not recorded in the history: {exc}")
             return None
 
     def _insert(
@@ -176,9 +180,8 @@ class History:
             except sqlite3.IntegrityError:
                 continue
             if wanted and candidate != wanted:
-                sys.stderr.write(
-                    f"warning: a call named {wanted} is already in the history; "
-                    f"this one is {candidate}\n"
+                self.warnings.append(
+                    f"a call named {wanted} is already in the history; this one is {candidate}"
                 )
             return candidate
         raise UsageError(f"no free history id for {wanted or 'this call'}")
@@ -271,7 +274,7 @@ class History:
 
     def _connection(self) -> sqlite3.Connection:
         if self._db is None:
-            self._db = connect(self.path)
+            self._db = connect(self.path, self.warnings)
         return self._db
 
     def _with_recovery(self, action: Callable[[sqlite3.Connection], T]) -> T:
@@ -279,10 +282,10 @@ class History:
         try:
             return action(self._connection())
         except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
-            if not is_corrupt(exc):
+            if not is_damage(exc):
                 raise
         self.close()
-        move_aside(self.path)
+        move_aside(self.path, self.warnings)
         return action(self._connection())
 
     def _read(self, action: Callable[[sqlite3.Connection], T]) -> T:
