@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ccw.config.effective import LOCAL_ID
 from ccw.config.schema import Config
 
 
@@ -23,6 +24,6 @@ def check(config: Config) -> list[str]:
             problems.append(
                 f"endpoints.{endpoint.id}.providerId: no provider {endpoint.provider_id}"
             )
-    if config.default_endpoint and config.default_endpoint not in seen | {"local"}:
+    if config.default_endpoint and config.default_endpoint not in seen | {LOCAL_ID}:
         problems.append(f"defaultEndpoint: no endpoint {config.default_endpoint}")
     return problems
