@@ -25,9 +25,9 @@ from ccw.cli.options import (
     excluded_line,
     split_dirs,
 )
+from ccw.exec import events
 
 if TYPE_CHECKING:
-    from ccw.exec.events import Event, OnEvent
     from ccw.exec.run import Plan, RunOptions
     from ccw.result import ExecutionResult
 
@@ -150,10 +150,9 @@ def _config_option(ctx: typer.Context) -> Path | None:
     return Path(value) if value else None
 
 
-def _show_status(event: Event) -> None:
+def _show_status(event: events.Event) -> None:
     """Status and warning lines go to stderr; an answer piece is not a status."""
     from ccw.cli.common import info, warn
-    from ccw.exec import events
 
     if isinstance(event, events.Warning):
         warn(event.text)
@@ -169,9 +168,7 @@ class _Screen:
         self.as_json = as_json
         self.open_line = False
 
-    def __call__(self, event: Event) -> None:
-        from ccw.exec import events
-
+    def __call__(self, event: events.Event) -> None:
         if not isinstance(event, events.Text):
             _show_status(event)
         elif not self.as_json and event.piece:
@@ -231,8 +228,7 @@ def _summary(result: ExecutionResult) -> None:
 def _dry_run(options: RunOptions, as_json: bool) -> None:
     from ccw.exec.run import plan
 
-    on_event: OnEvent = _show_status
-    result = plan(options, on_event)
+    result = plan(options, _show_status)
     if as_json:
         print_json(_plan_dict(result))
         return

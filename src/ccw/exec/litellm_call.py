@@ -125,14 +125,14 @@ def _once(
     messages: list[dict[str, Any]],
     stream: bool,
     timeout: float | None,
-    on_text: TextSink | None,
+    on_text: TextSink,
 ) -> CallOutcome:
     kwargs = _kwargs(target, messages, timeout, stream)
     if not stream:
         response = litellm.completion(**kwargs)
         choice = response.choices[0]
         text = choice.message.content or ""
-        if on_text and text:
+        if text:
             on_text(text)
         return CallOutcome(text, _usage(getattr(response, "usage", None)), choice.finish_reason)
     kwargs["stream"] = True
@@ -154,8 +154,7 @@ def _once(
             if piece:
                 parts.append(piece)
                 received += len(piece)
-                if on_text:
-                    on_text(piece)
+                on_text(piece)
             if choice.finish_reason:
                 finish = choice.finish_reason
     except Exception as exc:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ccw.config import manage
+from ccw.config.effective import effective_config
 from ccw.config.schema import Config
 from ccw.errors import UsageError
 from ccw.exec.executor import Executor
@@ -43,7 +43,7 @@ def decide(config: Config, tool: str | None, model: str | None) -> Route:
             f"unknown --tool {tool}",
             f"use one of: {LITELLM}, {', '.join(CLI_TOOLS)} (or pass an endpoint id as --model)",
         )
-    if model and manage.with_builtins(config).endpoint(model) is not None:
+    if model and effective_config(config).endpoint(model) is not None:
         raise UsageError(
             f"--model {model} is a configured endpoint, but --tool {name} runs the {name} CLI",
             f"for the endpoint: ccw cli --tool litellm --model {model}; "
