@@ -156,6 +156,7 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Pack files into one deterministic text (to stdout or -o FILE); summary on stderr."""
+        from ccw.config.effective import find_endpoint
         from ccw.context.api import build_context, context_request, stream_context
         from ccw.context.options import (
             PackOptions,
@@ -163,14 +164,9 @@ def register(app: typer.Typer) -> None:
             parse_overflow,
             parse_token_mode,
         )
-        from ccw.errors import NotFoundError
 
         config = store(ctx).load()
-        chosen = None
-        if endpoint is not None:
-            chosen = config.endpoint(endpoint)
-            if chosen is None:
-                raise NotFoundError(f"no endpoint {endpoint!r}", "see `ccw endpoint list`")
+        chosen = None if endpoint is None else find_endpoint(config, endpoint)
         options = PackOptions(
             fmt=parse_format(fmt),
             on_overflow=parse_overflow(on_overflow),

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from ccw.context.build import build
 from ccw.context.options import SEPARATOR, PackOptions
@@ -72,20 +71,13 @@ def context_request(
     *,
     patterns: Sequence[Pattern] | None = None,
     on_progress: ProgressCallback | None = None,
-    **legacy: Any,
 ) -> ContextRequest:
     """A request with the limits, TTL and cache settings of ``config`` and ``endpoint``,
     packed as ``options`` say; ``patterns`` are taken as typed instead of from the prompt,
-    ``on_progress`` hears how far packing is.
-
-    ``legacy`` (PackOptions fields as keywords) is the older form of ``options``."""
+    ``on_progress`` hears how far packing is."""
     from ccw.paths import expand_dir
 
     options = options or PackOptions()
-    if legacy:
-        if "include_dirs" in legacy:
-            legacy["include_dirs"] = tuple(legacy["include_dirs"])
-        options = replace(options, **legacy)
     settings = config.global_cache_settings
     strategy = endpoint.cache_strategy if endpoint is not None else None
     use_cache = options.use_cache and settings.enabled and (strategy is None or strategy.enabled)
