@@ -85,6 +85,8 @@ MIGRATIONS = (
 class CacheUnavailable(CcwError):
     """The cache database is locked by another process or cannot be opened."""
 
+    kind = "cache_unavailable"
+
 
 @dataclass
 class StoredFile:

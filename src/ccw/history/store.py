@@ -74,6 +74,8 @@ _KINDS: dict[str, type | tuple[type, ...]] = {
 class HistoryUnavailableError(CcwError):
     """The history database cannot be opened (permissions, disk, a locked file)."""
 
+    kind = "history_unavailable"
+
 
 def _now() -> datetime:
     return datetime.now(UTC)

@@ -17,8 +17,8 @@ SERVER_PIP = "pip install xllamacpp"
 class LocalModelMissing(CcwError):
     """A package the local model needs is not installed."""
 
+    kind = "local_model_missing"
     exit_code = ExitCode.TOOL_MISSING
-    status = 503
 
 
 def model_file() -> Path:

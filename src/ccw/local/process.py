@@ -39,7 +39,7 @@ _children: dict[int, subprocess.Popen[bytes]] = {}
 class LocalServerError(CcwError):
     """The local model server could not be started or reached."""
 
-    status = 503
+    kind = "local_server"
 
 
 @dataclass(frozen=True)
