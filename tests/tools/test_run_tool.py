@@ -1,4 +1,4 @@
-"""``run_tool``, the library API, against stand-in executables on PATH."""
+"""``run_tool`` and ``ToolExecutor``, the library API, against stand-in executables on PATH."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from ccw.errors import ExitCode, UsageError
-from ccw.exec.tools import TOOLS, ToolMissingError, ToolRequest, run_tool
+from ccw.exec.tools import TOOLS, ToolExecutor, ToolMissingError, ToolRequest, run_tool
 from tests.tools.conftest import fake_path
 
 Recorded = Callable[[], dict[str, Any]]
@@ -243,3 +243,27 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def test_the_tool_executor_sends_the_packed_prompt_and_streams_text_events(
+    tool_env: dict[str, str],
+    recorded: Callable[[], dict[str, Any]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ccw.context.api import ContextResult
+    from ccw.exec import events
+    from ccw.exec.executor import Request
+
+    for name, value in tool_env.items():
+        monkeypatch.setenv(name, value)
+    executor = ToolExecutor("claude", "opus", packs=True)
+    context = ContextResult(pack="<files/>", prompt="Explain")
+    seen: list[events.Event] = []
+    request = Request("@a.py Explain", context, mode="write", cwd=tmp_path)
+    result = executor.run(request, seen.append)
+    assert result.success, result.error
+    assert recorded()["stdin"] == context.final_prompt()
+    assert recorded()["argv"][-2:] == ["--model", "opus"]
+    assert "".join(e.piece for e in seen if isinstance(e, events.Text)) == result.output
+    assert (executor.model, executor.provider, executor.endpoint_id) == ("opus", "claude", None)
