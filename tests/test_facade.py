@@ -178,7 +178,8 @@ def test_a_key_resolves_as_a_call_resolves_it(
     ccw.add_provider(isolated, {"id": "bare", "type": "openai"})
     ccw.add_provider(isolated, {"id": "oll", "type": "ollama"})
     ccw.add_provider(isolated, {"id": "unset", "type": "openai", "apiKey": "${NOT_SET_HERE}"})
-    assert ccw.get_provider_with_resolved_env_vars(isolated, "bare").resolved_api_key is None  # type: ignore[union-attr]
+    with pytest.raises(ccw.CcwError, match="API key not configured for provider bare"):
+        ccw.get_provider_with_resolved_env_vars(isolated, "bare")
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     bare = ccw.get_provider_with_resolved_env_vars(isolated, "bare")
     assert bare is not None and bare.resolved_api_key is not None

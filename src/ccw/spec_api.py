@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from ccw.config import manage
-from ccw.config.providers import kind
+from ccw.config.effective import effective_config
+from ccw.config.providers import resolve_key
 from ccw.config.schema import Config, Endpoint, Provider
-from ccw.config.secrets import mask, resolve
+from ccw.config.secrets import mask
 from ccw.config.store import ConfigStore
 from ccw.errors import NotFoundError
 from ccw.paths import CONFIG_RELATIVE, config_path
@@ -71,7 +72,7 @@ class Secret:
 @dataclass(frozen=True)
 class ResolvedProvider:
     """``ProviderCredential & { resolvedApiKey }``: the provider as stored, plus its key with
-    ``${VAR}`` resolved (``None`` when it has none and its type needs none)."""
+    ``${VAR}`` resolved (``None`` for a type that needs no key and has none)."""
 
     provider: Provider
     resolved_api_key: Secret | None
@@ -110,7 +111,7 @@ def load_config(base_dir: PathLike | None = None) -> Config:
 
 def _effective(base_dir: PathLike) -> Config:
     """The config as the CLI shows it: the file plus the built-in ``local`` model."""
-    return manage.with_builtins(_store(base_dir).load())
+    return effective_config(_store(base_dir).load())
 
 
 # ---- providers -----------------------------------------------------------------------------
@@ -127,8 +128,9 @@ def get_provider(base_dir: PathLike, provider_id: str) -> Provider | None:
 def get_provider_with_resolved_env_vars(
     base_dir: PathLike, provider_id: str
 ) -> ResolvedProvider | None:
-    """The provider and its key, resolved in memory as a call would. A ``${VAR}`` that is not
-    set raises ``MissingKeyError`` (its ``fix`` says what to export)."""
+    """The provider and its key, resolved in memory as a call resolves it. A ``${VAR}`` that
+    is not set, or no key where the type needs one, raises ``MissingKeyError`` (its ``fix``
+    says what to export)."""
     provider = get_provider(base_dir, provider_id)
     if provider is None:
         return None
@@ -136,12 +138,8 @@ def get_provider_with_resolved_env_vars(
 
 
 def _resolved_key(provider: Provider) -> Secret | None:
-    if provider.api_key:
-        return Secret(resolve(provider.api_key, what=f"provider {provider.id} apiKey"))
-    variable = kind(provider.type).key_env
-    if variable and os.environ.get(variable):
-        return Secret(os.environ[variable])
-    return None
+    key = resolve_key(provider)
+    return None if key is None else Secret(key)
 
 
 def add_provider(base_dir: PathLike, provider_data: Mapping[str, Any]) -> Provider:
@@ -233,7 +231,8 @@ def execute_litellm_endpoint(
 
 
 def _output_events(on_output: Callable[[Output], None]) -> OnEvent:
-    """The call's typed events as the spec's ``{type, data}`` pairs."""
+    """The call's typed events as the spec's ``{type, data}`` pairs; packing progress, which
+    the spec has no line for, is left out."""
     from ccw.exec import events
 
     def forward(event: events.Event) -> None:
@@ -241,7 +240,7 @@ def _output_events(on_output: Callable[[Output], None]) -> OnEvent:
             on_output(Output("stdout", event.piece))
         elif isinstance(event, events.Warning):
             on_output(Output("stderr", "warning: " + event.text))
-        else:
+        elif isinstance(event, events.Status):
             on_output(Output("stderr", event.text))
 
     return forward
