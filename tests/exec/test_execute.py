@@ -99,3 +99,24 @@ def test_plan_asks_the_executor_and_sends_nothing(project: Path) -> None:
     assert result.input_cost == 0.25
     assert result.context is not None and [f.path for f in result.context.files] == ["a.py"]
     assert mock.requests == []
+
+
+def test_what_the_history_says_reaches_the_caller_as_warnings(
+    project: Path, data_dir: Path
+) -> None:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "history.db").write_bytes(b"this is not a database" * 200)
+    seen: list[events.Event] = []
+    result = execute(_options(project), seen.append, executor=MockExecutor())
+    warnings = [e.text for e in seen if isinstance(e, events.Warning)]
+    assert any("history" in w and "damaged" in w for w in warnings), warnings
+    assert result.id is not None and open_history().get(result.id) is not None
+
+
+def test_packing_progress_arrives_as_events(project: Path) -> None:
+    for n in range(3):
+        (project / f"f{n}.md").write_text(f"file {n}\n")
+    seen: list[events.Event] = []
+    execute(_options(project, "@*.md Summarise"), seen.append, executor=MockExecutor())
+    progress = [e for e in seen if isinstance(e, events.Progress)]
+    assert progress and progress[-1] == events.Progress(3, 3)

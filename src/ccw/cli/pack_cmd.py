@@ -76,8 +76,13 @@ class ProgressBar:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Take the bar off the screen (it is transient) once packing is done."""
         if self.bar is not None:
             self.bar.stop()
+            self.bar = None
 
 
 def _summary(result: ContextResult) -> None:

@@ -165,11 +165,18 @@ class _Screen:
     lines to stderr; remembers whether the answer ended its last line."""
 
     def __init__(self, as_json: bool) -> None:
+        from ccw.cli.pack_cmd import ProgressBar
+
         self.as_json = as_json
         self.open_line = False
+        self.progress = ProgressBar()
 
     def __call__(self, event: events.Event) -> None:
-        if not isinstance(event, events.Text):
+        if isinstance(event, events.Progress):
+            self.progress(event.done, event.total)
+            if event.done == event.total:
+                self.progress.close()
+        elif not isinstance(event, events.Text):
             _show_status(event)
         elif not self.as_json and event.piece:
             sys.stdout.write(event.piece)

@@ -1,1 +1,1 @@
-"""Executors: LiteLLM calls and command-line tools behind one result type."""
+"""Executors behind one seam (``executor.py``): LiteLLM, command-line tools, a test double."""

@@ -1,7 +1,8 @@
 """What a call reports while it runs, as typed events for one ``on_event`` callback.
 
 ``Text`` is a piece of the answer (stdout); ``Status`` and ``Warning`` are lines for the user
-(stderr). A caller renders them as it likes: the CLI prints them, a server could stream them.
+(stderr); ``Progress`` tells how far packing is. A caller renders them as it likes: the CLI
+prints them, a server could stream them.
 """
 
 from __future__ import annotations
@@ -32,7 +33,15 @@ class Warning:
     text: str
 
 
-Event = Text | Status | Warning
+@dataclass(frozen=True)
+class Progress:
+    """How far packing is: ``done`` of ``total`` files."""
+
+    done: int
+    total: int
+
+
+Event = Text | Status | Warning | Progress
 OnEvent = Callable[[Event], None]
 
 

@@ -106,7 +106,13 @@ def _context(
         return None
     packing = options.packing if store_pack else replace(options.packing, use_cache=False)
     request = context_request(
-        options.prompt, options.cwd, prepared.config, prepared.root, executor.endpoint, packing
+        options.prompt,
+        options.cwd,
+        prepared.config,
+        prepared.root,
+        executor.endpoint,
+        packing,
+        on_progress=lambda done, total: on_event(events.Progress(done, total)),
     )
     result = build_context(request)
     for warning in result.warnings:
@@ -179,7 +185,7 @@ def execute(
         if options.resume is not None:
             if not runner.conversational:
                 raise UsageError("--resume continues LiteLLM calls only", "drop --tool")
-            prior = _resume(options.resume)
+            prior = _resume(options.resume, notify)
         ctx = _context(options, prepared, runner, True, notify)
         request = _request(options, ctx, prior)
         messages = runner.messages(request)
@@ -202,24 +208,37 @@ def execute(
     result.mode = options.mode
     result.duration_ms = int((time.monotonic() - started) * 1000)
     if options.record:
-        _record(result, options, messages)
+        _record(result, options, messages, notify)
     return result
 
 
-def _resume(call_id: str) -> Messages:
+def _resume(call_id: str, on_event: events.OnEvent) -> Messages:
     from ccw.history import open_history
 
-    _, turns = open_history().conversation(call_id or None)
+    history = open_history()
+    _, turns = history.conversation(call_id or None)
+    for warning in history.warnings:
+        on_event(events.Warning(warning))
     return turns
 
 
-def _record(result: ExecutionResult, options: RunOptions, messages: Messages | None) -> None:
+def _record(
+    result: ExecutionResult,
+    options: RunOptions,
+    messages: Messages | None,
+    on_event: events.OnEvent,
+) -> None:
+    """Record the call; what the history had to say (a database moved aside, a call it could
+    not record) goes out as warnings."""
     from ccw.history import open_history
 
-    result.id = open_history().record(
+    history = open_history()
+    result.id = history.record(
         result,
         prompt=options.prompt,
         messages=messages,
         cwd=str(options.cwd),
         call_id=options.call_id,
     )
+    for warning in history.warnings:
+        on_event(events.Warning(warning))
