@@ -36,7 +36,7 @@ def test_literal_key_is_warned_once_and_written_nowhere(
     (project / "notes.md").write_text("# Notes\nnothing secret here\n")
     first = run_ccw("cli", "-p", "@notes.md summarise", "--json")
     assert first.returncode == 0, first.stderr
-    assert "literally" in first.stderr
+    assert "literally" in first.stderr and "${OPENAI_API_KEY}" in first.stderr
     server.fail(401, times=1, message=f"Incorrect API key provided: {SECRET}")
     second = run_ccw("cli", "-p", "@notes.md summarise", "--json")
     assert second.returncode == 10

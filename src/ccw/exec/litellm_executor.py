@@ -91,12 +91,15 @@ class LiteLLMExecutor(Executor):
         from ccw.exec.target import warn_literal_key_once
         from ccw.paths import data_dir
 
+        if on_event is events.ignore:
+            return  # nobody would see it: keep the one-time warning for a caller who will
         if warn_literal_key_once(self.target, self._config_path, data_dir()):
+            variable = self.target.provider_kind.key_env or "MY_API_KEY"
             on_event(
                 events.Warning(
                     f"provider {self.target.provider.id} keeps its key literally in "
                     f"{self._config_path}; prefer an environment reference such as "
-                    "${OPENAI_API_KEY}"
+                    f"${{{variable}}}"
                 )
             )
 
