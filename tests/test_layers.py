@@ -24,7 +24,6 @@ LAYER_OF = {
     "ccw.result": GROUND,
     "ccw.paths": GROUND,
     "ccw.sqlite": GROUND,
-    "ccw.storage": GROUND,
     "ccw.config": "config",
     "ccw.context": "context",
     "ccw.history": "history",
