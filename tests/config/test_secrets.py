@@ -193,3 +193,23 @@ def test_variables_named_from_the_cli_in_base_and_headers_join_the_allow_list(
     assert read_json(config_file)["allowedEnvVars"] == ["CCW_GW_PORT", "CCW_GW_TOKEN"]
     ok(run_ccw("provider", "update", "ref", "--headers", json.dumps({"X-Other": "${CCW_GW_2}"})))
     assert read_json(config_file)["allowedEnvVars"] == ["CCW_GW_PORT", "CCW_GW_TOKEN", "CCW_GW_2"]
+
+
+def test_a_provider_repr_shows_no_credential() -> None:
+    """A provider in a log line or a traceback shows no key, header or kept key field."""
+    from ccw.config.schema import Provider
+
+    provider = Provider.model_validate(
+        {
+            "id": "p",
+            "type": "openai",
+            "apiKey": "sk-live-repr-0000111122223333",
+            "customHeaders": {"Authorization": "Bearer tok-repr-444455556666"},
+            "apiKeys": [{"id": "k", "key": "sk-pool-repr-777788889999"}],
+            "advancedSettings": {"customHeaders": {"X-Key": "adv-repr-000011112222"}},
+        }
+    )
+    shown = repr(provider) + str(provider)
+    for secret in ("0000111122223333", "444455556666", "777788889999", "000011112222"):
+        assert secret not in shown
+    assert "id='p'" in shown

@@ -31,10 +31,6 @@ def now_iso() -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-# Until exec/router.py and spec_api.py call effective_config: then delete this line.
-with_builtins = effective_config
-
-
 def _write_out_builtins(config: Config) -> None:
     """Put the built-in local provider and endpoint into the config being edited: a command
     that changes one of them saves it to the file."""

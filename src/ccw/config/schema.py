@@ -109,16 +109,22 @@ class Provider(_Model):
     id: str = Field(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)
     name: str = ""
     type: ProviderType
-    api_key: str | None = None
+    api_key: str | None = Field(default=None, repr=False)  # may be a literal key
     api_base: str | None = None
     enabled: bool = True
     timeout: float | None = Field(default=None, gt=0, le=3600)
     max_retries: int | None = Field(default=None, ge=0, le=10)
     organization: str | None = None
     api_version: str | None = None
-    custom_headers: dict[str, str] | None = None
+    custom_headers: dict[str, str] | None = Field(default=None, repr=False)
     created_at: str | None = None
     updated_at: str | None = None
+
+    def __repr_args__(self) -> Any:
+        """Declared fields only: a kept unknown field (``apiKeys``, ``advancedSettings``) may
+        hold keys, and so may ``apiKey`` and ``customHeaders`` (left out by ``repr=False``)."""
+        extra = set(self.model_extra or ())
+        return [(name, value) for name, value in super().__repr_args__() if name not in extra]
 
     @field_validator("api_base")
     @classmethod
