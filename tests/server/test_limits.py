@@ -234,7 +234,7 @@ def served(project: Path, ccw_env: dict[str, str]) -> Iterator[int]:
             pytest.fail("ccw serve did not start")
     finally:
         process.terminate()
-        process.wait(10)
+        process.communicate(timeout=10)  # reads stderr to its end and closes it
 
 
 def test_ccw_serve_bounds_headers_and_checks_the_host_port(served: int) -> None:

@@ -179,11 +179,14 @@ def _feed(pipe: IO[bytes], data: bytes) -> None:
 
 
 def _read(pipe: IO[bytes], chunks: queue.Queue[bytes | None]) -> None:
+    """Queue the pipe's output until it closes; the reader closes its end of the pipe."""
     try:
         while data := pipe.read1(CHUNK):  # type: ignore[attr-defined]
             chunks.put(data)
     finally:
         chunks.put(None)
+        with contextlib.suppress(OSError):
+            pipe.close()
 
 
 class _StderrPump:
@@ -195,14 +198,18 @@ class _StderrPump:
         self._tail = ""
 
     def run(self) -> None:
-        while data := self._pipe.read1(CHUNK):  # type: ignore[attr-defined]
-            text = self._decoder.decode(data)
-            self._tail = (self._tail + text)[-STDERR_TAIL:]
-            try:
-                sys.stderr.write(text)
-                sys.stderr.flush()
-            except (OSError, ValueError):
-                pass  # our stderr is gone; keep draining so the child never blocks
+        try:
+            while data := self._pipe.read1(CHUNK):  # type: ignore[attr-defined]
+                text = self._decoder.decode(data)
+                self._tail = (self._tail + text)[-STDERR_TAIL:]
+                try:
+                    sys.stderr.write(text)
+                    sys.stderr.flush()
+                except (OSError, ValueError):
+                    pass  # our stderr is gone; keep draining so the child never blocks
+        finally:
+            with contextlib.suppress(OSError):
+                self._pipe.close()
 
     def tail(self) -> str:
         return self._tail
