@@ -48,7 +48,7 @@ def served(project: Path, ccw_env: dict[str, str]) -> Iterator[httpx.Client]:
     finally:
         client.close()
         process.terminate()
-        process.wait(timeout=10)
+        process.communicate(timeout=10)  # reads both pipes to their end and closes them
 
 
 def test_cli_changes_show_in_the_api_and_back(served: httpx.Client, run_ccw: RunCcw) -> None:

@@ -13,8 +13,9 @@ from pathlib import Path
 
 from ccw.config.effective import effective_config
 from ccw.config.schema import Config
-from ccw.errors import UsageError
+from ccw.errors import CcwError, UsageError
 from ccw.exec.executor import Executor
+from ccw.result import ExecutionResult
 
 LITELLM = "litellm"
 CLI_TOOLS: tuple[str, ...] = ("gemini", "qwen", "codex", "claude")
@@ -31,6 +32,20 @@ class Route:
     @property
     def is_tool(self) -> bool:
         return self.tool != LITELLM
+
+    def failed(self, exc: CcwError) -> ExecutionResult:
+        """The result of a call that failed before its executor answered, named as asked."""
+        return ExecutionResult(
+            success=False,
+            error=exc.message,
+            fix=exc.fix,
+            error_kind=exc.kind,
+            exit_code=exc.exit_code,
+            tool=self.tool,
+            endpoint_id=self.endpoint_id,
+            model=self.tool_model or ("default" if self.is_tool else ""),
+            provider=self.tool if self.is_tool else "",
+        )
 
 
 def decide(config: Config, tool: str | None, model: str | None) -> Route:

@@ -194,17 +194,7 @@ def execute(
             result.cache_used = ctx.cache_used
             result.cached_files = [f.path for f in ctx.files]
     except CcwError as exc:
-        result = ExecutionResult(
-            success=False,
-            error=exc.message,
-            fix=exc.fix,
-            error_kind=exc.kind,
-            exit_code=exc.exit_code,
-            tool=route.tool,
-            endpoint_id=route.endpoint_id,
-            model=route.tool_model or ("default" if route.is_tool else ""),
-            provider=route.tool if route.is_tool else "",
-        )
+        result = route.failed(exc)
     result.mode = options.mode
     result.duration_ms = int((time.monotonic() - started) * 1000)
     if options.record:
