@@ -39,7 +39,7 @@ def excluded_line(excluded: dict[str, int]) -> str:
     parts = ", ".join(f"{count} in {reason}" for reason, count in excluded.items())
     return (
         f"left out by folder policy: {total} file{'s' if total != 1 else ''} ({parts}); "
-        "--no-exclude-dirs or globalCacheSettings.excludeDirs changes it"
+        "globalCacheSettings.excludeDirs (or ccw pack --no-exclude-dirs) changes it"
     )
 
 
