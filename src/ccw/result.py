@@ -45,6 +45,8 @@ class ExecutionResult:
     duration_ms: int = 0
     id: str | None = None
     warnings: list[str] = field(default_factory=list)
+    # Why the model stopped ("stop", "length", ...); "length" means cut by max_tokens.
+    finish_reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -66,4 +68,5 @@ class ExecutionResult:
             "durationMs": self.duration_ms,
             "id": self.id,
             "warnings": list(self.warnings),
+            "finishReason": self.finish_reason,
         }

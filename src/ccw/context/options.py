@@ -62,3 +62,5 @@ class PackOptions:
     use_cache: bool = True
     max_total_bytes: int | None = None
     max_files: int | None = None
+    # A pattern that matches no file is an error unless this is set (``--allow-empty``).
+    allow_empty: bool = False

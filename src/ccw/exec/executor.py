@@ -47,6 +47,9 @@ class Request:
     include_dirs: tuple[Path, ...] = ()
     stream: bool = True
     timeout: float | None = None
+    # ``-s/--system`` and ``-o KEY VALUE`` (validated, typed model parameters).
+    system: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
