@@ -59,3 +59,26 @@ def cost(provider_type: str, litellm_model: str, usage: Usage) -> float | None:
 def input_cost(provider_type: str, litellm_model: str, tokens: int) -> float | None:
     """Estimated cost of sending ``tokens`` prompt tokens (for ``--dry-run``)."""
     return cost(provider_type, litellm_model, Usage(prompt_tokens=tokens, completion_tokens=0))
+
+
+def model_info(litellm_model: str) -> dict[str, Any] | None:
+    """LiteLLM's bundled entry for a model (prices, context window), priced or not."""
+    table = _price_map()
+    bare = litellm_model.split("/", 1)[1] if "/" in litellm_model else litellm_model
+    for key in (litellm_model, bare):
+        entry = table.get(key)
+        if isinstance(entry, dict):
+            return entry
+    return None
+
+
+def context_window(litellm_model: str) -> int | None:
+    """How many input tokens the model takes, from LiteLLM's bundled data, or ``None``."""
+    entry = model_info(litellm_model)
+    if entry is None:
+        return None
+    for field in ("max_input_tokens", "max_tokens"):
+        value = entry.get(field)
+        if isinstance(value, int) and value > 0:
+            return value
+    return None
