@@ -3,25 +3,52 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import sys
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
+from typer.core import TyperGroup
 
 from ccw import __version__
-from ccw.cli import (
-    cache_cmd,
-    config_cmd,
-    endpoint_cmd,
-    local_cmd,
-    pack_cmd,
-    provider_cmd,
-    run_cmd,
-    serve_cmd,
-)
+
+# Each command's module, imported only when that command runs (or ``--help`` lists it):
+# ``ccw pack`` pays for neither the call path nor the server. A module exposes either ``app``
+# (a Typer group) or ``register(app)`` (top-level commands).
+COMMANDS: dict[str, str] = {
+    "cli": "ccw.cli.run_cmd",
+    "provider": "ccw.cli.provider_cmd",
+    "endpoint": "ccw.cli.endpoint_cmd",
+    "config": "ccw.cli.config_cmd",
+    "cache": "ccw.cli.cache_cmd",
+    "local": "ccw.cli.local_cmd",
+    "pack": "ccw.cli.pack_cmd",
+    "serve": "ccw.cli.serve_cmd",
+}
+
+
+class _LazyGroup(TyperGroup):
+    """The root group: sub-commands are built from their modules on first use."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *COMMANDS]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        module_name = COMMANDS.get(cmd_name)
+        if module_name is None:
+            return super().get_command(ctx, cmd_name)
+        module = importlib.import_module(module_name)
+        holder = typer.Typer(add_completion=False, rich_markup_mode=None, callback=lambda: None)
+        if hasattr(module, "register"):
+            module.register(holder)
+        else:
+            holder.add_typer(module.app, name=cmd_name)
+        return typer.main.get_command(holder).get_command(ctx, cmd_name)  # type: ignore[attr-defined]
+
 
 app = typer.Typer(
+    cls=_LazyGroup,
     name="ccw",
     help="Turn a prompt with @file patterns into a well-packed, cached LLM call on any provider.",
     no_args_is_help=True,
@@ -30,14 +57,6 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.add_typer(run_cmd.app, name="cli")
-app.add_typer(provider_cmd.app, name="provider")
-app.add_typer(endpoint_cmd.app, name="endpoint")
-app.add_typer(config_cmd.app, name="config")
-app.add_typer(cache_cmd.app, name="cache")
-app.add_typer(local_cmd.app, name="local")
-pack_cmd.register(app)
-serve_cmd.register(app)
 
 
 def _version(value: bool) -> None:
