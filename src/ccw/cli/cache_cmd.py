@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ccw.cli.common import print_json, project_root, store, success, table, warn
+from ccw.cli.common import (
+    info,
+    key_values,
+    print_json,
+    project_root,
+    store,
+    success,
+    table,
+    warn,
+)
 from ccw.cli.options import JsonOpt
 
 if TYPE_CHECKING:
@@ -30,8 +39,24 @@ def _cache(ctx: typer.Context) -> Iterator[CacheStore]:
             warn(message)
 
 
-def _mb(count: int) -> str:
+def _size(count: int) -> str:
+    """Bytes as a person reads them: 65 B, 1.5 KB, 12.0 MB."""
+    if count < 1024:
+        return f"{count} B"
+    if count < 1024 * 1024:
+        return f"{count / 1024:.1f} KB"
     return f"{count / (1024 * 1024):.1f} MB"
+
+
+def _when(stamp: str) -> str:
+    """A stored UTC time as local month-day hour:minute, the width ``ccw cli history`` uses."""
+    from datetime import datetime
+
+    return datetime.fromisoformat(stamp).astimezone().strftime("%m-%d %H:%M")
+
+
+def _files(count: int) -> str:
+    return f"{count} file{'' if count == 1 else 's'}"
 
 
 @app.command("stats")
@@ -43,22 +68,18 @@ def stats(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         print_json(data)
         return
     ratio = data["hits"] / max(1, data["hits"] + data["misses"])
-    table(
-        "Context cache",
-        ["enabled", "entries", "expired", "size", "limit", "hits", "misses", "hit rate", "dir"],
+    key_values(
         [
-            [
-                "yes" if data["enabled"] else "no",
-                str(data["entries"]),
-                str(data["expired"]),
-                _mb(data["totalBytes"]),
-                _mb(data["maxBytes"]),
-                str(data["hits"]),
-                str(data["misses"]),
-                f"{ratio:.0%}",
-                data["cacheDir"],
-            ]
-        ],
+            ("enabled", "yes" if data["enabled"] else "no"),
+            ("entries", str(data["entries"])),
+            ("expired", str(data["expired"])),
+            ("size", _size(data["totalBytes"])),
+            ("limit", _size(data["maxBytes"])),
+            ("hits", str(data["hits"])),
+            ("misses", str(data["misses"])),
+            ("hit rate", f"{ratio:.0%}"),
+            ("dir", data["cacheDir"]),
+        ]
     )
 
 
@@ -72,19 +93,19 @@ def list_entries(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         return
     table(
         "Context cache entries",
-        ["id", "patterns", "files", "bytes", "accessed", "expires", "expired"],
+        ["id", "patterns", "files", "bytes", "accessed", "expires"],
         [
             [
                 row["id"],
                 " ".join(row["patterns"]),
                 str(row["files"]),
                 str(row["bytes"]),
-                row["accessedAt"],
-                row["expiresAt"],
-                "yes" if row["expired"] else "no",
+                _when(row["accessedAt"]),
+                "expired" if row["expired"] else _when(row["expiresAt"]),
             ]
             for row in rows
         ],
+        wrap=("patterns",),
     )
 
 
@@ -107,13 +128,14 @@ def show(
         print_json(entry)
         return
     table(
-        f"{entry['id']}: {' '.join(entry['patterns'])}",
+        None,
         ["path", "bytes", "tokens"],
         [[item["path"], str(item["size"]), str(item["tokens"])] for item in entry["fileList"]],
     )
     state = "expired" if entry["expired"] else f"expires {entry['expiresAt']}"
-    success(
-        f"{entry['files']} files, {entry['bytes']} bytes, created {entry['createdAt']}, {state}"
+    info(
+        f"{entry['id']} ({' '.join(entry['patterns'])}): {_files(entry['files'])}, "
+        f"{_size(entry['bytes'])}, created {entry['createdAt']}, {state}"
     )
 
 
@@ -131,4 +153,5 @@ def clear(
     if as_json:
         print_json({"removed": removed})
         return
-    success(f"removed {removed} {'expired ' if expired else ''}cache entries")
+    noun = "entry" if removed == 1 else "entries"
+    success(f"removed {removed} {'expired ' if expired else ''}cache {noun}")

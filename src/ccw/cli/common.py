@@ -9,6 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from ccw.cli.tables import flatten as flatten
+from ccw.cli.tables import key_values as key_values
+from ccw.cli.tables import table as table
+
 if TYPE_CHECKING:
     from ccw.config.store import ConfigStore
 
@@ -63,17 +67,6 @@ def escape(text: str) -> str:
     from rich.markup import escape as rich_escape
 
     return rich_escape(text)
-
-
-def table(title: str | None, columns: list[str], rows: list[list[str]]) -> None:
-    from rich.table import Table
-
-    view = Table(title=title, title_justify="left", header_style="bold")
-    for column in columns:
-        view.add_column(column, overflow="fold")
-    for row in rows:
-        view.add_row(*[escape(cell) for cell in row])
-    stdout_console().print(view)
 
 
 def parse_json_option(value: str | None, option: str) -> Any:
