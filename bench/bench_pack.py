@@ -1,10 +1,19 @@
-"""Packing speed on Django 5.2's source tree, beside ``cat`` of the same files.
+"""Packing speed at three sizes, as ratios to floors measured in the same run.
 
-Run by hand: ``.venv/bin/python bench/bench_pack.py [--runs 5] [--cold]``. The first run
-downloads the Django 5.2 sdist from PyPI (``pip download``) and builds the corpus under
-``bench/.corpus/`` (git-ignored): unpacked, ``git init`` and committed with a .gitignore,
-and ignored ``__pycache__`` noise beside it. ``--cold`` also measures with a dropped page
-cache (needs root; it slows every process on the machine for a moment).
+Run by hand: ``.venv/bin/python bench/bench_pack.py [--runs 5] [--only django]``.
+
+Corpora, built once under ``bench/.corpus/`` (git-ignored), each a git repository:
+
+- ``django``: Django 5.2's sdist (``pip download`` from PyPI), committed with a .gitignore,
+  with ignored ``__pycache__`` noise beside it;
+- ``django4``: four copies of it in one repository (about 27,600 files);
+- ``gen100k``: 100,000 small generated files (source, docs and data), no download.
+
+Every scenario is a process (``ccw pack`` or a floor), and the scenarios of a corpus run
+round-robin, so each ratio compares numbers taken side by side. Floors: ``cat`` of the
+files ``git ls-files`` lists, and the stat floor, ``git ls-files`` plus a ``stat`` of each
+file (the least any cache-hit check can do). The table prints the best time of each
+scenario, its ratio to the floor it is judged against, the goal and the peak RSS.
 """
 
 from __future__ import annotations
@@ -12,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import shutil
 import statistics
 import subprocess
@@ -20,13 +30,13 @@ import tarfile
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / ".corpus"
-TREE = CORPUS / "django-5.2"
-BIG = {"max_total_bytes": 10**10, "max_files": 10**6}
 BIG_FLAGS = ["--max-size-kb", str(10**7), "--max-files", str(10**6)]
+GIT = ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
 GITIGNORE = """\
 *.egg-info
 *.pot
@@ -46,10 +56,13 @@ tests/report/
 """
 
 
-def build_corpus() -> Path:
-    """Django 5.2 from PyPI, unpacked, committed to git, with ignored noise."""
-    if (TREE / ".git").is_dir():
-        return TREE
+def _commit(tree: Path, message: str) -> None:
+    subprocess.run([*GIT, "init", "-q"], cwd=tree, check=True)
+    subprocess.run([*GIT, "add", "-A"], cwd=tree, check=True)
+    subprocess.run([*GIT, "commit", "-qm", message], cwd=tree, check=True)
+
+
+def _unpack_django(target: Path) -> None:
     download = CORPUS / "download"
     download.mkdir(parents=True, exist_ok=True)
     if not list(download.glob("django-5.2*.tar.gz")):
@@ -63,139 +76,218 @@ def build_corpus() -> Path:
     with tarfile.open(archive) as tar:
         tar.extractall(staging, filter="data")
     (top,) = staging.iterdir()
-    shutil.rmtree(TREE, ignore_errors=True)
-    top.rename(TREE)
+    top.rename(target)
     staging.rmdir()
-    (TREE / ".gitignore").write_text(GITIGNORE)
-    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
-    subprocess.run([*git, "init", "-q"], cwd=TREE, check=True)
-    subprocess.run([*git, "add", "-A"], cwd=TREE, check=True)
-    subprocess.run([*git, "commit", "-qm", "Django 5.2 sdist"], cwd=TREE, check=True)
-    for package in sorted({p.parent for p in (TREE / "django").rglob("*.py")}):
+
+
+def _add_noise(tree: Path) -> None:
+    """Ignored ``__pycache__`` files beside every package, as a used checkout has."""
+    for package in sorted({p.parent for p in tree.rglob("django/**/*.py")}):
         noise = package / "__pycache__"
         noise.mkdir(exist_ok=True)
         for module in package.glob("*.py"):
             (noise / f"{module.stem}.cpython-311.pyc").write_bytes(os.urandom(2048))
-    return TREE
 
 
-def timed(action: Callable[[], object], runs: int) -> list[float]:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return times
+def django() -> Path:
+    tree = CORPUS / "django"
+    if (tree / ".git").is_dir():
+        return tree
+    shutil.rmtree(tree, ignore_errors=True)
+    _unpack_django(tree)
+    (tree / ".gitignore").write_text(GITIGNORE)
+    _commit(tree, "Django 5.2 sdist")
+    _add_noise(tree)
+    return tree
 
 
-def cat(tree: Path, pathspec: str | None) -> None:
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", *([pathspec] if pathspec else [])],
-        cwd=tree, capture_output=True, check=True,
-    ).stdout  # fmt: skip
-    subprocess.run(
-        ["xargs", "-0", "cat"], cwd=tree, input=listed, stdout=subprocess.DEVNULL, check=True
-    )
+def django4() -> Path:
+    tree = CORPUS / "django4"
+    if (tree / ".git").is_dir():
+        return tree
+    source = django()
+    shutil.rmtree(tree, ignore_errors=True)
+    tree.mkdir()
+    ignore = shutil.ignore_patterns(".git", "__pycache__")
+    for copy in ("a", "b", "c", "d"):
+        shutil.copytree(source, tree / copy, ignore=ignore)
+    (tree / ".gitignore").write_text(GITIGNORE)
+    _commit(tree, "Django 5.2 sdist, four times")
+    _add_noise(tree)
+    return tree
 
 
-PEAK_RSS_KB = [0]
+_KINDS = (("py", 5), ("js", 1), ("md", 1), ("json", 2), ("txt", 1))
+_WORDS = ("alpha beta gamma delta epsilon value result items count total index name").split()  # noqa: SIM905
 
 
-def ccw(tree: Path, env: dict[str, str], *args: str) -> None:
-    """One ``ccw pack`` process, its pack to /dev/null; GNU time records its peak RSS."""
+def gen100k() -> Path:
+    """100 packages x 10 modules x 100 files, 100 to 3,000 bytes each, fixed seed."""
+    tree = CORPUS / "gen100k"
+    if (tree / ".git").is_dir():
+        return tree
+    shutil.rmtree(tree, ignore_errors=True)
+    rng = random.Random(12)
+    extensions = [ext for ext, weight in _KINDS for _ in range(weight)]
+    for package in range(100):
+        for module in range(10):
+            folder = tree / f"pkg{package:02d}" / f"mod{module}"
+            folder.mkdir(parents=True)
+            for number in range(100):
+                size = rng.randint(100, 3000)
+                words = " ".join(rng.choice(_WORDS) for _ in range(size // 6))
+                text = "\n".join(words[i : i + 72] for i in range(0, len(words), 72)) + "\n"
+                (folder / f"f{number:02d}.{rng.choice(extensions)}").write_text(text)
+    _commit(tree, "generated tree")
+    return tree
+
+
+CORPORA: dict[str, Callable[[], Path]] = {
+    "django": django,
+    "django4": django4,
+    "gen100k": gen100k,
+}
+
+
+def listed(tree: Path) -> bytes:
+    return subprocess.run(
+        ["git", "ls-files", "-z"], cwd=tree, capture_output=True, check=True
+    ).stdout
+
+
+@dataclass
+class Scenario:
+    name: str
+    command: Callable[[], list[str]]
+    floor: str = ""  # the scenario this one is judged against
+    goal: float = 0.0  # the largest ratio to ``floor`` that meets the goal
+    before: Callable[[], object] | None = None  # untimed set-up before each run
+    small_cache: bool = False  # with the default cache limit of 100 MB
+    times: list[float] = field(default_factory=list)
+    peak_kb: int = 0
+
+
+def shell(script: str) -> Callable[[], list[str]]:
+    return lambda: ["sh", "-c", script]
+
+
+def run_timed(scenario: Scenario, cwd: Path, env: dict[str, str]) -> None:
+    if scenario.before is not None:
+        scenario.before()
     with tempfile.NamedTemporaryFile("r") as report:
+        start = time.perf_counter()
         subprocess.run(
-            ["/usr/bin/time", "-f", "%M", "-o", report.name,
-             sys.executable, "-m", "ccw", "pack", *args, *BIG_FLAGS],
-            cwd=tree, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True,
+            ["/usr/bin/time", "-f", "%M", "-o", report.name, *scenario.command()],
+            cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True,
         )  # fmt: skip
-        PEAK_RSS_KB[0] = max(PEAK_RSS_KB[0], int(report.read().split()[-1]))
+        scenario.times.append(time.perf_counter() - start)
+        scenario.peak_kb = max(scenario.peak_kb, int(report.read().split()[-1]))
 
 
-def drop_caches() -> None:
-    os.sync()
-    Path("/proc/sys/vm/drop_caches").write_text("3\n")
+def scenarios(work: Path) -> list[Scenario]:
+    ccw = [sys.executable, "-m", "ccw", "pack", "."]
+    cache = work / "cache"
+
+    def clear_cache() -> None:
+        shutil.rmtree(cache, ignore_errors=True)
+
+    return [
+        Scenario("cat", shell("git ls-files -z | xargs -0 cat")),
+        Scenario("stat floor", shell("git ls-files -z | xargs -0 stat -c '' --")),
+        Scenario("uncached whole tree", lambda: [*ccw, "--no-cache", *BIG_FLAGS], "cat", 3.0),
+        Scenario(
+            "storing call",
+            lambda: [*ccw, *BIG_FLAGS],
+            "uncached whole tree",
+            1.3,
+            before=clear_cache,
+        ),
+        Scenario("cache hit", lambda: [*ccw, *BIG_FLAGS], "stat floor", 1.5),
+        Scenario("default limits", lambda: [*ccw, "--no-cache"], "cat"),
+        Scenario(
+            "whole tree, 100 MB cache",
+            lambda: [*ccw, *BIG_FLAGS],
+            "uncached whole tree",
+            small_cache=True,
+        ),
+    ]
+
+
+def measure(name: str, tree: Path, runs: int) -> list[Scenario]:
+    work = Path(tempfile.mkdtemp(prefix="ccw-bench-"))
+    config = work / "config.json"
+    settings = {"cacheDir": str(work / "cache"), "maxTotalSizeMB": 100_000}
+    small = {"cacheDir": str(work / "small"), "maxTotalSizeMB": 100}
+    config.write_text(json.dumps({"globalCacheSettings": settings}))
+    small_config = work / "small.json"
+    small_config.write_text(json.dumps({"globalCacheSettings": small}))
+    env = {**os.environ, "CCW_CONFIG": str(config)}
+    small_env = {**env, "CCW_CONFIG": str(small_config)}
+    plan = scenarios(work)
+    # Warm the page cache and the cache database once, untimed.
+    subprocess.run(["sh", "-c", "git ls-files -z | xargs -0 cat"], cwd=tree,
+                   stdout=subprocess.DEVNULL, check=True)  # fmt: skip
+    try:
+        for _ in range(runs):
+            for scenario in plan:
+                run_timed(scenario, tree, small_env if scenario.small_cache else env)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    count = listed(tree).count(b"\0")
+    print(f"\n{name}: {tree} ({count} files listed by git)")
+    _table(plan)
+    return plan
+
+
+def _table(plan: list[Scenario]) -> None:
+    best = {s.name: min(s.times) for s in plan}
+    print(f"{'scenario':<32} {'best s':>7} {'median s':>8} {'ratio':>12} {'goal':>6} {'MB':>5}")
+    for s in plan:
+        ratio = f"{best[s.name] / best[s.floor]:.2f}x {s.floor.split()[0]}" if s.floor else ""
+        goal = ""
+        if s.goal:
+            met = best[s.name] / best[s.floor] <= s.goal
+            goal = f"{s.goal:.1f} " + ("ok" if met else "NO")
+        median = statistics.median(s.times)
+        print(
+            f"{s.name:<32} {best[s.name]:>7.3f} {median:>8.3f} {ratio:>12} {goal:>6} "
+            f"{s.peak_kb / 1024:>5.0f}"
+        )
+
+
+def startup(runs: int) -> None:
+    """``ccw pack`` up to its first useful work (one missing pattern, allowed) beside
+    ``python -c pass``."""
+    work = Path(tempfile.mkdtemp(prefix="ccw-bench-"))
+    env = {**os.environ, "CCW_CONFIG": str(work / "config.json")}
+    plan = [
+        Scenario("python -c pass", lambda: [sys.executable, "-c", "pass"]),
+        Scenario(
+            "ccw pack, nothing to pack",
+            lambda: [sys.executable, "-m", "ccw", "pack", "none", "--allow-empty", "--no-cache"],
+            "python -c pass",
+        ),
+    ]
+    try:
+        for _ in range(runs):
+            for scenario in plan:
+                run_timed(scenario, work, env)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print("\nstart-up")
+    _table(plan)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--cold", action="store_true", help="also measure a cold page cache")
+    parser.add_argument("--only", choices=sorted(CORPORA), action="append")
     options = parser.parse_args()
-    tree = build_corpus()
-
-    from ccw.context.api import ContextRequest, build_context, stream_context
-
-    work = Path(tempfile.mkdtemp(prefix="ccw-bench-"))
-    cache_dir = work / "cache"
-    config = work / "config.json"
-    config.write_text(
-        json.dumps({"globalCacheSettings": {"cacheDir": str(cache_dir), "maxTotalSizeMB": 1000}})
-    )
-    env = {**os.environ, "CCW_CONFIG": str(config)}
-
-    def request(prompt: str, **extra: object) -> ContextRequest:
-        fields: dict[str, object] = {
-            "cache_dir": cache_dir, "max_cache_bytes": 10**10, "progress": False, **BIG
-        }  # fmt: skip
-        fields.update(extra)
-        return ContextRequest(prompt, tree, **fields)  # type: ignore[arg-type]
-
-    def library(prompt: str, **extra: object) -> Callable[[], object]:
-        return lambda: build_context(request(prompt, **extra))
-
-    def streamed(prompt: str, **extra: object) -> Callable[[], object]:
-        def run() -> object:
-            with open(os.devnull, "wb") as sink:
-                return stream_context(request(prompt, **extra), sink)
-
-        return run
-
-    def first_store() -> None:
-        shutil.rmtree(cache_dir, ignore_errors=True)
-        library("@.")()
-
-    files = build_context(request("@.", use_cache=False))
-    print(
-        f"corpus: {tree} ({len(files.files)} text files packed, {files.pack_bytes} bytes, "
-        f"{len(files.skipped)} left out)"
-    )
-    del files
-    fresh = {"use_cache": False}
-    fresh_flag = (".", "--no-cache")
-    scenarios: list[tuple[str, str, Callable[[], object]]] = [
-        ("cat, whole tree", "", lambda: cat(tree, None)),
-        ("cat, **/*.py", "", lambda: cat(tree, "*.py")),
-        ("library, whole tree, --no-cache", "0.30", library("@.", **fresh)),
-        ("library, whole tree, --no-cache, streamed", "0.30", streamed("@.", **fresh)),
-        ("library, @**/*.py, --no-cache", "0.15", library("@**/*.py", **fresh)),
-        ("library, @**/*.py, --no-cache, streamed", "0.15", streamed("@**/*.py", **fresh)),
-        ("library, whole tree, first call storing", "", first_store),
-        ("library, whole tree, cache hit", "0.10", library("@.")),
-        ("library, whole tree, cache hit, streamed", "0.10", streamed("@.")),
-        ("ccw pack process, whole tree, --no-cache", "0.50", lambda: ccw(tree, env, *fresh_flag)),
-        ("ccw pack process, whole tree, cache hit", "0.25", lambda: ccw(tree, env, ".")),
-    ]  # fmt: skip
-    rows = [(name, target, timed(action, options.runs)) for name, target, action in scenarios]
-    if options.cold:
-        for name, target, action in (
-            ("library, whole tree, cold page cache", "1.00", streamed("@.", **fresh)),
-            ("cat, whole tree, cold page cache", "", lambda: cat(tree, None)),
-        ):
-            times = []
-            for _ in range(min(options.runs, 3)):
-                drop_caches()
-                times.extend(timed(action, 1))
-            rows.append((name, target, times))
-    shutil.rmtree(work, ignore_errors=True)
-    peak_mb = PEAK_RSS_KB[0] / 1024
-
-    print(f"\n{'scenario':<46} {'target s':>8} {'best s':>8} {'median s':>9}  ok")
-    for name, target, times in rows:
-        best, median = min(times), statistics.median(times)
-        ok = "" if not target else ("yes" if best <= float(target) else "NO")
-        print(f"{name:<46} {target:>8} {best:>8.3f} {median:>9.3f}  {ok}")
-    print(f"\npeak RSS of a ccw pack process: {peak_mb:.0f} MB (target 100)")
+    chosen = options.only or list(CORPORA)
+    trees = {name: CORPORA[name]() for name in chosen}
+    startup(options.runs)
+    for name, tree in trees.items():
+        measure(name, tree, options.runs)
 
 
 if __name__ == "__main__":

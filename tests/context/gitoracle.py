@@ -45,8 +45,8 @@ def inside_git(root: Path) -> bool:
 def ccw_selection(root: Path, pattern: str = "**/*") -> set[str]:
     """ccw's selection for one pattern, with no folder left out by policy (as git lists them)."""
     assert not inside_git(root), f"{root} is inside a git work tree; the walk would not run"
-    selection = select_files([Pattern(pattern)], root, exclude_dirs=())
-    return {candidate.rel for candidate in selection.files}
+    _, files = select_files([Pattern(pattern)], root, exclude_dirs=())
+    return {candidate.rel for candidate in files}
 
 
 def git_init(root: Path) -> None:

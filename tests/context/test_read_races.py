@@ -1,6 +1,6 @@
 """A file swapped or grown between selection and reading never leaks, hangs or overflows.
 
-The deterministic tests make the change right after selection (``select_files`` wrapped, the
+The deterministic tests make the change right after selection (``plan`` wrapped, the
 one moment a real race would have to hit); the race test lets a thread swap a file back and
 forth while packs run, a few hundred times, and checks what each pack holds.
 """
@@ -17,7 +17,7 @@ import pytest
 
 import ccw.context.build as build
 from ccw.context.api import ContextResult
-from ccw.context.select import Selection
+from ccw.context.limits import Plan
 
 from .conftest import write_tree
 
@@ -36,14 +36,14 @@ def project(tmp_path: Path) -> Path:
 
 def after_selection(monkeypatch: pytest.MonkeyPatch, change: Callable[[], None]) -> None:
     """Run ``change`` once selection has stat-ed the files and before any is read."""
-    select = build.select_files
+    choose = build.plan
 
-    def wrapped(*args: Any, **kwargs: Any) -> Selection:
-        selection = select(*args, **kwargs)
+    def wrapped(*args: Any, **kwargs: Any) -> Plan:
+        chosen = choose(*args, **kwargs)
         change()
-        return selection
+        return chosen
 
-    monkeypatch.setattr(build, "select_files", wrapped)
+    monkeypatch.setattr(build, "plan", wrapped)
 
 
 def run_bounded(work: Callable[[], ContextResult]) -> ContextResult:

@@ -11,6 +11,7 @@ import pytest
 
 from ccw.context.api import ContextResult
 from ccw.context.build import NOTHING_MATCHED
+from ccw.errors import UsageError
 
 from .conftest import Tree, age, git_init, write_tree
 
@@ -138,18 +139,43 @@ def test_file_patterns_of_the_endpoint_limit_the_files(
     ]
 
 
-def test_pattern_matching_nothing_warns_and_sends_without_context(
+def test_pattern_matching_nothing_is_a_usage_error_naming_it_and_its_folder(
     tree: Callable[[Tree], Path], pack: Pack
 ) -> None:
     root = tree({"a.md": "a"})
-    some = pack("@a.md @nope/*.rs", root, use_cache=False)
+    with pytest.raises(UsageError) as raised:
+        pack("@a.md @nope/*.rs", root, use_cache=False)
+    assert raised.value.exit_code == 2
+    assert "'nope/*.rs' matched no file in " + str(root.resolve()) in raised.value.message
+    assert raised.value.fix is not None and "--allow-empty" in raised.value.fix
+    assert not (root.parent / "cache").exists()  # raised before anything was stored
+
+
+def test_allow_empty_warns_and_packs_the_rest(tree: Callable[[Tree], Path], pack: Pack) -> None:
+    root = tree({"a.md": "a"})
+    some = pack("@a.md @nope/*.rs", root, use_cache=False, allow_empty=True)
     assert paths(some) == ["a.md"]
-    assert some.warnings == ["pattern 'nope/*.rs' matched no file"]
-    none = pack("Explain @missing.py please", root, use_cache=False)
+    assert some.warnings == [f"pattern 'nope/*.rs' matched no file in {root.resolve()}"]
+    none = pack("Explain @missing.py please", root, use_cache=False, allow_empty=True)
     assert none.pack == ""
     assert none.files == []
     assert NOTHING_MATCHED in none.warnings
     assert none.final_prompt() == "Explain missing.py please"
+
+
+def test_a_pattern_missing_here_is_read_from_the_project_root(
+    tree: Callable[[Tree], Path], pack: Pack
+) -> None:
+    root = tree({"docs/guide.md": "guide\n", "src/app/main.py": "main\n"})
+    folder = root / "src" / "app"
+    result = pack("@docs/guide.md @main.py", folder, use_cache=False, project_root=root)
+    assert paths(result) == ["../../docs/guide.md", "main.py"]
+    assert result.warnings == [
+        f"pattern 'docs/guide.md' matched no file in {folder.resolve()}; "
+        f"it was read from the project root {root.resolve()}"
+    ]
+    with pytest.raises(UsageError, match="nor from the project root"):
+        pack("@nowhere.md", folder, use_cache=False, project_root=root)
 
 
 POLICY_TREE: Tree = {

@@ -99,14 +99,20 @@ def _summary(result: ContextResult) -> None:
     rest = result.skipped[SKIPPED_SHOWN:]
     if rest:
         counts = Counter(item.reason.split(";")[0] for item in rest)
-        summary = ", ".join(f"{count} {reason}" for reason, count in counts.most_common())
-        lines.append(f"... and {len(rest)} more ({summary}); --json lists them all")
+        summary = ", ".join(f"{count:,} {reason}" for reason, count in counts.most_common())
+        lines.append(f"... and {len(rest):,} more ({summary}); --json lists them all")
+    lines.extend(
+        f"{count:,} more not looked at: {reason}" for reason, count in result.left_out.items()
+    )
+    if result.rule:
+        lines.append(result.rule)
     if result.excluded:
         lines.append(excluded_line(result.excluded))
     source = f"cache {result.session_id}" if result.cache_used else (result.session_id or "fresh")
+    skipped = len(result.skipped) + sum(result.left_out.values())
     lines.append(
         f"{len(result.files)} files, {result.pack_bytes} bytes, ~{result.total_tokens} tokens, "
-        f"{len(result.skipped)} skipped ({source})"
+        f"{skipped:,} skipped ({source})"
     )
     typer.secho("\n".join(lines), dim=True, err=True)
 
@@ -159,6 +165,12 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[
             bool, typer.Option("--json", help="Print the pack and its summary as JSON.")
         ] = False,
+        allow_empty: Annotated[
+            bool,
+            typer.Option(
+                "--allow-empty", help="A pattern that matches no file is a warning, not an error."
+            ),
+        ] = False,
     ) -> None:
         """Pack files into one deterministic text (to stdout or -o FILE); summary on stderr."""
         from ccw.config.effective import find_endpoint
@@ -182,6 +194,7 @@ def register(app: typer.Typer) -> None:
             use_cache=not no_cache,
             max_total_bytes=None if max_size_kb is None else max_size_kb * 1024,
             max_files=max_files,
+            allow_empty=allow_empty,
         )
         progress = ProgressBar()
         request = context_request(

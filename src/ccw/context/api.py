@@ -94,6 +94,8 @@ def context_request(
         fmt=options.fmt,
         on_overflow=options.on_overflow,
         allow_secrets=options.allow_secrets,
+        allow_empty=options.allow_empty,
+        project_root=project_root,
         tokens=options.tokens,
         on_progress=on_progress,
     )

@@ -14,20 +14,22 @@ import json
 import os
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, BinaryIO
 
 from ccw.context.freshness import reusable, unchanged
+from ccw.context.limits import count_reason, plan, size_reason
 from ccw.context.options import parse_format, parse_overflow, parse_token_mode
 from ccw.context.pack import PackWriter
 from ccw.context.parse import Pattern, find_patterns, plain_prompt
 from ccw.context.read import ChangedError, content_problem, read_selected
 from ccw.context.request import ContextRequest, ContextResult, PackedFile, SkippedFile
 from ccw.context.secrets import secret_name
-from ccw.context.select import Candidate, fingerprint, select_files
+from ccw.context.select import Candidate, Match, Selection, Selector, fingerprint
 from ccw.context.store import CacheStore, CacheUnavailable, CacheWriter, StoredEntry, StoredFile
 from ccw.context.tokens import DEFAULT_MODEL, TokenCounter, estimate
-from ccw.errors import CcwError
+from ccw.errors import CcwError, UsageError
 
 NOTHING_MATCHED = "no pattern matched: sending without context"
 NOTHING_PACKED = "every matching file was left out: sending without context"
@@ -63,6 +65,28 @@ class _Tee:
             self.spill.write(chunk)
         self.size += len(chunk)
         return len(chunk)
+
+
+@dataclass(slots=True)
+class _Content:
+    """A file's checked bytes, their SHA-256 (when stored or counted exactly) and the stat
+    of what was read."""
+
+    data: bytes
+    digest: str | None
+    stat_key: tuple[int, int, int]
+
+
+@dataclass
+class _Packing:
+    """What one pack is written with: the writer, the token counter, the cache writer, the
+    stored files whose bytes may be reused, and the records to store."""
+
+    writer: PackWriter
+    counter: TokenCounter
+    sink: CacheWriter | None
+    reuse: dict[str, StoredFile]
+    records: list[StoredFile] = field(default_factory=list)
 
 
 class _Build:
@@ -145,6 +169,8 @@ class _Build:
         ]
         result.skipped = [SkippedFile(path, reason) for path, reason in stored.skipped]
         result.excluded = dict(stored.excluded)
+        result.left_out = dict(stored.left_out)
+        result.rule = stored.rule
         result.warnings.extend(stored.warnings)
         result.cache_used = True
         result.session_id = stored.id
@@ -155,40 +181,127 @@ class _Build:
     def _pack(self, key: str, stored: StoredEntry | None) -> ContextResult:
         request, result = self.request, self.result
         packed_ns = time.time_ns()
-        selection = select_files(
-            self.patterns,
-            Path(self.root),
-            request.include_dirs,
-            request.file_patterns,
-            request.exclude_dirs,
+        selector = Selector(
+            Path(self.root), request.include_dirs, request.file_patterns, request.exclude_dirs
         )
+        selection = selector.run(self.patterns, self._project_root())
+        self._check_unmatched(selection)
         result.warnings.extend(selection.warnings)
         result.excluded = selection.excluded
         result.skipped.extend(SkippedFile(path, reason) for path, reason in selection.skipped)
-        total = len(selection.files)
+        chosen = plan(
+            selection.matches,
+            lambda match: self._accept(selector, match),
+            request.max_files,
+            request.max_total_bytes,
+        )
+        if chosen.not_considered:
+            self._count_overflow(len(selection.matches))
+            result.left_out[count_reason(request.max_files)] = chosen.not_considered
+        result.rule = chosen.rule
+        total = len(chosen.files)
         if request.on_progress is not None and total:
             request.on_progress(0, total)
+        store = self._will_store(chosen.files)
         with contextlib.ExitStack() as stack:
-            sink = self._open_sink(stack)
+            sink = self._open_sink(stack) if store else None
             counter = TokenCounter(request.tokens, request.model, self._known_tokens())
             spill = None
             if sink is not None:
                 spill = stack.enter_context(tempfile.SpooledTemporaryFile(SPILL_BYTES))
             tee = _Tee(self.out, spill)
-            writer = PackWriter(request.fmt, tee)
-            reuse = reusable(stored)
-            records: list[StoredFile] = []
-            for done, candidate in enumerate(selection.files, 1):
-                self._add(candidate, reuse, writer, counter, sink, records)
-                if request.on_progress is not None:
-                    request.on_progress(done, total)
-            writer.close()
-            self._finish(key, stored, records, tee, counter, sink, packed_ns, selection.watch)
-        if not selection.files and not result.skipped:
+            packing = _Packing(PackWriter(request.fmt, tee), counter, sink, reusable(stored))
+            if chosen.by_size is None:
+                for done, candidate in enumerate(chosen.files, 1):
+                    content = self._read(candidate, packing, result.pack_bytes)
+                    if content is not None:
+                        self._take(candidate.rel, content, packing)
+                    self._progress(done, total)
+            else:
+                self._pack_by_size(chosen.files, chosen.by_size, packing)
+            packing.writer.close()
+            self._finish(key, stored, packing, tee, packed_ns, selector.result.watch)
+        if not selection.matches and not result.skipped:
             result.warnings.append(NOTHING_MATCHED)
         elif not result.files:
             result.warnings.append(NOTHING_PACKED)
         return result
+
+    def _progress(self, done: int, total: int) -> None:
+        if self.request.on_progress is not None:
+            self.request.on_progress(done, total)
+
+    def _pack_by_size(self, files: list[Candidate], order: list[int], packing: _Packing) -> None:
+        """The total size limit cuts the pack: read in rank order (smaller first within each
+        group) while the files fit, then write the ones kept in pack order."""
+        request = self.request
+        kept: dict[int, _Content] = {}
+        used = 0
+        limit = _size(request.max_total_bytes)
+        for done, index in enumerate(order, 1):
+            candidate = files[index]
+            if used + candidate.size > request.max_total_bytes:
+                self._skip(candidate.rel, size_reason(limit), overflow=True)
+            else:
+                content = self._read(candidate, packing, used)
+                if content is not None:
+                    kept[index] = content
+                    used += len(content.data)
+            self._progress(done, len(order))
+        for index in sorted(kept):
+            self._take(files[index].rel, kept[index], packing)
+
+    def _project_root(self) -> str | None:
+        folder = self.request.project_root
+        return None if folder is None else os.path.realpath(folder)
+
+    def _check_unmatched(self, selection: Selection) -> None:
+        """A pattern that matches no file is a usage error before anything is sent, or a
+        warning with ``allow_empty``."""
+        if not selection.unmatched:
+            return
+        names = ", ".join(repr(text) for text in selection.unmatched)
+        where = f"in {self.root}"
+        project = self._project_root()
+        if project is not None and project != self.root:
+            where += f" nor from the project root {project}"
+        noun = "pattern" if len(selection.unmatched) == 1 else "patterns"
+        message = f"{noun} {names} matched no file {where}"
+        if self.request.allow_empty:
+            self.result.warnings.append(message)
+            return
+        hint = ""
+        if selection.excluded:
+            hint = " (files under folders left out by policy count as no match: --no-exclude-dirs)"
+        raise UsageError(
+            message + hint,
+            "check the path (it is read from the current folder), or pass --allow-empty "
+            "to pack the rest",
+        )
+
+    def _count_overflow(self, matched: int) -> None:
+        if self.request.on_overflow == "fail":
+            limit = self.request.max_files
+            raise CcwError(
+                f"{matched} files match, more than the file count limit of {limit}",
+                f"raise the file count limit (--max-files {matched}), narrow the patterns, "
+                "or use --on-overflow skip",
+            )
+
+    def _will_store(self, files: list[Candidate]) -> bool:
+        """Whether the pack can be stored at all: its files and its text (each at least the
+        files' bytes) must fit under the cache limit. Said up front, nothing written."""
+        if self.store is None:
+            return False
+        content = min(sum(candidate.size for candidate in files), self.request.max_total_bytes)
+        if 2 * content <= self.store.max_bytes:
+            return True
+        self.result.warnings.append(
+            f"the pack and its files (about {_size(2 * content)}) are larger than the cache "
+            f"limit of {_size(self.store.max_bytes)}; it is not stored (raise "
+            "globalCacheSettings.maxTotalSizeMB, or use --no-cache)"
+        )
+        return False
 
     def _open_sink(self, stack: contextlib.ExitStack) -> CacheWriter | None:
         if self.store is None:
@@ -210,96 +323,103 @@ class _Build:
 
     def _skip(self, path: str, reason: str, overflow: bool = False) -> None:
         if overflow and self.request.on_overflow == "fail":
-            raise CcwError(
-                f"{path} does not fit: {reason}",
-                "raise the limit (maxSizeKB of the endpoint), narrow the patterns, "
-                "or use --on-overflow skip",
-            )
+            raise CcwError(f"{path} does not fit: {reason}", self._overflow_fix(reason))
         self.result.skipped.append(SkippedFile(path, reason))
 
-    def _add(
-        self,
-        candidate: Candidate,
-        reuse: dict[str, StoredFile],
-        writer: PackWriter,
-        counter: TokenCounter,
-        sink: CacheWriter | None,
-        records: list[StoredFile],
-    ) -> None:
-        request, result = self.request, self.result
-        rel = candidate.rel
+    def _overflow_fix(self, reason: str) -> str:
+        """The limit that was hit and what raises it."""
+        if "per-file limit" in reason:
+            return (
+                f"the per-file limit of {_size(self.request.max_file_bytes)} is fixed: narrow "
+                "the patterns to leave the file out, or use --on-overflow skip"
+            )
+        return (
+            f"raise the total size limit (--max-size-kb, or the endpoint's "
+            f"cacheStrategy.maxSizeKB; now {self.request.max_total_bytes // 1024}), narrow the "
+            "patterns, or use --on-overflow skip"
+        )
+
+    def _accept(self, selector: Selector, match: Match) -> Candidate | None:
+        """The candidate for a match that may take a place in the pack: not a secret by
+        name, a regular file inside its roots, under the per-file limit."""
+        request = self.request
         if not request.allow_secrets:
-            kind = secret_name(rel)
+            kind = secret_name(match.rel)
             if kind is not None:
-                self._skip(rel, f"secret file ({kind}); --allow-secrets includes it")
-                return
-        if candidate.size > request.max_file_bytes:
+                self._skip(match.rel, f"secret file ({kind}); --allow-secrets includes it")
+                return None
+        listed = len(selector.result.skipped)
+        candidate = selector.stat(match)
+        for path, reason in selector.result.skipped[listed:]:
+            self.result.skipped.append(SkippedFile(path, reason))
+        if candidate is not None and candidate.size > request.max_file_bytes:
             limit = _size(request.max_file_bytes)
-            self._skip(rel, f"larger than the per-file limit of {limit}", overflow=True)
-            return
-        if len(result.files) >= request.max_files:
-            self._skip(rel, f"file count limit ({request.max_files}) reached", overflow=True)
-            return
-        if result.pack_bytes + candidate.size > request.max_total_bytes:
-            limit = _size(request.max_total_bytes)
-            self._skip(rel, f"total size limit of {limit} reached", overflow=True)
-            return
+            self._skip(match.rel, f"larger than the per-file limit of {limit}", overflow=True)
+            return None
+        return candidate
+
+    def _read(self, candidate: Candidate, packing: _Packing, used: int) -> _Content | None:
+        """The file's bytes (from the store when its stat is unchanged, else from disk),
+        checked; None when it is left out (``used``: bytes already in the pack)."""
+        request, sink = self.request, packing.sink
+        rel = candidate.rel
         stat_key: tuple[int, int, int] = (candidate.size, candidate.mtime_ns, candidate.ino)
-        old = reuse.get(rel)
-        data: bytes | None = None
-        digest: str | None = None
+        old = packing.reuse.get(rel)
         if old is not None and (old.size, old.mtime_ns, old.ino) == stat_key:
             if old.reason is not None:
                 self._skip(rel, old.reason)
-                records.append(old)
-                return
+                packing.records.append(old)
+                return None
             data = sink.read_blob(old.hash) if sink is not None and old.hash else None
-            digest = old.hash if data is not None else None
-        if data is None:
-            try:
-                data, stat_key = read_selected(candidate, request.max_file_bytes)
-            except ChangedError as error:
-                self._skip(rel, str(error))
-                return
-            except OSError as error:
-                self._skip(rel, f"unreadable: {error.strerror}")
-                return
-            result.files_read += 1
-            if len(data) > request.max_file_bytes:
-                limit = _size(request.max_file_bytes)
-                self._skip(rel, f"grew past the per-file limit of {limit}", overflow=True)
-                return
-            if result.pack_bytes + len(data) > request.max_total_bytes:
-                limit = _size(request.max_total_bytes)
-                self._skip(rel, f"total size limit of {limit} reached", overflow=True)
-                return
-            reason = content_problem(data, request.allow_secrets)
-            if reason is not None:
-                self._skip(rel, reason)
-                records.append(StoredFile(rel, *stat_key, None, 0, reason))
-                return
-            if sink is not None or counter.exact:
-                digest = hashlib.sha256(data).hexdigest()
-            if sink is not None and digest is not None:
-                sink.put_blob(digest, data)
-        writer.add(rel, data)
-        tokens = counter.count(data, digest)
-        result.files.append(PackedFile(rel, len(data), tokens))
-        result.pack_bytes += len(data)
-        records.append(StoredFile(rel, *stat_key, digest, tokens))
+            if data is not None:
+                return _Content(data, old.hash, stat_key)
+        try:
+            data, stat_key = read_selected(candidate, request.max_file_bytes)
+        except ChangedError as error:
+            self._skip(rel, str(error))
+            return None
+        except OSError as error:
+            self._skip(rel, f"unreadable: {error.strerror}")
+            return None
+        self.result.files_read += 1
+        if len(data) > request.max_file_bytes:
+            limit = _size(request.max_file_bytes)
+            self._skip(rel, f"grew past the per-file limit of {limit}", overflow=True)
+            return None
+        if used + len(data) > request.max_total_bytes:
+            self._skip(rel, size_reason(_size(request.max_total_bytes)), overflow=True)
+            return None
+        reason = content_problem(data, request.allow_secrets)
+        if reason is not None:
+            self._skip(rel, reason)
+            packing.records.append(StoredFile(rel, *stat_key, None, 0, reason))
+            return None
+        digest = None
+        if sink is not None or packing.counter.exact:
+            digest = hashlib.sha256(data).hexdigest()
+        if sink is not None and digest is not None:
+            sink.put_blob(digest, data)
+        return _Content(data, digest, stat_key)
+
+    def _take(self, rel: str, content: _Content, packing: _Packing) -> None:
+        """Write one file into the pack."""
+        packing.writer.add(rel, content.data)
+        tokens = packing.counter.count(content.data, content.digest)
+        self.result.files.append(PackedFile(rel, len(content.data), tokens))
+        self.result.pack_bytes += len(content.data)
+        packing.records.append(StoredFile(rel, *content.stat_key, content.digest, tokens))
 
     def _finish(
         self,
         key: str,
         stored: StoredEntry | None,
-        records: list[StoredFile],
+        packing: _Packing,
         tee: _Tee,
-        counter: TokenCounter,
-        sink: CacheWriter | None,
         packed_ns: int,
         watch: set[str],
     ) -> None:
         result, request = self.result, self.request
+        sink, counter, records = packing.sink, packing.counter, packing.records
         result.total_tokens = sum(item.tokens for item in result.files) + estimate(
             tee.size - result.pack_bytes
         )
@@ -325,6 +445,8 @@ class _Build:
             files=records,
             skipped=[(item.path, item.reason) for item in result.skipped],
             excluded=dict(result.excluded),
+            left_out=dict(result.left_out),
+            rule=result.rule,
             warnings=list(result.warnings),
             watch={path: fingerprint(path) for path in sorted(watch)},
         )
@@ -364,7 +486,7 @@ def _check_options(request: ContextRequest) -> None:
 def _key(request: ContextRequest, patterns: list[Pattern], root: str) -> str:
     """What a pack depends on besides the files: patterns, root and options."""
     material = {
-        "v": 2,
+        "v": 3,
         "root": root,
         "includeDirs": [os.path.realpath(folder) for folder in request.include_dirs],
         "patterns": [[p.text, p.exclude] for p in patterns],
@@ -373,6 +495,8 @@ def _key(request: ContextRequest, patterns: list[Pattern], root: str) -> str:
         "limits": [request.max_total_bytes, request.max_file_bytes, request.max_files],
         "format": request.fmt,
         "allowSecrets": request.allow_secrets,
+        "allowEmpty": request.allow_empty,
+        "projectRoot": None if request.project_root is None else str(request.project_root),
         "tokens": [request.tokens, request.model if request.tokens == "exact" else None],
     }
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()

@@ -36,20 +36,24 @@ class ContextRequest:
     fmt: Format = "xml"
     on_overflow: Overflow = "skip"
     allow_secrets: bool = False
+    # A pattern that matches no file: a ``UsageError`` unless this is set (then a warning).
+    allow_empty: bool = False
+    # Patterns that match nothing from ``root`` are tried from here too (an ancestor).
+    project_root: Path | None = None
     tokens: TokenMode = "estimate"
     model: str | None = None
     on_progress: ProgressCallback | None = None
     clock: Callable[[], float] = time.time
 
 
-@dataclass
+@dataclass(slots=True)
 class PackedFile:
     path: str
     size: int
     tokens: int
 
 
-@dataclass
+@dataclass(slots=True)
 class SkippedFile:
     path: str
     reason: str
@@ -64,6 +68,10 @@ class ContextResult:
     warnings: list[str] = field(default_factory=list)
     # Files a glob matched that the folder policy left out, by reason ("build/": 12).
     excluded: dict[str, int] = field(default_factory=dict)
+    # Files a limit left out without looking at them, counted by reason.
+    left_out: dict[str, int] = field(default_factory=dict)
+    # When a limit cut the pack: the one-line rule that chose the files kept.
+    rule: str | None = None
     cache_used: bool = False
     session_id: str | None = None
     total_tokens: int = 0
@@ -79,8 +87,12 @@ class ContextResult:
             "sessionId": self.session_id,
             "cacheUsed": self.cache_used,
             "cachedFiles": [item.path for item in self.files],
-            "files": [vars(item) for item in self.files],
-            "skipped": [vars(item) for item in self.skipped],
+            "files": [
+                {"path": item.path, "size": item.size, "tokens": item.tokens} for item in self.files
+            ],
+            "skipped": [{"path": item.path, "reason": item.reason} for item in self.skipped],
+            "leftOutByLimit": self.left_out,
+            "selectionRule": self.rule,
             "warnings": self.warnings,
             "excludedByPolicy": self.excluded,
             "totalTokens": self.total_tokens,

@@ -25,7 +25,7 @@ import subprocess
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ccw.context import gitignore
 from ccw.context.globs import expand_braces, is_glob, split_base, translate
@@ -76,7 +76,7 @@ def fingerprint(path: str) -> Fingerprint:
     return (info.st_mtime_ns, info.st_size, info.st_ino)
 
 
-@dataclass
+@dataclass(slots=True)
 class Candidate:
     """A regular file chosen by a pattern, with the stat taken before reading it.
 
@@ -93,9 +93,23 @@ class Candidate:
     explicit: bool
 
 
+class Match(NamedTuple):
+    """A path a pattern matched, not yet stat'ed: ``roots`` are the folders it must stay
+    inside, ``explicit`` says the pattern named it (not a glob or a folder)."""
+
+    rel: str
+    path: str
+    roots: tuple[str, ...]
+    explicit: bool
+
+
 @dataclass
 class Selection:
-    files: list[Candidate] = field(default_factory=list)
+    """What the patterns matched, in pack order (patterns as written, sorted within each)."""
+
+    matches: list[Match] = field(default_factory=list)
+    # Include patterns that matched nothing, from the folder nor from the project root.
+    unmatched: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     watch: set[str] = field(default_factory=set)
@@ -118,7 +132,10 @@ def _posix(path: str) -> str:
     return path.replace(os.sep, "/") if os.sep != "/" else path
 
 
-class _Selector:
+class Selector:
+    """Matches patterns (``run``), then stats the matches a pack can use (``stat``), so
+    that a limited pack never stats what it cannot hold."""
+
     def __init__(
         self,
         root: Path,
@@ -145,16 +162,19 @@ class _Selector:
         relative = os.path.relpath(path, self.root)
         return "" if relative == "." else _posix(relative)
 
-    def run(self, patterns: Sequence[Pattern]) -> Selection:
+    def run(self, patterns: Sequence[Pattern], project_root: str | None = None) -> Selection:
+        """Match every pattern (nothing is stat'ed yet: see ``stat``)."""
         self.excludes = [_exclude_matcher(p.text) for p in patterns if p.exclude]
         seen: set[str] = set()
         for pattern in patterns:
             if pattern.exclude:
                 continue
-            found: dict[str, tuple[str, tuple[str, ...], bool]] = {}
-            for glob in expand_braces(pattern.text):
-                for rel, path, roots, explicit in self._resolve(glob):
-                    found.setdefault(rel, (path, roots, explicit))
+            found = self._found(pattern.text)
+            if not found and project_root is not None:
+                found = self._from_project_root(pattern, project_root)
+            if not found:
+                self.result.unmatched.append(pattern.text)
+                continue
             kept = 0
             for rel in sorted(found):
                 path, roots, explicit = found[rel]
@@ -168,17 +188,41 @@ class _Selector:
                 if rel in seen:
                     continue
                 seen.add(rel)
-                candidate = self._stat(rel, path, roots, explicit)
-                if candidate is not None:
-                    self.result.files.append(candidate)
+                self.result.matches.append(Match(rel, path, roots, explicit))
             if not kept:
-                self.result.warnings.append(f"pattern {pattern.text!r} matched no file")
+                self.result.warnings.append(
+                    f"every file pattern {pattern.text!r} matched was left out by the other "
+                    "patterns or the endpoint's filePatterns"
+                )
         counts: dict[str, int] = {}
         for rel, reason in self.excluded.items():
             if rel not in seen and not self._excluded_by_pattern(rel):
                 counts[reason] = counts.get(reason, 0) + 1
         self.result.excluded = dict(sorted(counts.items()))
         return self.result
+
+    def _found(self, text: str) -> dict[str, tuple[str, tuple[str, ...], bool]]:
+        found: dict[str, tuple[str, tuple[str, ...], bool]] = {}
+        for glob in expand_braces(text):
+            for rel, path, roots, explicit in self._resolve(glob):
+                found.setdefault(rel, (path, roots, explicit))
+        return found
+
+    def _from_project_root(
+        self, pattern: Pattern, project_root: str
+    ) -> dict[str, tuple[str, tuple[str, ...], bool]]:
+        """A pattern that matched nothing from the folder, read from the project root above
+        it (a path copied from the project's top level); a warning names the root used."""
+        up = os.path.relpath(project_root, self.root)
+        if os.path.isabs(pattern.text) or up == "." or not set(up.split(os.sep)) <= {".."}:
+            return {}
+        found = self._found(f"{_posix(up)}/{pattern.text.removeprefix('./')}")
+        if found:
+            self.result.warnings.append(
+                f"pattern {pattern.text!r} matched no file in {self.root}; "
+                f"it was read from the project root {project_root}"
+            )
+        return found
 
     def _excluded_by_pattern(self, rel: str) -> bool:
         return any(match(rel) for match in self.excludes)
@@ -298,9 +342,10 @@ class _Selector:
             folder, prefix = os.path.join(folder, part), prefix + os.fsencode(part) + b"/"
         return _walk(base_real, prefix, stack, self.result.watch, self.policy, self.venvs)
 
-    def _stat(
-        self, rel: str, path: str, roots: tuple[str, ...], explicit: bool
-    ) -> Candidate | None:
+    def stat(self, match: Match) -> Candidate | None:
+        """The file to read for ``match``; None (and a skip reason when it was named
+        explicitly or leads outside) when it is not a regular file inside its roots."""
+        rel, path, roots, explicit = match
         try:
             info = os.lstat(path)
             link = stat.S_ISLNK(info.st_mode)
@@ -333,13 +378,16 @@ def select_files(
     include_dirs: Sequence[Path] = (),
     file_patterns: Sequence[str] = (),
     exclude_dirs: Collection[str] | None = None,
-) -> Selection:
-    """The files the patterns name, in pack order (patterns as written, sorted within each).
+) -> tuple[Selection, list[Candidate]]:
+    """The selection and every matched regular file, stat'ed, in pack order.
 
     ``exclude_dirs`` names the folders globs leave out by policy: None is
     ``DEFAULT_EXCLUDED_DIRS``, an empty collection turns the policy off (the ``pyvenv.cfg``
     rule too)."""
-    return _Selector(root, include_dirs, file_patterns, exclude_dirs).run(patterns)
+    selector = Selector(root, include_dirs, file_patterns, exclude_dirs)
+    selection = selector.run(patterns)
+    found = (selector.stat(match) for match in selection.matches)
+    return selection, [candidate for candidate in found if candidate is not None]
 
 
 def _as_glob(glob: str) -> str | None:

@@ -71,6 +71,11 @@ def _add_excluded(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE entries ADD COLUMN excluded TEXT NOT NULL DEFAULT '{}'")
 
 
+def _add_limits(conn: sqlite3.Connection) -> None:
+    """Each entry keeps what its limits left out uncounted and the rule that chose its files."""
+    conn.execute("ALTER TABLE entries ADD COLUMN limits TEXT NOT NULL DEFAULT '{}'")
+
+
 def _create_tables(conn: sqlite3.Connection) -> None:
     run_script(conn, _TABLES)
 
@@ -79,6 +84,7 @@ def _create_tables(conn: sqlite3.Connection) -> None:
 MIGRATIONS = (
     Migration("create blobs, entries and counters", _create_tables),
     Migration("entries keep their policy counts", _add_excluded),
+    Migration("entries keep what limits left out", _add_limits),
 )
 
 
@@ -118,6 +124,8 @@ class StoredEntry:
     warnings: list[str] = field(default_factory=list)
     watch: dict[str, Any] = field(default_factory=dict)
     excluded: dict[str, int] = field(default_factory=dict)  # files left out by policy, by reason
+    left_out: dict[str, int] = field(default_factory=dict)  # files a limit never looked at
+    rule: str | None = None  # the rule that chose the files of a cut pack
 
 
 def _typed(row: tuple[Any, ...] | sqlite3.Row, *kinds: type | tuple[type, ...]) -> tuple[Any, ...]:
@@ -329,7 +337,7 @@ class CacheStore:
         def read(conn: sqlite3.Connection) -> StoredEntry | None:
             row = conn.execute(
                 "SELECT id, key, root, patterns, pack_hash, bytes, tokens, created, expires, "
-                "packed_ns, skipped, warnings, watch, excluded FROM entries WHERE key = ?",
+                "packed_ns, skipped, warnings, watch, excluded, limits FROM entries WHERE key = ?",
                 (key,),
             ).fetchone()
             if row is None:
@@ -337,12 +345,16 @@ class CacheStore:
             row = _typed(row, *_ENTRY_KINDS)
             patterns, skipped = _decoded(row[3], list), _decoded(row[10], list)
             warnings, watch = _decoded(row[11], list), _decoded(row[12], dict)
-            excluded = _decoded(row[13], dict)
+            excluded, limits = _decoded(row[13], dict), _decoded(row[14], dict)
+            left_out, rule = limits.get("leftOut", {}), limits.get("rule")
             if not (
                 all(isinstance(item, str) for item in [*patterns, *warnings])
                 and all(_is_pair_of_text(item) for item in skipped)
                 and all(_is_fingerprint(item) for item in watch.values())
                 and all(type(count) is int for count in excluded.values())
+                and isinstance(left_out, dict)
+                and all(type(count) is int for count in left_out.values())
+                and (rule is None or isinstance(rule, str))
             ):
                 raise DamagedError("a row of the context cache holds JSON of the wrong shape")
             entry = StoredEntry(
@@ -360,6 +372,8 @@ class CacheStore:
                 warnings=warnings,
                 watch=watch,
                 excluded=excluded,
+                left_out=left_out,
+                rule=rule,
             )
             entry.files = [
                 StoredFile(*_typed(file_row, *_FILE_KINDS))
@@ -546,14 +560,15 @@ class CacheWriter:
         _delete_entries(conn, "key = ? OR id = ?", (entry.key, entry.id), collect=False)
         conn.execute(
             "INSERT INTO entries (id, key, root, patterns, pack_hash, files, bytes, tokens, "
-            "created, accessed, expires, packed_ns, skipped, warnings, watch, excluded) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "created, accessed, expires, packed_ns, skipped, warnings, watch, excluded, limits) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 entry.id, entry.key, entry.root, json.dumps(entry.patterns), entry.pack_hash,
                 sum(1 for item in entry.files if item.reason is None), entry.bytes,
                 entry.tokens, entry.created, self.store.clock(), entry.expires,
                 entry.packed_ns, json.dumps(entry.skipped), json.dumps(entry.warnings),
                 json.dumps(entry.watch), json.dumps(entry.excluded),
+                json.dumps({"leftOut": entry.left_out, "rule": entry.rule}),
             ),
         )  # fmt: skip
         conn.executemany(
@@ -624,7 +639,9 @@ def _is_fingerprint(item: Any) -> bool:
     )
 
 
-_ENTRY_KINDS = (str, str, str, str, str, int, int, _NUMBER, _NUMBER, int, str, str, str, str)
+_ENTRY_KINDS = (
+    str, str, str, str, str, int, int, _NUMBER, _NUMBER, int, str, str, str, str, str
+)  # fmt: skip
 _FILE_KINDS = (str, int, int, int, (str, type(None)), int, (str, type(None)))
 
 
