@@ -37,6 +37,12 @@ Opt-in faults for hardening tests: ``fail(..., echo_headers=True)`` puts every r
 default); ``stall()`` streams the first chunk, then sends nothing for the given seconds;
 ``error_in_ok()`` answers 200 with an error body (as JSON, or as the stream's only event).
 
+Per key: ``refuse_key(key, status)`` answers every model call and model list sent with that key
+(``Authorization: Bearer`` or ``x-api-key``) with ``status``, until ``accept_key(key)``;
+``calls_by_key()`` counts the model calls (embeddings included) each key made. ``POST
+/v1/embeddings`` answers one vector of ``embedding_dim`` numbers per input, the same for the same
+text, and records each request's input count in ``embedding_batches``.
+
 Faults hit model calls only, unless injected with ``routes="models"`` (only the model lists
 ``GET /v1/models``, ``/models`` and ``/api/tags``, what a connection test asks for) or
 ``routes="all"``. The queue is first in, first out: a head fault waits for a request it applies
@@ -62,6 +68,8 @@ Routes = Literal["calls", "models", "all"]
 DEFAULT_REPLY = "Hello from the test provider."
 
 MODEL_PATHS = (
+    "/v1/embeddings",
+    "/embeddings",
     "/v1/chat/completions",
     "/chat/completions",
     "/v1/messages",
@@ -126,6 +134,9 @@ class ProviderServer:
         self.usage_cached_tokens = 0
         self.models: list[str] = ["test-model"]
         self.requests: list[RecordedRequest] = []
+        self.embedding_dim = 8
+        self.embedding_batches: list[int] = []
+        self._refused_keys: dict[str, int] = {}
         self.url = ""
         self._faults: list[_Fault] = []
         self._lock = threading.Lock()
@@ -182,6 +193,29 @@ class ProviderServer:
         """The next ``times`` model calls answer 200 with ``{"error": {...}}``: the whole body,
         or the only event of the stream."""
         self._push(_Fault("error_in_ok", times, message=message, error_type=error_type))
+
+    def refuse_key(self, key: str, status: int = 401) -> None:
+        """Every request carrying ``key`` answers ``status`` until ``accept_key(key)``."""
+        with self._lock:
+            self._refused_keys[key] = status
+
+    def accept_key(self, key: str) -> None:
+        with self._lock:
+            self._refused_keys.pop(key, None)
+
+    def _refusal(self, headers: dict[str, str]) -> int | None:
+        with self._lock:
+            return self._refused_keys.get(_key_of(headers) or "")
+
+    def calls_by_key(self) -> dict[str, int]:
+        """How many model calls each key made (the key as sent; ``""`` for none)."""
+        counts: dict[str, int] = {}
+        with self._lock:
+            for request in self.requests:
+                if request.method == "POST" and request.path in MODEL_PATHS:
+                    key = _key_of(request.headers) or ""
+                    counts[key] = counts.get(key, 0) + 1
+        return counts
 
     def credentials_seen(self, extra: tuple[str, ...] = ()) -> list[str]:
         """Names of credential headers (and of ``extra`` headers) any request carried."""
@@ -354,10 +388,19 @@ class _Handler(BaseHTTPRequestHandler):
             ("POST", "/v1/messages"): self._anthropic_messages,
             ("POST", "/api/chat"): self._ollama_chat,
             ("POST", "/api/generate"): self._ollama_generate,
+            ("POST", "/v1/embeddings"): self._embeddings,
+            ("POST", "/embeddings"): self._embeddings,
         }
         route = routes.get((method, path))
         if route is None:
             self._send_json(404, {"error": {"message": f"no route {method} {path}"}})
+            return
+        refused = self.provider._refusal(headers)
+        if refused is not None and route != self._ollama_show:
+            shape = _anthropic_error if "anthropic-version" in headers else _openai_error
+            if path.startswith("/api/"):
+                shape = _ollama_error
+            self._send_json(refused, shape(refused, "This key is refused by the test provider."))
             return
         route(body if isinstance(body, dict) else {})
 
@@ -516,6 +559,29 @@ class _Handler(BaseHTTPRequestHandler):
             "total_tokens": prompt + completion,
             "prompt_tokens_details": {"cached_tokens": self.provider.usage_cached_tokens},
         }
+
+    # -- embeddings --------------------------------------------------------------------------
+
+    def _embeddings(self, body: dict[str, Any]) -> None:
+        raw = body.get("input")
+        inputs = [raw] if isinstance(raw, str) else list(raw or [])
+        call = _Call(
+            model=str(body.get("model", "")),
+            prompt_chars=sum(len(str(item)) for item in inputs),
+            last_user_text="",
+            stream=False,
+        )
+        with self.provider._lock:
+            self.provider.embedding_batches.append(len(inputs))
+        if self._fault(call, _openai_error) == "done":
+            return
+        data = [
+            {"object": "embedding", "index": index, "embedding": _vector(str(item), self.provider)}
+            for index, item in enumerate(inputs)
+        ]
+        tokens = _tokens(call.prompt_chars)
+        usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+        self._send_json(200, {"object": "list", "data": data, "model": call.model, "usage": usage})
 
     # -- Anthropic ---------------------------------------------------------------------------
 
@@ -711,6 +777,22 @@ def _last_user_text(messages: list[dict[str, Any]]) -> str:
         if message.get("role") == "user":
             return _text(message.get("content"))
     return ""
+
+
+def _key_of(headers: dict[str, str]) -> str | None:
+    """The key a request carries: ``Authorization: Bearer KEY`` or ``x-api-key``."""
+    auth = headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:]
+    return headers.get("x-api-key")
+
+
+def _vector(text: str, provider: ProviderServer) -> list[float]:
+    """A deterministic vector for ``text``: the same text gives the same numbers."""
+    import hashlib
+
+    digest = hashlib.sha256(text.encode()).digest()
+    return [round(digest[i % len(digest)] / 255, 6) for i in range(provider.embedding_dim)]
 
 
 def _tokens(chars: int) -> int:

@@ -105,6 +105,141 @@ MAX_ID_CHARS = 128
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 
+RoutingStrategy = Literal["simple-shuffle", "weighted", "latency-based", "cost-based", "least-busy"]
+PoolStrategy = Literal["round_robin", "latency_aware", "weighted_random"]
+ModelKind = Literal["llm", "embedding", "reranker"]
+
+
+class ApiKeyEntry(_Model):
+    """One of a provider's keys (``apiKeys[]``); ``key`` may be a ``${VAR}`` reference.
+
+    The original tool also wrote health fields into each entry (``healthStatus``,
+    ``lastError``...); they are kept as written, and ccw keeps its own in its state dir.
+    """
+
+    id: str = Field(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)
+    key: str = Field(default="", repr=False)
+    label: str | None = None
+    weight: int | float | None = Field(default=None, gt=0, le=1_000_000)
+    enabled: bool = True
+
+
+class HealthCheck(_Model):
+    """Background checks of each key (``ccw serve``) and when a failing key is set aside."""
+
+    enabled: bool = False
+    interval_seconds: int = Field(default=300, ge=5, le=86_400)
+    cooldown_seconds: int = Field(default=5, ge=0, le=86_400)
+    failure_threshold: int = Field(default=3, ge=1, le=100)
+
+
+class AdvancedSettings(_Model):
+    """The original tool's per-provider call settings. Where ccw's own top-level fields
+    (timeout, maxRetries, organization, apiVersion, customHeaders) are set too, those win."""
+
+    timeout: float | None = Field(default=None, gt=0, le=3600)
+    max_retries: int | None = Field(default=None, ge=0, le=10)
+    organization: str | None = None
+    api_version: str | None = None
+    custom_headers: dict[str, str] | None = Field(default=None, repr=False)
+    rpm: int | None = Field(default=None, ge=1)
+    tpm: int | None = Field(default=None, ge=1)
+    proxy: str | None = None
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://", "socks5://")):
+            raise ValueError("must start with http://, https:// or socks5://")
+        return value or None
+
+
+class ModelCapabilities(_Model):
+    streaming: bool | None = None
+    function_calling: bool | None = None
+    vision: bool | None = None
+    context_window: int | None = Field(default=None, ge=1)
+    max_output_tokens: int | None = Field(default=None, ge=1)
+    embedding_dimension: int | None = Field(default=None, ge=1)
+
+
+class ModelEndpointSettings(_Model):
+    """Per-model overrides of the provider's base URL, timeout, retries and headers."""
+
+    base_url: str | None = None
+    timeout: float | None = Field(default=None, gt=0, le=3600)
+    max_retries: int | None = Field(default=None, ge=0, le=10)
+    custom_headers: dict[str, str] | None = Field(default=None, repr=False)
+    cache_strategy: CacheStrategy | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_base(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value or None
+
+
+class ModelDefinition(_Model):
+    """A model a provider offers (``llmModels``, ``embeddingModels``, ``rerankerModels``)."""
+
+    id: str = Field(min_length=1)
+    name: str | None = None
+    type: str | None = None
+    series: str | None = None
+    enabled: bool = True
+    capabilities: ModelCapabilities | None = None
+    endpoint_settings: ModelEndpointSettings | None = None
+    description: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+
+    def names(self) -> tuple[str, ...]:
+        return (self.id, self.name) if self.name else (self.id,)
+
+
+class PoolMember(_Model):
+    """A provider a pool uses explicitly: all its enabled keys, or the ones named."""
+
+    provider_id: str = Field(min_length=1, max_length=MAX_ID_CHARS)
+    model_id: str | None = None  # the provider's name for the pool's model
+    use_all_keys: bool = True
+    selected_key_ids: list[str] | None = None
+    weight: int | float | None = Field(default=None, gt=0, le=1_000_000)
+    max_concurrent_per_key: int | None = Field(default=None, ge=1)
+    enabled: bool = True
+
+
+class ModelPool(_Model):
+    """Several providers (and their keys) serving one model as one ``--model`` id."""
+
+    id: str = Field(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)
+    model_type: ModelKind = "llm"
+    enabled: bool = True
+    target_model: str = Field(min_length=1)
+    strategy: PoolStrategy = "round_robin"
+    auto_discover: bool = True
+    excluded_provider_ids: list[str] | None = None
+    default_cooldown: int = Field(default=60, ge=0, le=86_400)
+    default_max_concurrent_per_key: int = Field(default=4, ge=1)
+    providers: list[PoolMember] | None = None
+    name: str | None = None
+    description: str | None = None
+
+
+class EmbeddingPoolConfig(_Model):
+    """The original's single embedding pool (before ``modelPools``); ``ccw embed`` uses it
+    when no ``--model`` is given."""
+
+    enabled: bool = False
+    target_model: str = ""
+    strategy: PoolStrategy = "round_robin"
+    auto_discover: bool = True
+    excluded_provider_ids: list[str] | None = None
+    default_cooldown: int = Field(default=60, ge=0, le=86_400)
+    default_max_concurrent_per_key: int = Field(default=4, ge=1)
+
+
 class Provider(_Model):
     id: str = Field(min_length=1, max_length=MAX_ID_CHARS, pattern=ID_PATTERN)
     name: str = ""
@@ -117,8 +252,36 @@ class Provider(_Model):
     organization: str | None = None
     api_version: str | None = None
     custom_headers: dict[str, str] | None = Field(default=None, repr=False)
+    advanced_settings: AdvancedSettings | None = Field(default=None, repr=False)
+    api_keys: list[ApiKeyEntry] | None = Field(default=None, repr=False)
+    routing_strategy: RoutingStrategy | None = None
+    health_check: HealthCheck | None = None
+    llm_models: list[ModelDefinition] | None = None
+    embedding_models: list[ModelDefinition] | None = None
+    reranker_models: list[ModelDefinition] | None = None
     created_at: str | None = None
     updated_at: str | None = None
+
+    def enabled_keys(self) -> list[ApiKeyEntry]:
+        """The ``apiKeys[]`` entries a call may use."""
+        return [entry for entry in self.api_keys or () if entry.enabled and entry.key]
+
+    @property
+    def multi_key(self) -> bool:
+        """Whether calls go through the router: the provider has enabled ``apiKeys``."""
+        return bool(self.enabled_keys())
+
+    def models_of(self, model_kind: str) -> list[ModelDefinition]:
+        found = {
+            "llm": self.llm_models,
+            "embedding": self.embedding_models,
+            "reranker": self.reranker_models,
+        }.get(model_kind)
+        return list(found or ())
+
+    def model_definition(self, model: str, model_kind: str = "llm") -> ModelDefinition | None:
+        """The ``llmModels`` (or other kind's) entry naming ``model`` by id or name."""
+        return next((m for m in self.models_of(model_kind) if model in m.names()), None)
 
     def __repr_args__(self) -> Any:
         """Declared fields only: a kept unknown field (``apiKeys``, ``advancedSettings``) may
@@ -146,6 +309,9 @@ class Endpoint(_Model):
     temperature: float | None = Field(default=None, ge=0, le=2)
     # Seconds without a byte from the provider before a streaming call is cut (default 120).
     idle_timeout: float | None = Field(default=None, gt=0, le=3600)
+    # Endpoint ids tried in order after a rate limit, server error, timeout or unreachable
+    # provider, and for a pack too big for this endpoint's context window.
+    fallbacks: list[str] | None = None
     created_at: str | None = None
     updated_at: str | None = None
 
@@ -160,12 +326,17 @@ class Config(_Model):
     # Environment variables that apiBase and header values may refer to, and that the API may
     # set as a key reference; edited only from the CLI (``ccw config allow-env NAME``).
     allowed_env_vars: list[Annotated[str, Field(pattern=ENV_NAME_PATTERN)]] | None = None
+    model_pools: list[ModelPool] | None = None
+    embedding_pool_config: EmbeddingPoolConfig | None = None
 
     def provider(self, provider_id: str) -> Provider | None:
         return next((p for p in self.providers if p.id == provider_id), None)
 
     def endpoint(self, endpoint_id: str) -> Endpoint | None:
         return next((e for e in self.endpoints if e.id == endpoint_id), None)
+
+    def pool(self, pool_id: str) -> ModelPool | None:
+        return next((p for p in self.model_pools or () if p.id == pool_id), None)
 
     @property
     def allowed_env(self) -> frozenset[str]:

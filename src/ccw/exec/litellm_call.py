@@ -1,6 +1,10 @@
-"""One chat call through LiteLLM: credentials per call, streaming, ccw's own retry policy.
+"""One chat call through LiteLLM: credentials per call, streaming, ccw's own retry policy,
+one deadline for the whole call.
 
-LiteLLM is imported here and only here, lazily, on the path that calls a model.
+A target with deployments (several keys, a pool, rpm/tpm limits) goes through LiteLLM's
+Router (``ccw.exec.routing``); a refused or rate-limited key then hands the call to another
+key at once, and every other fault follows the same retry policy as a plain call. LiteLLM is
+imported here and only here, lazily, on the path that calls a model.
 """
 
 from __future__ import annotations
@@ -12,8 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ccw.exec import events, faults, http_guard, redact
+from ccw.exec import events, faults, http_guard, routing
+from ccw.exec.deadline import Deadline
 from ccw.exec.faults import ProviderFault
+from ccw.exec.key_state import KeyStates
 from ccw.exec.target import CallTarget
 from ccw.result import Usage
 
@@ -21,6 +27,27 @@ DEFAULT_MAX_TOKENS = 4096
 MAX_RETRY_WAIT_S = 60.0
 DEFAULT_IDLE_TIMEOUT_S = 120.0  # a stream silent this long is cut (endpoint ``idleTimeout``)
 DEFAULT_CONNECT_TIMEOUT_S = 600.0  # LiteLLM's own default, for the phases idleTimeout leaves
+
+# Kwargs a caller's ``-o`` options may not replace: the call's own plumbing.
+RESERVED = frozenset(
+    {
+        "model",
+        "messages",
+        "stream",
+        "stream_options",
+        "api_key",
+        "api_base",
+        "timeout",
+        "num_retries",
+        "max_retries",
+        "client",
+        "extra_headers",
+        "organization",
+        "api_version",
+    }
+)
+# Faults that belong to one key: the call moves to another key at once.
+KEY_FAULTS = (faults.AUTHENTICATION, faults.RATE_LIMIT)
 
 TextSink = Callable[[str], None]
 
@@ -31,6 +58,7 @@ class CallOutcome:
     usage: Usage = field(default_factory=Usage)
     finish_reason: str | None = None
     attempts: int = 1
+    deployment: str | None = None  # ``provider/key`` that answered a routed call
 
 
 def load_litellm() -> Any:
@@ -68,17 +96,47 @@ def _timeout(target: CallTarget, timeout: float | None, stream: bool) -> Any:
     return httpx.Timeout(chosen or DEFAULT_CONNECT_TIMEOUT_S, read=read)
 
 
-def _kwargs(
-    target: CallTarget, messages: list[dict[str, Any]], timeout: float | None, stream: bool
+def call_kwargs(
+    target: CallTarget,
+    messages: list[dict[str, Any]],
+    timeout: float | None,
+    stream: bool,
+    options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """What every try sends, routed or not: the messages, the endpoint's defaults, the
+    caller's options over them, the timeout and the guarded HTTP client."""
     kwargs: dict[str, Any] = {
-        "model": target.model,
         "messages": messages,
-        "api_key": target.api_key,
         "num_retries": 0,
         "max_retries": 0,
         "max_tokens": target.endpoint.max_tokens or DEFAULT_MAX_TOKENS,
     }
+    if target.endpoint.temperature is not None:
+        kwargs["temperature"] = target.endpoint.temperature
+    for name, value in (options or {}).items():
+        if name not in RESERVED:
+            kwargs[name] = value
+    chosen = _timeout(target, timeout, stream)
+    if chosen:
+        kwargs["timeout"] = chosen
+    models = [d.model for d in target.deployments] or [target.model]
+    clients = {http_guard.client_for(model) is None for model in models}
+    if clients == {False}:
+        kwargs["client"] = http_guard.client_for(models[0])
+    return kwargs
+
+
+def _kwargs(
+    target: CallTarget,
+    messages: list[dict[str, Any]],
+    timeout: float | None,
+    stream: bool,
+    options: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A plain call's kwargs: the shared ones plus the one key's credentials."""
+    kwargs = call_kwargs(target, messages, timeout, stream, options)
+    kwargs["model"] = target.model
+    kwargs["api_key"] = target.api_key
     if target.api_base:
         kwargs["api_base"] = target.api_base
     if target.headers:
@@ -87,14 +145,6 @@ def _kwargs(
         kwargs["organization"] = target.organization
     if target.api_version:
         kwargs["api_version"] = target.api_version
-    if target.endpoint.temperature is not None:
-        kwargs["temperature"] = target.endpoint.temperature
-    chosen = _timeout(target, timeout, stream)
-    if chosen:
-        kwargs["timeout"] = chosen
-    client = http_guard.client_for(target.model)
-    if client is not None:
-        kwargs["client"] = client
     return kwargs
 
 
@@ -120,46 +170,60 @@ def _usage(raw: Any) -> Usage:
 
 
 def _once(
-    litellm: Any,
+    call: Callable[..., Any],
+    kwargs: dict[str, Any],
     target: CallTarget,
-    messages: list[dict[str, Any]],
-    stream: bool,
-    timeout: float | None,
+    deadline: Deadline,
     on_text: TextSink,
+    seen: list[str],
 ) -> CallOutcome:
-    kwargs = _kwargs(target, messages, timeout, stream)
+    """One request. ``seen`` gets the deployment that took it, as soon as that is known."""
+    stream = bool(kwargs.get("stream"))
     if not stream:
-        response = litellm.completion(**kwargs)
+        response = call(**kwargs)
+        _note(seen, routing.answered_by(response))
         choice = response.choices[0]
         text = choice.message.content or ""
         if text:
             on_text(text)
-        return CallOutcome(text, _usage(getattr(response, "usage", None)), choice.finish_reason)
-    kwargs["stream"] = True
+        return CallOutcome(
+            text,
+            _usage(getattr(response, "usage", None)),
+            choice.finish_reason,
+            deployment=routing.answered_by(response),
+        )
     kwargs["stream_options"] = {"include_usage": True}
     parts: list[str] = []  # joined once at the end: no growing copies of a long answer
     received = 0
     finish: str | None = None
     usage = Usage()
+    deployment: str | None = None
     try:
-        response = litellm.completion(**kwargs)
+        response = call(**kwargs)
+        deployment = routing.answered_by(response)
+        _note(seen, deployment)
         for chunk in response:
             _forget_streamed(response)
             if getattr(chunk, "usage", None) is not None:
                 usage = _usage(chunk.usage)
-            if not chunk.choices:
-                continue
-            choice = chunk.choices[0]
-            piece = getattr(choice.delta, "content", None)
-            if piece:
-                parts.append(piece)
-                received += len(piece)
-                on_text(piece)
-            if choice.finish_reason:
-                finish = choice.finish_reason
+            if chunk.choices:
+                choice = chunk.choices[0]
+                piece = getattr(choice.delta, "content", None)
+                if piece:
+                    parts.append(piece)
+                    received += len(piece)
+                    on_text(piece)
+                if choice.finish_reason:
+                    finish = choice.finish_reason
+            if deadline.expired():
+                raise deadline.fault(target.provider.id, 1)
+    except ProviderFault:
+        raise
     except Exception as exc:
-        fault = faults.classify(exc, secrets=redact.secrets_of(target))
-        if fault.fault is faults.TIMEOUT and _idle_cut(target, timeout):
+        fault = faults.classify(exc, secrets=target.secrets())
+        if fault.fault is faults.TIMEOUT and deadline.expired():
+            raise deadline.fault(target.provider.id, 1) from None
+        if fault.fault is faults.TIMEOUT and _idle_cut(target, kwargs.get("timeout")):
             raise _idle_fault(target, received) from None
         if parts:
             raise ProviderFault(
@@ -173,7 +237,12 @@ def _once(
             faults.STREAM_CUT,
             f"the stream from {target.provider.id} ended before the answer was finished",
         )
-    return CallOutcome("".join(parts), usage, finish)
+    return CallOutcome("".join(parts), usage, finish, deployment=deployment)
+
+
+def _note(seen: list[str], deployment: str | None) -> None:
+    if deployment:
+        seen.append(deployment)
 
 
 def _forget_streamed(stream: Any) -> None:
@@ -192,10 +261,13 @@ def _forget_streamed(stream: Any) -> None:
         stream.response_uptil_now = ""
 
 
-def _idle_cut(target: CallTarget, timeout: float | None) -> bool:
-    """Whether a stream's read timeout was the endpoint's idle deadline, not ``--timeout``."""
-    chosen = timeout or target.timeout
-    return not chosen or idle_timeout(target) < chosen
+def _idle_cut(target: CallTarget, timeout: Any) -> bool:
+    """Whether a stream's read timeout was the endpoint's idle deadline, not the try's
+    timeout (``timeout`` is what the try was given: seconds, or an ``httpx.Timeout``)."""
+    overall = getattr(timeout, "connect", timeout)
+    if overall is None or overall == DEFAULT_CONNECT_TIMEOUT_S:
+        return True
+    return bool(idle_timeout(target) < float(overall))
 
 
 def _idle_fault(target: CallTarget, received: int) -> ProviderFault:
@@ -210,25 +282,24 @@ def _idle_fault(target: CallTarget, received: int) -> ProviderFault:
 
 
 def _attempt(
-    litellm: Any,
+    call: Callable[..., Any],
+    kwargs: dict[str, Any],
     target: CallTarget,
-    messages: list[dict[str, Any]],
-    stream: bool,
-    timeout: float | None,
+    deadline: Deadline,
     on_text: TextSink,
-    secrets: tuple[str, ...],
+    seen: list[str],
 ) -> CallOutcome:
     """One try. An error the provider sent with status 200 wins over whatever LiteLLM made of
     it (a parse error, a cut stream, or an empty answer)."""
     with http_guard.watch() as error_bodies:
         try:
-            outcome = _once(litellm, target, messages, stream, timeout, on_text)
+            outcome = _once(call, kwargs, target, deadline, on_text, seen)
         except Exception:
             if error_bodies:
-                raise _body_fault(target, error_bodies[0], secrets) from None
+                raise _body_fault(target, error_bodies[0], target.secrets()) from None
             raise
     if error_bodies:
-        raise _body_fault(target, error_bodies[0], secrets)
+        raise _body_fault(target, error_bodies[0], target.secrets())
     return outcome
 
 
@@ -240,24 +311,97 @@ def _body_fault(
     )
 
 
+class _Try:
+    """How the next try is sent: directly on the one key, or through the Router over the
+    deployments not set aside (this call's refused keys, and keys still cooling down)."""
+
+    def __init__(self, litellm: Any, target: CallTarget, states: KeyStates | None) -> None:
+        self.litellm = litellm
+        self.target = target
+        self.states = states
+        self.excluded: set[str] = set()
+        self.notes: list[str] = []
+        ids = [d.id for d in target.deployments]
+        cooling = states.cooling(ids) if states is not None and ids else set()
+        if cooling and len(cooling) < len(ids):
+            self.excluded |= cooling
+            self.notes.append("skipping keys cooling down: " + ", ".join(sorted(cooling)))
+
+    def left(self) -> list[str]:
+        return [d.id for d in self.target.deployments if d.id not in self.excluded]
+
+    def sender(self, kwargs: dict[str, Any]) -> Callable[..., Any]:
+        if not self.target.routed:
+            return self.litellm.completion  # type: ignore[no-any-return]
+        chosen = [d for d in self.target.deployments if d.id not in self.excluded]
+        router = routing.router_for(self.litellm, self.target, chosen)
+        kwargs["model"] = routing.GROUP
+        return router.completion  # type: ignore[no-any-return]
+
+    def kwargs(
+        self,
+        messages: list[dict[str, Any]],
+        timeout: float | None,
+        stream: bool,
+        options: dict[str, Any] | None,
+    ) -> dict[str, Any]:
+        if self.target.routed:
+            found = call_kwargs(self.target, messages, timeout, stream, options)
+        else:
+            found = _kwargs(self.target, messages, timeout, stream, options)
+        if stream:
+            found["stream"] = True
+        return found
+
+    def succeeded(self, deployment: str | None, latency_ms: int) -> None:
+        if self.states is not None and deployment and self.target.routed:
+            self.states.success(deployment, latency_ms)
+
+    def failed(self, deployment: str | None, fault: ProviderFault) -> None:
+        if self.states is None or not deployment or not self.target.routed:
+            return
+        health = self.target.health
+        self.states.failure(
+            deployment,
+            fault.message,
+            threshold=health.failure_threshold,
+            cooldown_s=float(health.cooldown_seconds),
+            at_once=fault.fault is faults.AUTHENTICATION,
+        )
+
+
 def complete(
     target: CallTarget,
     messages: list[dict[str, Any]],
     *,
     stream: bool = True,
     timeout: float | None = None,
+    options: dict[str, Any] | None = None,
     on_event: events.OnEvent = events.ignore,
     sleep: Callable[[float], None] = time.sleep,
+    deadline: Deadline | None = None,
+    states: KeyStates | None = None,
+    retry: bool = True,
 ) -> CallOutcome:
     """Call the model; retry 429 (honouring Retry-After), 5xx and connection errors.
 
-    The answer goes to ``on_event`` as ``Text`` pieces, each retry as a ``Status``. Never
-    retries 400/401/403, and never once part of an answer has been streamed out.
+    ``deadline`` (else ``timeout`` from now) bounds the whole call: tries, waits and other
+    keys. The answer goes to ``on_event`` as ``Text`` pieces, each retry as a ``Status``.
+    Never retries 400/401/403, and never once part of an answer has been streamed out; a
+    routed call moves to another key after a 401/403 or 429 on one. ``retry=False`` (a
+    fallback follows) gives up after the first fault that is not a key's own.
     """
     litellm = load_litellm()
-    secrets = redact.secrets_of(target)
+    deadline = deadline or Deadline(timeout)
+    secrets = target.secrets()
+    tries = _Try(litellm, target, states)
+    for note in tries.notes:
+        on_event(events.Status(note))
     attempt = 0
+    count = 0
     while True:
+        if deadline.expired():
+            raise deadline.fault(target.provider.id, count)
         started_output = False
 
         def sink(piece: str) -> None:
@@ -265,22 +409,45 @@ def complete(
             started_output = True
             on_event(events.Text(piece))
 
+        per_try = deadline.bound(target.timeout)
+        kwargs = tries.kwargs(messages, per_try, stream, options)
+        seen: list[str] = []
+        started = time.monotonic()
+        count += 1
         try:
-            outcome = _attempt(litellm, target, messages, stream, timeout, sink, secrets)
-            outcome.attempts = attempt + 1
+            outcome = _attempt(tries.sender(kwargs), kwargs, target, deadline, sink, seen)
+            outcome.attempts = count
+            tries.succeeded(outcome.deployment, int((time.monotonic() - started) * 1000))
             return outcome
         except ProviderFault as exc:
             fault = exc
+            failed = seen[-1] if seen else None
         except Exception as exc:
             if isinstance(exc, KeyboardInterrupt):
                 raise
             fault = faults.classify(exc, secrets=secrets, where=target.provider.id)
-        if not fault.fault.retryable or started_output or attempt >= target.max_retries:
+            failed = routing.failed_deployment(exc) or (seen[-1] if seen else None)
+        if fault.fault is faults.TIMEOUT and deadline.expired():
+            fault = deadline.fault(target.provider.id, count)
+        tries.failed(failed, fault)
+        if fault.fault is faults.TIMEOUT and deadline.expired():
+            raise fault from None
+        if target.routed and failed and fault.fault in KEY_FAULTS and not started_output:
+            tries.excluded.add(failed)
+            left = tries.left()
+            if left:
+                on_event(
+                    events.Status(
+                        f"{fault.kind.replace('_', ' ')} on key {failed}; trying another key"
+                    )
+                )
+                continue
+        if not (retry and fault.fault.retryable) or started_output or attempt >= target.max_retries:
             raise fault from None
         wait = fault.retry_after
         if wait is None:
             wait = min(8.0, 0.5 * 2**attempt) * (1 + random.random() / 4)
-        if wait > MAX_RETRY_WAIT_S:
+        if wait > MAX_RETRY_WAIT_S or not deadline.allows_wait(wait):
             raise fault from None
         attempt += 1
         on_event(

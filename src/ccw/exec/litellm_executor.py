@@ -35,15 +35,9 @@ class LiteLLMExecutor(Executor):
         self._local = local
 
     def messages(self, request: Request) -> Messages:
-        """The earlier turns, then the user turn: pack, separator and prompt."""
-        from ccw.context.options import SEPARATOR
-
-        ctx = request.context
-        if ctx is None or not ctx.pack:
-            content: str | list[dict[str, Any]] = ctx.prompt if ctx else request.prompt
-        else:
-            content = self.target.provider_kind.user_content(ctx.pack, SEPARATOR, ctx.prompt)
-        return [*request.prior, {"role": "user", "content": content}]
+        """The system turn (``-s``), the earlier turns, then the user turn: pack, separator
+        and prompt."""
+        return _messages(request, self.target)
 
     def estimate(self, request: Request) -> Estimate:
         from ccw.exec import pricing
@@ -54,12 +48,13 @@ class LiteLLMExecutor(Executor):
         return Estimate(tokens, pricing.input_cost(target.provider_type, target.model, tokens))
 
     def run(self, request: Request, on_event: events.OnEvent) -> ExecutionResult:
-        from ccw.exec import pricing
+        """Call the endpoint, then its ``fallbacks`` in order when it fails in a way another
+        endpoint may not, all within one ``--timeout`` deadline."""
+        from ccw.exec import fallback
+        from ccw.exec.deadline import Deadline
         from ccw.exec.faults import ProviderFault
-        from ccw.exec.litellm_call import complete
 
         self._warn_literal_key(on_event)
-        target = self._reachable(on_event)
         ctx = request.context
         result = ExecutionResult(
             success=False,
@@ -68,24 +63,98 @@ class LiteLLMExecutor(Executor):
             endpoint_id=self.endpoint_id,
             warnings=list(ctx.warnings) if ctx else [],
         )
-        try:
-            outcome = complete(
-                target,
-                self.messages(request),
-                stream=request.stream,
-                timeout=request.timeout,
-                on_event=on_event,
-            )
-        except ProviderFault as fault:
-            result.error, result.fix = fault.message, fault.fix
-            result.error_kind, result.exit_code = fault.kind, fault.exit_code
-            _scrub(result, target)
+        deadline = Deadline(request.timeout)
+        tokens = self.estimate(request).prompt_tokens
+        chain = list(fallback.candidates(self.target))
+        left: list[str] = []
+        last: ProviderFault | None = None
+        target = self.target
+        for index, candidate in enumerate(chain):
+            if candidate.target is None:
+                on_event(
+                    events.Warning(f"fallback {candidate.endpoint_id} skipped: {candidate.problem}")
+                )
+                continue
+            has_next = any(c.target is not None for c in chain[index + 1 :])
+            fits, window = fallback.fits(candidate.target, tokens)
+            if not fits and has_next:
+                on_event(
+                    events.Status(
+                        f"the prompt (about {tokens} tokens) does not fit the context window "
+                        f"of {candidate.endpoint_id} ({window}); moving to the next fallback"
+                    )
+                )
+                left.append(candidate.endpoint_id)
+                continue
+            target = self._reachable(candidate.target, on_event)
+            for warning in target.warnings:
+                on_event(events.Warning(warning))
+            try:
+                outcome = self._complete(target, request, on_event, deadline, has_next)
+            except ProviderFault as fault:
+                last = fault
+                if has_next and fallback.moves_on(fault) and not deadline.expired():
+                    on_event(
+                        events.Status(
+                            f"{fault.kind.replace('_', ' ')} on endpoint {candidate.endpoint_id}; "
+                            "falling back to the next endpoint"
+                        )
+                    )
+                    left.append(candidate.endpoint_id)
+                    continue
+                break
+            self._fill(result, target, outcome, left)
             return result
+        if last is not None:
+            result.error, result.fix = last.message, last.fix
+            result.error_kind, result.exit_code = last.kind, last.exit_code
+        result.fallback_from = left or None
+        _scrub(result, target)
+        return result
+
+    def _complete(
+        self,
+        target: CallTarget,
+        request: Request,
+        on_event: events.OnEvent,
+        deadline: Any,
+        has_next: bool,
+    ) -> Any:
+        from ccw.exec.key_state import KeyStates, state_file
+        from ccw.exec.litellm_call import complete
+        from ccw.paths import data_dir
+
+        states = KeyStates(state_file(data_dir(), self._config_path)) if target.routed else None
+        return complete(
+            target,
+            _messages(request, target),
+            stream=request.stream,
+            options=request.options,
+            on_event=on_event,
+            deadline=deadline,
+            states=states,
+            retry=not has_next,
+        )
+
+    def _fill(
+        self, result: ExecutionResult, target: CallTarget, outcome: Any, left: list[str]
+    ) -> None:
+        from ccw.exec import pricing
+
         result.success = True
         result.output = outcome.text
         result.usage = outcome.usage
-        result.cost = pricing.cost(target.provider_type, target.model, outcome.usage)
-        return result
+        result.finish_reason = outcome.finish_reason
+        result.deployment = outcome.deployment
+        result.fallback_from = left or None
+        provider_id = (outcome.deployment or "").split("/", 1)[0] or target.provider.id
+        answered = next((d for d in target.deployments if d.id == outcome.deployment), None)
+        result.provider = provider_id
+        result.endpoint_id = target.endpoint.id
+        result.model = target.endpoint.model
+        model = answered.model if answered else target.model
+        provider_type = answered.provider.type if answered else target.provider_type
+        result.cost = pricing.cost(provider_type, model, outcome.usage)
 
     def _warn_literal_key(self, on_event: events.OnEvent) -> None:
         from ccw.exec.target import warn_literal_key_once
@@ -103,23 +172,35 @@ class LiteLLMExecutor(Executor):
                 )
             )
 
-    def _reachable(self, on_event: events.OnEvent) -> CallTarget:
+    def _reachable(self, target: CallTarget, on_event: events.OnEvent) -> CallTarget:
         """The target as called: the embedded model is started first, on its own port."""
-        if not self.target.provider_kind.embedded:
-            return self.target
+        if not target.provider_kind.embedded:
+            return target
         from ccw.local.process import ensure_running
 
         base, started_now = ensure_running(self._local)
         if started_now:
             on_event(events.Status(f"started the local model on {base} (ccw local stop ends it)"))
-        return replace(self.target, api_base=base)
+        return replace(target, api_base=base)
+
+
+def _messages(request: Request, target: CallTarget) -> Messages:
+    from ccw.context.options import SEPARATOR
+
+    ctx = request.context
+    if ctx is None or not ctx.pack:
+        content: str | list[dict[str, Any]] = ctx.prompt if ctx else request.prompt
+    else:
+        content = target.provider_kind.user_content(ctx.pack, SEPARATOR, ctx.prompt)
+    system = [{"role": "system", "content": request.system}] if request.system else []
+    return [*system, *request.prior, {"role": "user", "content": content}]
 
 
 def _scrub(result: ExecutionResult, target: CallTarget) -> None:
     """Mask the target's credentials in every error text before it is shown or recorded."""
-    from ccw.exec.redact import scrub, secrets_of
+    from ccw.exec.redact import scrub
 
-    secrets = secrets_of(target)
+    secrets = target.secrets()
     result.error = scrub(result.error, secrets)
     result.fix = scrub(result.fix, secrets)
     result.warnings = [scrub(w, secrets) or "" for w in result.warnings]

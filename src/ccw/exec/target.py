@@ -1,4 +1,5 @@
-"""From an endpoint id to everything one LiteLLM call needs, credentials resolved in memory."""
+"""From an endpoint or pool id to everything one LiteLLM call needs, credentials resolved in
+memory: one target, and its deployments when the call goes through LiteLLM's Router."""
 
 from __future__ import annotations
 
@@ -9,12 +10,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ccw.config.effective import LOCAL_ID, effective_config, find_endpoint, find_provider
-from ccw.config.providers import ProviderKind, kind, resolve_key
-from ccw.config.schema import Config, Endpoint, Provider
-from ccw.config.secrets import holds_literal_secret, resolve
+from ccw.config.providers import ProviderKind, kind
+from ccw.config.schema import Config, Endpoint, HealthCheck, ModelPool, Provider
+from ccw.config.secrets import holds_literal_secret
 from ccw.errors import CcwError, ExitCode, UsageError
+from ccw.exec.deployments import NO_KEY, Deployment, for_pool, for_provider
+from ccw.exec.redact import credential_set
 
-NO_KEY = "no-key"  # OpenAI-compatible servers that need no key still need a non-empty one
+__all__ = ["NO_KEY", "CallTarget", "DisabledError", "resolve_target", "warn_literal_key_once"]
+
+# The original tool's strategy names, as LiteLLM's Router names them (weights are passed for
+# the weighted ones only; LiteLLM's shuffle honours a deployment's ``weight``).
+ROUTER_STRATEGY = {
+    "simple-shuffle": "simple-shuffle",
+    "weighted": "simple-shuffle",
+    "latency-based": "latency-based-routing",
+    "cost-based": "cost-based-routing",
+    "least-busy": "least-busy",
+    "round_robin": "simple-shuffle",
+    "weighted_random": "simple-shuffle",
+    "latency_aware": "latency-based-routing",
+}
+WEIGHTED = frozenset({"weighted", "weighted_random"})
 
 
 class DisabledError(CcwError):
@@ -26,19 +43,31 @@ class DisabledError(CcwError):
 
 @dataclass
 class CallTarget:
-    """One resolved call target. ``api_key`` is the real key: never print or store it."""
+    """One resolved call target. ``api_key`` is the real key: never print or store it.
+
+    ``deployments`` is empty for a plain call on one key; otherwise (several keys, a pool, or
+    rpm/tpm limits) the call goes through LiteLLM's Router over them.
+    """
 
     endpoint: Endpoint
     provider: Provider
     model: str
     api_key: str = field(repr=False)
     api_base: str | None = None
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
     timeout: float | None = None
     max_retries: int = 2
     organization: str | None = None
     api_version: str | None = None
     literal_key: bool = False
+    deployments: tuple[Deployment, ...] = ()
+    strategy: str = "simple-shuffle"  # the config's name (``weighted``, ``latency_aware``...)
+    health: HealthCheck = field(default_factory=HealthCheck)
+    pool_id: str | None = None
+    proxy: str | None = None
+    warnings: tuple[str, ...] = ()
+    # The effective config the target came from: where its ``fallbacks`` are looked up.
+    config: Config | None = field(default=None, repr=False, compare=False)
 
     @property
     def provider_type(self) -> str:
@@ -48,6 +77,40 @@ class CallTarget:
     def provider_kind(self) -> ProviderKind:
         """The registry entry of the provider's type: prompt caching, pricing, embedding."""
         return kind(self.provider.type)
+
+    @property
+    def routed(self) -> bool:
+        return bool(self.deployments)
+
+    @property
+    def router_strategy(self) -> str:
+        return ROUTER_STRATEGY.get(self.strategy, "simple-shuffle")
+
+    @property
+    def weighted(self) -> bool:
+        return self.strategy in WEIGHTED
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every credential of the call: each deployment's key and headers, each apiKeys[]
+        entry, longest first. No message may show one."""
+        found = set(credential_set(self.api_key, self.provider, self.headers))
+        for deployment in self.deployments:
+            found.update(credential_set(deployment.api_key, None, deployment.conn.headers))
+        for provider in {d.provider.id: d.provider for d in self.deployments}.values():
+            for entry in provider.api_keys or ():
+                found.update(credential_set(_quiet_resolve(entry.key), None, {}))
+        for entry in self.provider.api_keys or ():
+            found.update(credential_set(_quiet_resolve(entry.key), None, {}))
+        return tuple(sorted(found, key=len, reverse=True))
+
+
+def _quiet_resolve(value: str) -> str | None:
+    from ccw.config.secrets import MissingKeyError, resolve
+
+    try:
+        return resolve(value)
+    except MissingKeyError:
+        return None
 
 
 def choose_endpoint(config: Config, endpoint_id: str | None) -> Endpoint:
@@ -65,9 +128,30 @@ def choose_endpoint(config: Config, endpoint_id: str | None) -> Endpoint:
 
 
 def resolve_target(config: Config, endpoint_id: str | None) -> CallTarget:
-    """Check the endpoint and its provider and resolve the key; errors name the fix."""
+    """Check the endpoint (or model pool) and its provider and resolve the keys; errors name
+    the fix."""
     config = effective_config(config)
+    if endpoint_id and config.endpoint(endpoint_id) is None:
+        pool = config.pool(endpoint_id)
+        if pool is not None:
+            return pool_target(config, pool)
     endpoint = choose_endpoint(config, endpoint_id)
+    return endpoint_target(config, endpoint)
+
+
+def context_window(target: CallTarget) -> int | None:
+    """The model's input window: its ``llmModels`` capability, else LiteLLM's data."""
+    definition = target.provider.model_definition(target.endpoint.model)
+    capabilities = definition.capabilities if definition else None
+    if capabilities is not None and capabilities.context_window:
+        return capabilities.context_window
+    from ccw.exec.pricing import context_window as known_window
+
+    return known_window(target.model)
+
+
+def endpoint_target(config: Config, endpoint: Endpoint) -> CallTarget:
+    """The target of one configured endpoint."""
     if not endpoint.enabled:
         raise DisabledError(
             f"endpoint {endpoint.id} is disabled", f"ccw endpoint update {endpoint.id} --enable"
@@ -77,35 +161,72 @@ def resolve_target(config: Config, endpoint_id: str | None) -> CallTarget:
         raise DisabledError(
             f"provider {provider.id} is disabled", f"ccw provider update {provider.id} --enable"
         )
-    spec = kind(provider.type)
-    api_key = resolve_key(provider)
-    allowed = config.allowed_env
-    api_base = (
-        resolve(provider.api_base, what=f"provider {provider.id} apiBase", allowed=allowed)
-        if provider.api_base
-        else spec.call_base
+    deployments = for_provider(provider, endpoint.model, allowed=config.allowed_env)
+    first = deployments[0]
+    conn = first.conn
+    routed = provider.multi_key or conn.rpm is not None or conn.tpm is not None
+    strategy = provider.routing_strategy or (
+        "weighted" if any(d.weight for d in deployments) else "simple-shuffle"
     )
-    if spec.needs_base and not api_base:
-        raise UsageError(
-            f"provider {provider.id} ({provider.type}) needs an apiBase",
-            f"ccw provider update {provider.id} --api-base https://host/v1",
-        )
-    headers = {
-        name: resolve(value, what=f"provider {provider.id} header {name}", allowed=allowed)
-        for name, value in (provider.custom_headers or {}).items()
-    }
     return CallTarget(
         endpoint=endpoint,
         provider=provider,
-        model=spec.litellm_model(endpoint.model),
-        api_key=api_key or NO_KEY,
-        api_base=api_base,
-        headers=headers,
-        timeout=provider.timeout,
-        max_retries=2 if provider.max_retries is None else provider.max_retries,
-        organization=provider.organization,
-        api_version=provider.api_version,
-        literal_key=holds_literal_secret(provider.api_key),
+        model=first.model,
+        api_key=first.api_key,
+        api_base=conn.api_base,
+        headers=conn.headers,
+        timeout=conn.timeout,
+        max_retries=conn.max_retries,
+        organization=conn.organization,
+        api_version=conn.api_version,
+        literal_key=holds_literal_secret(provider.api_key)
+        or any(holds_literal_secret(k.key) for k in provider.enabled_keys()),
+        deployments=tuple(deployments) if routed else (),
+        strategy=strategy,
+        health=provider.health_check or HealthCheck(),
+        proxy=conn.proxy,
+        warnings=conn.warnings,
+        config=config,
+    )
+
+
+def pool_target(config: Config, pool: ModelPool) -> CallTarget:
+    """The target of a model pool (``--model POOL_ID``): every member's keys, routed."""
+    if not pool.enabled:
+        raise DisabledError(
+            f"model pool {pool.id} is disabled", f"set modelPools[{pool.id}].enabled to true"
+        )
+    if pool.model_type != "llm":
+        raise UsageError(
+            f"model pool {pool.id} holds {pool.model_type} models, not chat models",
+            f"ccw embed --model {pool.id} ..." if pool.model_type == "embedding" else None,
+        )
+    deployments = for_pool(config, pool, allowed=config.allowed_env)
+    first = deployments[0]
+    endpoint = Endpoint(
+        id=pool.id,
+        name=pool.name or "",
+        provider_id=first.provider.id,
+        model=pool.target_model,
+        description=pool.description,
+    )
+    threshold = (first.provider.health_check or HealthCheck()).failure_threshold
+    health = HealthCheck(cooldown_seconds=pool.default_cooldown, failure_threshold=threshold)
+    return CallTarget(
+        endpoint=endpoint,
+        provider=first.provider,
+        model=first.model,
+        api_key=first.api_key,
+        api_base=first.conn.api_base,
+        headers=first.conn.headers,
+        timeout=first.conn.timeout,
+        max_retries=first.conn.max_retries,
+        deployments=tuple(deployments),
+        strategy=pool.strategy,
+        health=health,
+        pool_id=pool.id,
+        warnings=tuple(dict.fromkeys(w for d in deployments for w in d.conn.warnings)),
+        config=config,
     )
 
 
