@@ -47,6 +47,10 @@ class ExecutionResult:
     warnings: list[str] = field(default_factory=list)
     # Why the model stopped ("stop", "length", ...); "length" means cut by max_tokens.
     finish_reason: str | None = None
+    # A routed call: the ``provider/key`` id that answered (never the key itself).
+    deployment: str | None = None
+    # Endpoints the call left, in order, before the one that answered (``fallbacks``).
+    fallback_from: list[str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -69,4 +73,6 @@ class ExecutionResult:
             "id": self.id,
             "warnings": list(self.warnings),
             "finishReason": self.finish_reason,
+            "deployment": self.deployment,
+            "fallbackFrom": list(self.fallback_from) if self.fallback_from else None,
         }
