@@ -47,6 +47,10 @@ class ExecutionResult:
     warnings: list[str] = field(default_factory=list)
     # Why the model stopped ("stop", "length", ...); "length" means cut by max_tokens.
     finish_reason: str | None = None
+    # The call this one continued, and the conversation (its first call's id): set when
+    # the history records it.
+    parent_id: str | None = None
+    conversation_id: str | None = None
     # A routed call: the ``provider/key`` id that answered (never the key itself).
     deployment: str | None = None
     # Endpoints the call left, in order, before the one that answered (``fallbacks``).
@@ -73,6 +77,8 @@ class ExecutionResult:
             "id": self.id,
             "warnings": list(self.warnings),
             "finishReason": self.finish_reason,
+            "parentId": self.parent_id,
+            "conversationId": self.conversation_id,
             "deployment": self.deployment,
             "fallbackFrom": list(self.fallback_from) if self.fallback_from else None,
         }

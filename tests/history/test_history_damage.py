@@ -180,6 +180,7 @@ def test_a_version_1_history_is_migrated_with_projects(tmp_path: Path) -> None:
     with History(path) as history:
         old = history.record(result(), prompt="old", cwd=str(one))
     with sqlite3.connect(path) as conn:
+        _drop_conversations(conn)
         conn.execute("DROP INDEX calls_project")
         conn.execute("ALTER TABLE calls DROP COLUMN project")
         conn.execute("ALTER TABLE calls DROP COLUMN output_chars")
@@ -187,7 +188,36 @@ def test_a_version_1_history_is_migrated_with_projects(tmp_path: Path) -> None:
         conn.execute("PRAGMA user_version = 1")
     with History(path) as history:
         assert [c["id"] for c in history.list(project=str(one))] == [old]
-        assert history.get(old)["outputTruncated"] is False  # type: ignore[index]
+        record = history.get(old)
+        assert record is not None and record["outputTruncated"] is False
+        assert (record["conversationId"], record["parentId"]) == (old, None)
+
+
+def _drop_conversations(conn: sqlite3.Connection) -> None:
+    """Undo the conversations migration, as a database from before it was."""
+    conn.execute("DROP INDEX calls_conversation")
+    for column in ("parent_id", "conversation_id", "finish_reason"):
+        conn.execute(f"ALTER TABLE calls DROP COLUMN {column}")
+    conn.execute(
+        "DELETE FROM ccw_migrations WHERE name = ?",
+        ("calls know their conversation, parent and finish reason",),
+    )
+
+
+def test_a_history_from_before_conversations_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "history.db"
+    with History(path) as history:
+        first = history.record(result(), prompt="one")
+        second = history.record(result(), prompt="two")
+    with sqlite3.connect(path) as conn:
+        _drop_conversations(conn)
+    with History(path) as history:
+        assert first is not None and second is not None
+        assert [c["id"] for c in history.conversation(first)] == [first]
+        third = history.record(result(), prompt="three", parent_id=second)
+        assert third is not None
+        assert [c["id"] for c in history.conversation(third)] == [second, third]
+        assert [c["id"] for c in history.conversation(second)] == [second, third]
 
 
 def test_a_huge_answer_is_kept_in_part(

@@ -46,6 +46,7 @@ def litellm_result(output: str = "Paris.", **extra: object) -> ExecutionResult:
         "provider": "oai",
         "endpoint_id": "gpt",
         "usage": Usage(prompt_tokens=12, completion_tokens=3, cached_tokens=8),
+        "finish_reason": "stop",
         "cost": 0.00042,
         "duration_ms": 812,
         "cache_used": True,
@@ -96,6 +97,9 @@ def test_a_recorded_call_comes_back_whole(history: History) -> None:
         "error": None,
         "errorKind": None,
         "project": "/work/p",
+        "parentId": None,
+        "conversationId": call_id,
+        "finishReason": "stop",
         "cwd": "/work/p",
         "prompt": "Capital of France?",
         "output": "Paris.",
@@ -187,10 +191,40 @@ def test_conversation_continues_the_last_successful_litellm_call(history: Histor
     wanted = history.record(litellm_result("Hello!"), prompt="Hi", messages=first)
     history.record(litellm_result(success=False, output=""), prompt="failed")
     history.record(tool_result(), prompt="a tool")
-    assert history.conversation() == (
-        wanted,
-        [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}],
-    )
+    point = history.resume_point()
+    assert (point.call_id, point.conversation_id, point.endpoint_id) == (wanted, wanted, "gpt")
+    assert point.turns == [
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hello!"},
+    ]
+
+
+def test_resume_point_of_a_project_is_its_own_latest_call(history: History, tmp_path: Path) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    for folder in (one, two):
+        (folder / ".ccw").mkdir(parents=True)
+    mine = history.record(litellm_result("A"), prompt="in one", cwd=str(one))
+    history.record(litellm_result("B"), prompt="in two", cwd=str(two))
+    assert history.resume_point(None, str(one)).call_id == mine
+    with pytest.raises(NotFoundError, match="of this project"):
+        history.resume_point(None, str(tmp_path / "elsewhere"))
+
+
+def test_a_continued_call_joins_its_parents_conversation(history: History) -> None:
+    root = history.record(litellm_result("1"), prompt="first")
+    assert root is not None
+    child = litellm_result("2")
+    second = history.record(child, prompt="second", parent_id=root)
+    assert (child.id, child.parent_id, child.conversation_id) == (second, root, root)
+    third = history.record(litellm_result("3"), prompt="third", parent_id=second)
+    history.record(litellm_result("x"), prompt="unrelated")
+    calls = history.conversation(str(third))
+    assert [c["id"] for c in calls] == [root, second, third]
+    assert [c["parentId"] for c in calls] == [None, root, second]
+    assert {c["conversationId"] for c in calls} == {root}
+    assert history.resume_point(third).conversation_id == root
+    with pytest.raises(NotFoundError, match="no call or conversation"):
+        history.conversation("nope")
 
 
 def test_conversation_of_a_named_call(history: History) -> None:
@@ -201,7 +235,8 @@ def test_conversation_of_a_named_call(history: History) -> None:
     ]
     history.record(litellm_result("More."), prompt="And?", messages=turns, call_id="chat")
     history.record(litellm_result("Other"), prompt="x")
-    assert history.conversation("chat") == (
+    point = history.resume_point("chat")
+    assert (point.call_id, point.turns) == (
         "chat",
         [*turns, {"role": "assistant", "content": "More."}],
     )
@@ -209,7 +244,7 @@ def test_conversation_of_a_named_call(history: History) -> None:
 
 def test_conversation_without_stored_messages_uses_the_prompt(history: History) -> None:
     history.record(litellm_result("Yes."), prompt="Is it?", call_id="bare")
-    assert history.conversation("bare")[1] == [
+    assert history.resume_point("bare").turns == [
         {"role": "user", "content": "Is it?"},
         {"role": "assistant", "content": "Yes."},
     ]
@@ -217,12 +252,12 @@ def test_conversation_without_stored_messages_uses_the_prompt(history: History) 
 
 def test_conversation_errors(history: History) -> None:
     with pytest.raises(NotFoundError, match="no successful LiteLLM call"):
-        history.conversation()
+        history.resume_point()
     with pytest.raises(NotFoundError, match="no call 'nope'"):
-        history.conversation("nope")
+        history.resume_point("nope")
     history.record(tool_result(), prompt="p", call_id="by-tool")
     with pytest.raises(UsageError, match="only LiteLLM calls can be resumed") as caught:
-        history.conversation("by-tool")
+        history.resume_point("by-tool")
     assert caught.value.fix and "gemini" in caught.value.fix
 
 

@@ -8,17 +8,24 @@ from typing import Annotated
 import typer
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-FormatOpt = Annotated[str, typer.Option("--format", help="Pack format: xml, markdown or plain.")]
+FormatOpt = Annotated[
+    str, typer.Option("--format", metavar="FORMAT", help="Pack format: xml, markdown or plain.")
+]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Pack fresh and store nothing.")]
 OnOverflowOpt = Annotated[
-    str, typer.Option("--on-overflow", help="skip (default) or fail when a limit is hit.")
+    str,
+    typer.Option(
+        "--on-overflow", metavar="skip|fail", help="skip (default) or fail when a limit is hit."
+    ),
 ]
 AllowSecretsOpt = Annotated[
     bool, typer.Option("--allow-secrets", help="Include files the secret firewall stops.")
 ]
 IncludeDirsOpt = Annotated[
     list[str] | None,
-    typer.Option("--include-dirs", help="Extra folders files may come from (repeat or a,b)."),
+    typer.Option(
+        "--include-dirs", metavar="DIRS", help="Extra folders files may come from (repeat or a,b)."
+    ),
 ]
 NoExcludeDirsOpt = Annotated[
     bool,
@@ -29,7 +36,10 @@ NoExcludeDirsOpt = Annotated[
     ),
 ]
 TokensOpt = Annotated[
-    str, typer.Option("--tokens", help="estimate (default) or exact (LiteLLM tokenizers).")
+    str,
+    typer.Option(
+        "--tokens", metavar="MODE", help="estimate (default) or exact (LiteLLM tokenizers)."
+    ),
 ]
 
 

@@ -4,11 +4,16 @@ the CLI can be tested in process, with no server and no tool.
 It answers with the prompt it was sent (or the ``chunks`` it was given), reports ``usage``,
 fails with ``fault`` as a provider fault would (a result with ``success=False``) or raises
 ``error`` before answering, and keeps every request it ran in ``requests``.
+
+It honours the request as a model would: ``system`` is the first message, ``options``'
+``stop`` ends the answer before the first stop text and ``max_tokens`` cuts it (a token being
+four characters, as its estimates count) with ``finish_reason="length"``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from ccw.errors import CcwError
 from ccw.exec import events
@@ -51,10 +56,12 @@ class MockExecutor(Executor):
         return ctx.final_prompt() if ctx else request.prompt
 
     def messages(self, request: Request) -> Messages:
-        return [*request.prior, {"role": "user", "content": self.sent(request)}]
+        system = [{"role": "system", "content": request.system}] if request.system else []
+        return [*system, *request.prior, {"role": "user", "content": self.sent(request)}]
 
     def estimate(self, request: Request) -> Estimate:
-        return Estimate(len(self.sent(request)) // 4, self.cost)
+        ctx = request.context
+        return Estimate((ctx.total_tokens if ctx else 0) + len(request.prompt) // 4, self.cost)
 
     def run(self, request: Request, on_event: events.OnEvent) -> ExecutionResult:
         self.requests.append(request)
@@ -73,8 +80,30 @@ class MockExecutor(Executor):
             result.error, result.fix = self.fault.message, self.fault.fix
             result.error_kind, result.exit_code = self.fault.kind, self.fault.exit_code
             return result
-        pieces = self.chunks if self.chunks is not None else [self.sent(request)]
+        pieces, result.finish_reason = _bounded(
+            self.chunks if self.chunks is not None else [self.sent(request)], request.options
+        )
         for piece in pieces:
             on_event(events.Text(piece))
         result.output = "".join(pieces)
         return result
+
+
+def _bounded(pieces: Sequence[str], options: dict[str, Any]) -> tuple[list[str], str]:
+    """The pieces up to the first stop text or the token limit, and why they ended."""
+    text = "".join(pieces)
+    end, reason = len(text), "stop"
+    for stop in options.get("stop", []):
+        found = text.find(stop)
+        if 0 <= found < end:
+            end = found
+    limit = options.get("max_tokens")
+    if limit is not None and limit * 4 < end:
+        end, reason = limit * 4, "length"
+    kept: list[str] = []
+    for piece in pieces:
+        room = end - sum(len(k) for k in kept)
+        if room <= 0:
+            break
+        kept.append(piece[:room])
+    return kept, reason

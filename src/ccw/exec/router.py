@@ -8,16 +8,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ccw.config.effective import effective_config
+from ccw.config.providers import kind
 from ccw.config.schema import Config
 from ccw.errors import CcwError, UsageError
 from ccw.exec.executor import Executor
 from ccw.result import ExecutionResult
 
+if TYPE_CHECKING:
+    from ccw.exec.target import CallTarget
+
 LITELLM = "litellm"
+# Told about a key that cannot be resolved when planning without it (``--dry-run``).
+MissingKey = Callable[[CcwError], None]
 CLI_TOOLS: tuple[str, ...] = ("gemini", "qwen", "codex", "claude")
 
 
@@ -67,19 +75,79 @@ def decide(config: Config, tool: str | None, model: str | None) -> Route:
     return Route(name, tool_model=model)
 
 
-def executor_for(route: Route, config: Config, config_path: Path, *, pack: bool) -> Executor:
+def executor_for(
+    route: Route,
+    config: Config,
+    config_path: Path,
+    *,
+    pack: bool,
+    on_missing_key: MissingKey | None = None,
+) -> Executor:
     """The executor of a route. A LiteLLM route resolves its endpoint, provider and key here,
     so this raises what ``resolve_target`` raises (unknown, disabled, no key).
 
     ``pack``: whether a CLI tool gets the prompt's @patterns packed (LiteLLM always does).
+    ``on_missing_key``: plan without the key instead (``--dry-run``): a key (or another
+    ``${VAR}``) that cannot be resolved goes to it, and the executor is for estimates only.
     """
     if route.is_tool:
         from ccw.exec.tools import ToolExecutor
 
         return ToolExecutor(route.tool, route.tool_model, packs=pack)
+    from ccw.config.secrets import MissingKeyError
     from ccw.exec.litellm_executor import LiteLLMExecutor
     from ccw.exec.target import resolve_target
 
-    return LiteLLMExecutor(
-        resolve_target(config, route.endpoint_id), config_path=config_path, local=config.local
+    try:
+        target = resolve_target(config, route.endpoint_id)
+    except MissingKeyError as exc:
+        if on_missing_key is None:
+            raise
+        on_missing_key(exc)
+        target = _keyless_target(config, route.endpoint_id)
+    return LiteLLMExecutor(target, config_path=config_path, local=config.local)
+
+
+def _keyless_target(config: Config, endpoint_id: str | None) -> CallTarget:
+    """The endpoint and provider of a call, nothing resolved: enough to count and price it."""
+    from ccw.config.effective import find_provider
+    from ccw.exec.target import NO_KEY, CallTarget, choose_endpoint
+
+    endpoint = choose_endpoint(effective_config(config), endpoint_id)
+    provider = find_provider(config, endpoint.provider_id)
+    return CallTarget(
+        endpoint=endpoint,
+        provider=provider,
+        model=kind(provider.type).litellm_model(endpoint.model),
+        api_key=NO_KEY,
     )
+
+
+@dataclass(frozen=True)
+class EndpointFacts:
+    """What a LiteLLM route's endpoint is, read from the config alone (no key, no litellm)."""
+
+    endpoint_id: str
+    litellm_model: str
+    embedded: bool  # the local model ccw runs itself: free
+    context_window: int | None  # input tokens the model takes; None: unknown
+
+
+def endpoint_facts(route: Route, config: Config) -> EndpointFacts | None:
+    """The facts of the endpoint a LiteLLM route names (None for a CLI tool, or an endpoint
+    the config does not hold: the call itself reports that)."""
+    if route.is_tool:
+        return None
+    from ccw.config.effective import find_provider
+    from ccw.exec import pricing
+    from ccw.exec.target import choose_endpoint
+
+    try:
+        endpoint = choose_endpoint(effective_config(config), route.endpoint_id)
+        provider = find_provider(config, endpoint.provider_id)
+    except CcwError:
+        return None
+    spec = kind(provider.type)
+    model = spec.litellm_model(endpoint.model)
+    window = config.local.context_size if spec.embedded else pricing.context_window(model)
+    return EndpointFacts(endpoint.id, model, spec.embedded, window)

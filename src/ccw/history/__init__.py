@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ccw.history.store import History, HistoryUnavailableError
+from ccw.history.store import History, HistoryUnavailableError, Resumed
 
 FILE_NAME = "history.db"
 
@@ -21,4 +21,4 @@ def open_history(path: Path | None = None) -> History:
     return History(path)
 
 
-__all__ = ["FILE_NAME", "History", "HistoryUnavailableError", "open_history"]
+__all__ = ["FILE_NAME", "History", "HistoryUnavailableError", "Resumed", "open_history"]

@@ -69,6 +69,18 @@ CREATE INDEX IF NOT EXISTS calls_project ON calls (project, seq);
 """
 
 
+# Conversations: the call a call continued (``--resume``, ``ccw chat``) and the conversation
+# it belongs to (the id of its first call); why the model stopped. An older call is a
+# conversation of its own.
+_CONVERSATIONS = """
+ALTER TABLE calls ADD COLUMN parent_id TEXT;
+ALTER TABLE calls ADD COLUMN conversation_id TEXT;
+ALTER TABLE calls ADD COLUMN finish_reason TEXT;
+UPDATE calls SET conversation_id = id;
+CREATE INDEX IF NOT EXISTS calls_conversation ON calls (conversation_id, seq);
+"""
+
+
 def _create_calls(db: sqlite3.Connection) -> None:
     run_script(db, _CALLS)
 
@@ -85,10 +97,15 @@ def _add_projects(db: sqlite3.Connection) -> None:
     )
 
 
+def _add_conversations(db: sqlite3.Connection) -> None:
+    run_script(db, _CONVERSATIONS)
+
+
 # In order; the first two are schemas 1 and 2 of the ``PRAGMA user_version`` days.
 MIGRATIONS = (
     Migration("create calls and their full-text index", _create_calls),
     Migration("calls know their project and answer length", _add_projects),
+    Migration("calls know their conversation, parent and finish reason", _add_conversations),
 )
 
 

@@ -15,6 +15,7 @@ import json
 import secrets
 import sqlite3
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,12 +32,13 @@ MAX_OUTPUT_CHARS = 1 << 20
 
 Clock = Callable[[], datetime]
 Messages = list[dict[str, Any]]
+Calls = list[dict[str, Any]]  # ``History.list`` shadows ``list`` inside the class
 T = TypeVar("T")
 
 _LIST_COLUMNS = (
     "id, created_at, tool, endpoint_id, provider, model, mode, prompt, prompt_tokens, "
     "completion_tokens, cached_tokens, cost, duration_ms, success, exit_code, error, "
-    "error_kind, cache_used, project"
+    "error_kind, cache_used, project, parent_id, conversation_id, finish_reason"
 )
 _OPTIONAL_TEXT = (str, type(None))
 _OPTIONAL_INT = (int, type(None))
@@ -61,6 +63,9 @@ _KINDS: dict[str, type | tuple[type, ...]] = {
     "error_kind": _OPTIONAL_TEXT,
     "cache_used": int,
     "project": _OPTIONAL_TEXT,
+    "parent_id": _OPTIONAL_TEXT,
+    "conversation_id": _OPTIONAL_TEXT,
+    "finish_reason": _OPTIONAL_TEXT,
     "cwd": str,
     "output": str,
     "messages": _OPTIONAL_TEXT,
@@ -69,6 +74,16 @@ _KINDS: dict[str, type | tuple[type, ...]] = {
     "warnings": str,
     "output_chars": _OPTIONAL_INT,
 }
+
+
+@dataclass(frozen=True)
+class Resumed:
+    """A call to continue: its id, its conversation, its endpoint and the turns to resend."""
+
+    call_id: str
+    conversation_id: str
+    endpoint_id: str | None
+    turns: Messages
 
 
 class HistoryUnavailableError(CcwError):
@@ -114,16 +129,19 @@ class History:
         messages: Messages | None = None,
         cwd: str = "",
         call_id: str | None = None,
+        parent_id: str | None = None,
     ) -> str | None:
         """Store one call and return its id; on any failure add a warning and return None.
 
         ``call_id`` names the call (``--id``); a name already taken gets ``-2``, ``-3``...
         and a warning. Without it the id is ``call-<UTC time>-<random>``, sortable by time.
-        The call's project is the one around ``cwd``.
+        The call's project is the one around ``cwd``. ``parent_id`` is the call it continues:
+        it joins that call's conversation (else it starts its own, named by its id). The
+        result's ``id``, ``parent_id`` and ``conversation_id`` are set as recorded.
         """
         try:
             return self._with_recovery(
-                lambda db: self._insert(db, result, prompt, messages, cwd, call_id)
+                lambda db: self._insert(db, result, prompt, messages, cwd, call_id, parent_id)
             )
         except Exception as exc:
             self.warnings.append(f"this call was not recorded in the history: {exc}")
@@ -137,9 +155,16 @@ class History:
         messages: Messages | None,
         cwd: str,
         call_id: str | None,
+        parent_id: str | None,
     ) -> str:
         now = self._clock()
         wanted = (call_id or "").strip()
+        conversation = None
+        if parent_id is not None:
+            found = db.execute(
+                "SELECT conversation_id FROM calls WHERE id = ?", (parent_id,)
+            ).fetchone()
+            conversation = (found[0] if found is not None else None) or parent_id
         row = {
             "created_at": now.astimezone(UTC)
             .isoformat(timespec="milliseconds")
@@ -168,9 +193,11 @@ class History:
             "cache_used": int(result.cache_used),
             "cached_files": json.dumps(list(result.cached_files), ensure_ascii=False),
             "warnings": json.dumps(list(result.warnings), ensure_ascii=False),
+            "parent_id": parent_id,
+            "finish_reason": result.finish_reason,
         }
-        columns = ", ".join(["id", *row])
-        marks = ", ".join(["?"] * (len(row) + 1))
+        columns = ", ".join(["id", "conversation_id", *row])
+        marks = ", ".join(["?"] * (len(row) + 2))
         sql = f"INSERT INTO calls ({columns}) VALUES ({marks})"
         for attempt in range(1, 1000):
             if wanted:
@@ -178,9 +205,11 @@ class History:
             else:
                 candidate = _generated_id(now)
             try:
-                db.execute(sql, [candidate, *row.values()])
+                db.execute(sql, [candidate, conversation or candidate, *row.values()])
             except sqlite3.IntegrityError:
                 continue
+            result.id, result.parent_id = candidate, parent_id
+            result.conversation_id = conversation or candidate
             if wanted and candidate != wanted:
                 self.warnings.append(
                     f"a call named {wanted} is already in the history; this one is {candidate}"
@@ -240,22 +269,25 @@ class History:
 
         return self._read(read)
 
-    def conversation(self, call_id: str | None = None) -> tuple[str, Messages]:
-        """The messages to continue a LiteLLM call with: its own messages plus its answer.
+    def resume_point(self, call_id: str | None = None, project: str | None = None) -> Resumed:
+        """What continuing a LiteLLM call takes: its conversation, its endpoint, and the
+        messages it sent plus its answer.
 
-        ``None`` means the latest successful LiteLLM call.
+        ``None`` means the latest successful LiteLLM call (of ``project``, a project root,
+        when given).
         """
         if call_id is None:
-            row = self._read(
-                lambda db: db.execute(
-                    "SELECT id FROM calls WHERE tool = ? AND success = 1 ORDER BY seq DESC LIMIT 1",
-                    (LITELLM,),
-                ).fetchone()
-            )
+            where, params = "tool = ? AND success = 1", [LITELLM]
+            if project is not None:
+                where += " AND project = ?"
+                params.append(str(Path(project).resolve()))
+            sql = f"SELECT id FROM calls WHERE {where} ORDER BY seq DESC LIMIT 1"
+            row = self._read(lambda db: db.execute(sql, params).fetchone())
             if row is None:
+                scope = " of this project" if project is not None else ""
                 raise NotFoundError(
-                    "there is no successful LiteLLM call in the history to resume",
-                    "make one first, or pick a call: ccw cli history --tool litellm",
+                    f"there is no successful LiteLLM call{scope} in the history to resume",
+                    "make one first, or pick a call: ccw cli history --all-projects",
                 )
             call_id = str(row["id"])
         record = self.get(call_id)
@@ -270,7 +302,30 @@ class History:
         turns = list(record["messages"] or [{"role": "user", "content": record["prompt"]}])
         if record["output"]:
             turns.append({"role": "assistant", "content": record["output"]})
-        return call_id, turns
+        return Resumed(call_id, record["conversationId"], record["endpointId"], turns)
+
+    def conversation(self, call_id: str) -> Calls:
+        """The calls of the conversation ``call_id`` belongs to (or names), oldest first,
+        as ``list`` gives them; ``NotFoundError`` when no call has that id."""
+
+        def read(db: sqlite3.Connection) -> Calls:
+            found = db.execute(
+                "SELECT conversation_id FROM calls WHERE id = ? OR conversation_id = ? "
+                "ORDER BY id = ? DESC LIMIT 1",
+                (call_id, call_id, call_id),
+            ).fetchone()
+            if found is None:
+                return []
+            sql = f"SELECT {_LIST_COLUMNS} FROM calls WHERE conversation_id = ? ORDER BY seq"
+            return [_summary(row) for row in db.execute(sql, (found[0],))]
+
+        calls = self._read(read)
+        if not calls:
+            raise NotFoundError(
+                f"no call or conversation {call_id!r} in the history",
+                "list them: ccw cli history",
+            )
+        return calls
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -390,6 +445,9 @@ def _summary(row: sqlite3.Row) -> dict[str, Any]:
         "error": row["error"],
         "errorKind": row["error_kind"],
         "project": row["project"],
+        "parentId": row["parent_id"],
+        "conversationId": row["conversation_id"] or row["id"],
+        "finishReason": row["finish_reason"],
         "promptPreview": _preview(row["prompt"]),
     }
 
