@@ -27,6 +27,15 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         pytest.exit("supply-chain check failed: " + "; ".join(found), returncode=3)
 
 
+@pytest.fixture(autouse=True)
+def _isolated_user_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads or writes the real user config (``~/.config/ccw``) or key store: both
+    point into the test's own folder, for ccw run in process and for the processes started
+    with ``ccw_env`` (which copies this environment)."""
+    monkeypatch.setenv("CCW_USER_CONFIG_DIR", str(tmp_path / "user-config"))
+    monkeypatch.setenv("CCW_DATA_DIR", str(tmp_path / "data"))
+
+
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     folder = tmp_path / "home"

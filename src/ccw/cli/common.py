@@ -14,17 +14,18 @@ from ccw.cli.tables import key_values as key_values
 from ccw.cli.tables import table as table
 
 if TYPE_CHECKING:
-    from ccw.config.store import ConfigStore
+    from ccw.config.layers import LayeredConfig
 
 
-def store(ctx: typer.Context) -> ConfigStore:
-    """The config store chosen by ``ccw --config`` / ``CCW_CONFIG`` / the project."""
-    from ccw.config.store import ConfigStore
-    from ccw.paths import config_path
+def store(ctx: typer.Context) -> LayeredConfig:
+    """The config a command sees: the user's file beneath the project's, or the one file
+    ``ccw --config`` / ``CCW_CONFIG`` selects. ``.load()`` is the merged config, ``.path``
+    the project's file; edits pick a file with ``.store_for(scope)``."""
+    from ccw.config.layers import LayeredConfig
 
     root = ctx.find_root()
     explicit = (root.obj or {}).get("config") if isinstance(root.obj, dict) else None
-    return ConfigStore(config_path(explicit))
+    return LayeredConfig.open(explicit)
 
 
 def project_root(ctx: typer.Context) -> Path:

@@ -1,25 +1,51 @@
-"""``ccw config``: where the file is, what it holds (masked), and whether it is valid."""
+"""``ccw config``: which files are read, what they hold (masked), and whether they are valid."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ccw.cli.common import print_json, store, success
+from ccw.cli import scope
+from ccw.cli.common import info, print_json, store, success
+from ccw.cli.options import JsonOpt
+from ccw.cli.scope import GlobalOpt, ProjectOpt
 
-app = typer.Typer(help="Show and check the config file.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from ccw.config.layers import LayeredConfig
+
+app = typer.Typer(help="Show and check the config files.", no_args_is_help=True)
 
 
 @app.command("path")
-def path(ctx: typer.Context) -> None:
-    """Print the config file's path."""
-    typer.echo(str(store(ctx).path))
+def path(
+    ctx: typer.Context,
+    all_files: Annotated[
+        bool, typer.Option("--all", help="Also list files that do not exist yet.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Print the config files read, in order (later ones win), one per line.
+
+    Your user file is listed when it exists; the project's file always (edits go there).
+    With --config or CCW_CONFIG only that file is read.
+    """
+    layered = store(ctx)
+    files = [
+        {"scope": layer.scope, "path": str(layer.store.path), "exists": layer.store.exists()}
+        for layer in layered.layers
+    ]
+    if as_json:
+        print_json({"files": files})
+        return
+    for item in files:
+        if item["exists"] or all_files or item["path"] == str(layered.path):
+            typer.echo(item["path"])
 
 
 @app.command("show")
 def show(ctx: typer.Context) -> None:
-    """Print the config as JSON with every key masked."""
+    """Print the merged config (user file beneath the project's) as JSON, keys masked."""
     from ccw.config import manage
 
     print_json(manage.masked_config(store(ctx).load()))
@@ -30,33 +56,66 @@ def allow_env(
     ctx: typer.Context,
     names: Annotated[list[str], typer.Argument(help="Environment variable names.")],
     remove: Annotated[bool, typer.Option("--remove", help="Take the names off the list.")] = False,
+    global_: GlobalOpt = False,
+    project: ProjectOpt = False,
 ) -> None:
     """Let apiBase and header values refer to these variables, and the API set them as keys.
 
     The list (``allowedEnvVars`` in the file) is edited only here or by hand, never through the
-    HTTP API.
+    HTTP API. The lists of the user and project files add up.
     """
     from ccw.config import manage
 
-    current = manage.allow_env(store(ctx), names, remove=remove)
-    success("allowedEnvVars: " + (", ".join(current) if current else "(none)"))
+    layered = store(ctx)
+    target = layered.store_for(scope.chosen(global_, project))
+    current = manage.allow_env(target, names, remove=remove)
+    where = layered.scope_of(target)
+    success(f"allowedEnvVars ({where} config): " + (", ".join(current) if current else "(none)"))
+
+
+def _file_problems(layered: LayeredConfig) -> tuple[list[dict[str, Any]], list[str]]:
+    """Each file's own errors (JSON, schema) and the problems of the merged config."""
+    from ccw.config.validate import check
+    from ccw.errors import ConfigError
+
+    files: list[dict[str, Any]] = []
+    broken = False
+    for layer in layered.layers:
+        entry: dict[str, Any] = {
+            "scope": layer.scope,
+            "path": str(layer.store.path),
+            "exists": layer.store.exists(),
+        }
+        try:
+            layer.store.load()
+        except ConfigError as exc:
+            entry["error"] = exc.message
+            broken = True
+        files.append(entry)
+    problems = [] if broken else check(layered.load())
+    problems = [f"{item['path']}: {item['error']}" for item in files if "error" in item] + problems
+    return files, problems
 
 
 @app.command("validate")
-def validate(ctx: typer.Context) -> None:
-    """Check the file: JSON, schema, and references between endpoints and providers."""
-    from ccw.config.validate import check
+def validate(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Check every file read: JSON, schema, and references between endpoints and providers
+    (an endpoint of the project file may use a provider of the user file)."""
+    from ccw.errors import ConfigError
 
-    config_store = store(ctx)
-    if not config_store.exists():
-        success(f"no config file yet at {config_store.path}; defaults apply")
+    layered = store(ctx)
+    files, problems = _file_problems(layered)
+    if as_json:
+        print_json({"valid": not problems, "files": files, "problems": problems})
+        if problems:
+            raise typer.Exit(ConfigError.exit_code)
         return
-    problems = check(config_store.load())
     if problems:
-        from ccw.errors import ConfigError
-
-        raise ConfigError(
-            f"{config_store.path}: " + "; ".join(problems),
-            "edit the file or use ccw endpoint/provider",
-        )
-    success(f"{config_store.path} is valid")
+        raise ConfigError("; ".join(problems), "edit the file or use ccw endpoint/provider")
+    present = [item["path"] for item in files if item["exists"]]
+    if not present:
+        success(f"no config file yet at {layered.path}; defaults apply")
+        return
+    for item in present:
+        info(f"read {item}")
+    success(", ".join(present) + (" is valid" if len(present) == 1 else " are valid"))

@@ -6,8 +6,10 @@ from typing import Annotated, Any
 
 import typer
 
+from ccw.cli import scope
 from ccw.cli.common import print_json, store, success, table
 from ccw.cli.options import JsonOpt
+from ccw.cli.scope import GlobalOpt, ProjectOpt
 
 app = typer.Typer(help="Manage endpoints (what --model names).", no_args_is_help=True)
 
@@ -32,6 +34,34 @@ IdleOpt = Annotated[
         "--idle-timeout", metavar="S", help="Seconds without a byte before a call is cut (120)."
     ),
 ]
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(_cell(item) for item in value) or "(none)"
+    if value is None:
+        return "-"
+    return str(value)
+
+
+def field_rows(data: dict[str, Any], prefix: str = "") -> list[list[str]]:
+    """One ``field  value`` row per leaf, nested objects as ``cacheStrategy.ttlMinutes``:
+    readable, and no Python ``dict`` repr."""
+    rows: list[list[str]] = []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            rows += field_rows(value, f"{prefix}{key}.") or [[f"{prefix}{key}", "(none)"]]
+        elif isinstance(value, list) and any(isinstance(item, dict) for item in value):
+            for index, item in enumerate(value):
+                if isinstance(item, dict):
+                    rows += field_rows(item, f"{prefix}{key}[{index}].")
+                else:
+                    rows.append([f"{prefix}{key}[{index}]", _cell(item)])
+        else:
+            rows.append([f"{prefix}{key}", _cell(value)])
+    return rows
 
 
 def _fields(
@@ -91,9 +121,14 @@ def add(
     temperature: TempOpt = None,
     idle_timeout: IdleOpt = None,
     default: Annotated[bool, typer.Option("--default", help="Make it the default.")] = False,
+    global_: GlobalOpt = False,
+    project: ProjectOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Add an endpoint: ccw endpoint add my-gpt4o --provider ID --model gpt-4o."""
+    """Add an endpoint: ccw endpoint add my-gpt4o --provider ID --model gpt-4o.
+
+    Its provider may be defined in the other file (a project endpoint on a user provider).
+    """
     from ccw.config import manage
     from ccw.errors import UsageError
 
@@ -116,22 +151,39 @@ def add(
         idle_timeout,
     )
     data["id"] = endpoint_id
-    config_store = store(ctx)
-    endpoint = manage.add_endpoint(config_store, data)
+    layered = store(ctx)
+    target = layered.store_for(scope.chosen(global_, project))
+    endpoint = manage.add_endpoint(target, data, others=layered.others(target))
     if default:
-        manage.set_default_endpoint(config_store, endpoint.id)
+        manage.set_default_endpoint(target, endpoint.id, others=layered.others(target))
+    where = layered.scope_of(target)
     if as_json:
-        print_json({"success": True, "endpoint": endpoint.to_json()})
+        print_json(
+            {
+                "success": True,
+                "endpoint": endpoint.to_json(),
+                "scope": where,
+                "file": str(target.path),
+            }
+        )
     else:
-        success(f'added endpoint {endpoint.id}: ccw cli -p "..." --model {endpoint.id}')
+        success(
+            f"added endpoint {endpoint.id} to the {where} config: "
+            f'ccw cli -p "..." --model {endpoint.id}'
+        )
 
 
 @app.command("list")
 def list_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
-    """List endpoints; the default one is marked."""
+    """List endpoints, the file each comes from; the default one is marked."""
+    from ccw.cli.provider_cmd import _source_label
     from ccw.config.effective import effective_config
+    from ccw.config.provenance import provenance_of
 
-    config = effective_config(store(ctx).load())
+    merged = store(ctx).load()
+    provenance = provenance_of(merged)
+    config = effective_config(merged)
+    sources = {e.id: _source_label(provenance, "endpoint", e.id) for e in config.endpoints}
     endpoints = [e.to_json() for e in config.endpoints]
     if as_json:
         print_json(
@@ -139,6 +191,7 @@ def list_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
                 "endpoints": endpoints,
                 "count": len(endpoints),
                 "defaultEndpoint": config.default_endpoint,
+                "sources": sources,
             }
         )
         return
@@ -149,20 +202,26 @@ def list_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
             f"{strategy.ttl_minutes} min, {strategy.max_size_kb} KB" if strategy.enabled else "off"
         )
         marker = "*" if e.id == config.default_endpoint else ""
-        rows.append([marker, e.id, e.provider_id, e.model, cache, "yes" if e.enabled else "no"])
-    table("Endpoints (* default)", ["", "id", "provider", "model", "cache", "enabled"], rows)
+        enabled = "yes" if e.enabled else "no"
+        rows.append([marker, e.id, e.provider_id, e.model, cache, enabled, sources[e.id]])
+    columns = ["", "id", "provider", "model", "cache", "enabled", "source"]
+    table("Endpoints (* default)", columns, rows)
 
 
 @app.command("show")
 def show(ctx: typer.Context, endpoint_id: str, as_json: JsonOpt = False) -> None:
-    """Show one endpoint."""
+    """Show one endpoint and where it is defined."""
+    from ccw.cli.provider_cmd import _source_label
     from ccw.config.effective import find_endpoint
+    from ccw.config.provenance import provenance_of
 
-    data = find_endpoint(store(ctx).load(), endpoint_id).to_json()
+    merged = store(ctx).load()
+    data = find_endpoint(merged, endpoint_id).to_json()
     if as_json:
         print_json(data)
     else:
-        table(None, ["field", "value"], [[k, str(v)] for k, v in data.items()])
+        source = _source_label(provenance_of(merged), "endpoint", endpoint_id)
+        table(None, ["field", "value"], [*field_rows(data), ["source", source]])
 
 
 @app.command("update")
@@ -181,9 +240,15 @@ def update(
     temperature: TempOpt = None,
     idle_timeout: IdleOpt = None,
     enabled: Annotated[bool | None, typer.Option("--enable/--disable", help="On or off.")] = None,
+    global_: GlobalOpt = False,
+    project: ProjectOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Change fields; a partial cache strategy is merged with the stored one."""
+    """Change fields where the endpoint is defined; a partial cache strategy is merged.
+
+    With --project (or --global) an endpoint defined only in the other file is copied there
+    first, so the change overrides it for this project (or everywhere).
+    """
     from ccw.config import manage
     from ccw.errors import UsageError
 
@@ -204,23 +269,42 @@ def update(
         data["enabled"] = enabled
     if not data:
         raise UsageError("nothing to update", "pass at least one option, e.g. --model gpt-4o")
-    endpoint = manage.update_endpoint(store(ctx), endpoint_id, data)
+    layered = store(ctx)
+    target = layered.store_holding("endpoint", endpoint_id, scope.chosen(global_, project))
+    endpoint = manage.update_endpoint(target, endpoint_id, data, others=layered.others(target))
+    where = layered.scope_of(target)
     if as_json:
-        print_json({"success": True, "endpoint": endpoint.to_json()})
+        print_json(
+            {
+                "success": True,
+                "endpoint": endpoint.to_json(),
+                "scope": where,
+                "file": str(target.path),
+            }
+        )
     else:
-        success(f"updated endpoint {endpoint.id}")
+        success(f"updated endpoint {endpoint.id} in the {where} config")
 
 
 @app.command("remove")
-def remove(ctx: typer.Context, endpoint_id: str, as_json: JsonOpt = False) -> None:
-    """Remove an endpoint; removing the default clears the default."""
+def remove(
+    ctx: typer.Context,
+    endpoint_id: str,
+    global_: GlobalOpt = False,
+    project: ProjectOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Remove an endpoint where it is defined; removing the default clears the default."""
     from ccw.config import manage
 
-    manage.remove_endpoint(store(ctx), endpoint_id)
+    layered = store(ctx)
+    target = layered.store_holding("endpoint", endpoint_id, scope.chosen(global_, project))
+    manage.remove_endpoint(target, endpoint_id, others=layered.others(target))
+    where = layered.scope_of(target)
     if as_json:
-        print_json({"success": True})
+        print_json({"success": True, "scope": where, "file": str(target.path)})
     else:
-        success(f"removed endpoint {endpoint_id}")
+        success(f"removed endpoint {endpoint_id} from the {where} config")
 
 
 @app.command("default")
@@ -228,15 +312,19 @@ def default(
     ctx: typer.Context,
     endpoint_id: Annotated[str | None, typer.Argument(help="Endpoint id; none shows it.")] = None,
     clear: Annotated[bool, typer.Option("--clear", help="Clear the default.")] = False,
+    global_: GlobalOpt = False,
+    project: ProjectOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show or set the endpoint used when --model is not given."""
+    """Show or set the endpoint used when --model is not given (the project's wins)."""
     from ccw.config import manage
 
-    config_store = store(ctx)
+    layered = store(ctx)
     if clear or endpoint_id:
-        manage.set_default_endpoint(config_store, None if clear else endpoint_id)
-    current = config_store.load().default_endpoint
+        target = layered.store_for(scope.chosen(global_, project))
+        others = layered.others(target)
+        manage.set_default_endpoint(target, None if clear else endpoint_id, others=others)
+    current = layered.load().default_endpoint
     if as_json:
         print_json({"defaultEndpoint": current})
     else:

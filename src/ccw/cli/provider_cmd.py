@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ccw.cli import scope
 from ccw.cli.common import (
     escape,
     parse_json_option,
@@ -16,6 +17,12 @@ from ccw.cli.common import (
     table,
 )
 from ccw.cli.options import JsonOpt
+from ccw.cli.scope import AllowLiteralOpt, GlobalOpt, ProjectOpt
+
+if TYPE_CHECKING:
+    from ccw.config.layers import LayeredConfig
+    from ccw.config.provenance import Provenance
+    from ccw.config.store import ConfigStore
 
 app = typer.Typer(help="Manage providers (credentials and API bases).", no_args_is_help=True)
 
@@ -56,7 +63,8 @@ KeyOpt = Annotated[
     str | None,
     typer.Option(
         "--api-key",
-        help="Key or, better, an environment reference such as '${OPENAI_API_KEY}'.",
+        help="Key or, better, a reference such as '${OPENAI_API_KEY}' (environment, then "
+        "ccw keys). A literal key is refused in a file inside a git work tree.",
     ),
 ]
 BaseOpt = Annotated[str | None, typer.Option("--api-base", help="API base URL.")]
@@ -67,22 +75,36 @@ VersionOpt = Annotated[str | None, typer.Option("--api-version", help="API versi
 HeadersOpt = Annotated[str | None, typer.Option("--headers", help="Custom headers as JSON.")]
 
 
-def _warn_if_literal(api_key: str | None) -> None:
+def _warn_if_literal(api_key: str | None, path: object, provider_type: str | None) -> None:
     """A literal key, or a ``${VAR:-literal}`` fallback, puts the key in the file."""
+    from ccw.config.providers import kind
     from ccw.config.secrets import holds_literal_secret
 
     if holds_literal_secret(api_key):
         from ccw.cli.common import warn
 
-        warn("the key is stored literally in the config file; prefer --api-key '${ENV_VAR}'")
+        name = (kind(provider_type).key_env if provider_type else None) or "MY_API_KEY"
+        warn(
+            f"the key is stored literally in {path}; prefer: ccw keys set {name}, "
+            f"then --api-key '${{{name}}}'"
+        )
 
 
-def _show(provider: dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        print_json(provider)
-        return
-    rows = [[key, str(value)] for key, value in provider.items()]
-    table(None, ["field", "value"], rows)
+def _written(layered: LayeredConfig, target: ConfigStore) -> dict[str, str]:
+    return {"scope": layered.scope_of(target), "file": str(target.path)}
+
+
+def _warn_if_hidden(layered: LayeredConfig, target: ConfigStore, provider_id: str) -> None:
+    """The entry just written is overridden here by a later file: say so."""
+    from ccw.config.provenance import provenance_of
+
+    provenance = provenance_of(layered.load())
+    source = provenance.provider_source(provider_id) if provenance else None
+    written = layered.scope_of(target)
+    if source is not None and source != written:
+        from ccw.cli.common import warn
+
+        warn(f"the {source} config also defines provider {provider_id}; that one is used here")
 
 
 @app.command("add")
@@ -101,9 +123,12 @@ def add(
     api_version: VersionOpt = None,
     headers: HeadersOpt = None,
     disabled: Annotated[bool, typer.Option("--disabled", help="Add it disabled.")] = False,
+    global_: GlobalOpt = False,
+    project: ProjectOpt = False,
+    allow_literal_key: AllowLiteralOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Add a provider. Prefer --api-key '${VAR}': the file then holds no secret."""
+    """Add a provider. Prefer --api-key '${VAR}' (ccw keys set VAR): no secret in the file."""
     from ccw.config import manage
 
     data = _fields(
@@ -120,24 +145,46 @@ def add(
     )
     if provider_id:
         data["id"] = provider_id
-    provider = manage.add_provider(store(ctx), data)
-    _warn_if_literal(api_key)
+    layered = store(ctx)
+    target = layered.store_for(scope.chosen(global_, project))
+    provider = manage.add_provider(
+        target, data, others=layered.others(target), allow_literal_key=allow_literal_key
+    )
+    _warn_if_literal(api_key, target.path, provider_type)
+    _warn_if_hidden(layered, target, provider.id)
+    written = _written(layered, target)
     if as_json:
-        print_json({"success": True, "provider": manage.masked_provider(provider)})
+        print_json({"success": True, "provider": manage.masked_provider(provider), **written})
     else:
-        success(f"added provider {provider.id}")
+        success(f"added provider {provider.id} to the {written['scope']} config ({target.path})")
+
+
+def _source_label(provenance: Provenance | None, kind_name: str, entry_id: str) -> str:
+    """``project``, ``user``, ``built-in``; ``project (over user)`` for an override."""
+    if provenance is None:
+        return "-"
+    if kind_name == "provider":
+        source = provenance.provider_source(entry_id)
+    else:
+        source = provenance.endpoint_source(entry_id)
+    hidden = provenance.overridden.get((kind_name, entry_id))
+    return f"{source} (over {hidden})" if hidden else source
 
 
 @app.command("list")
 def list_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
-    """List providers (keys masked)."""
+    """List providers (keys masked) and the config file each one comes from."""
     from ccw.config import manage
     from ccw.config.effective import effective_config
+    from ccw.config.provenance import provenance_of
 
-    config = effective_config(store(ctx).load())
+    merged = store(ctx).load()
+    provenance = provenance_of(merged)
+    config = effective_config(merged)
     providers = [manage.masked_provider(p) for p in config.providers]
+    sources = {p.id: _source_label(provenance, "provider", p.id) for p in config.providers}
     if as_json:
-        print_json({"providers": providers, "count": len(providers)})
+        print_json({"providers": providers, "count": len(providers), "sources": sources})
         return
     rows = [
         [
@@ -147,20 +194,30 @@ def list_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
             str(p.get("apiKey") or "-"),
             str(p.get("apiBase") or "-"),
             "yes" if p.get("enabled", True) else "no",
+            sources[p["id"]],
         ]
         for p in providers
     ]
-    table("Providers", ["id", "name", "type", "key", "api base", "enabled"], rows)
+    table("Providers", ["id", "name", "type", "key", "api base", "enabled", "source"], rows)
 
 
 @app.command("show")
 def show(ctx: typer.Context, provider_id: str, as_json: JsonOpt = False) -> None:
-    """Show one provider (key masked)."""
+    """Show one provider (key masked) and where it is defined."""
     from ccw.config import manage
     from ccw.config.effective import find_provider
+    from ccw.config.provenance import provenance_of
 
-    provider = find_provider(store(ctx).load(), provider_id)
-    _show(manage.masked_provider(provider), as_json)
+    merged = store(ctx).load()
+    provider = find_provider(merged, provider_id)
+    shown = manage.masked_provider(provider)
+    if as_json:
+        print_json(shown)
+        return
+    from ccw.cli.endpoint_cmd import field_rows
+
+    source = _source_label(provenance_of(merged), "provider", provider.id)
+    table(None, ["field", "value"], [*field_rows(shown), ["source", source]])
 
 
 @app.command("update")
@@ -178,9 +235,16 @@ def update(
     enabled: Annotated[
         bool | None, typer.Option("--enable/--disable", help="Enable or disable it.")
     ] = None,
+    global_: GlobalOpt = False,
+    project: ProjectOpt = False,
+    allow_literal_key: AllowLiteralOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Change fields of a provider; id and createdAt never change."""
+    """Change fields of a provider where it is defined; id and createdAt never change.
+
+    With --project (or --global) a provider defined only in the other file is copied there
+    first, so the change overrides it for this project (or everywhere).
+    """
     from ccw.config import manage
     from ccw.errors import UsageError
 
@@ -198,25 +262,44 @@ def update(
     )
     if not data:
         raise UsageError("nothing to update", "pass at least one option, e.g. --api-base URL")
-    provider = manage.update_provider(store(ctx), provider_id, data)
-    _warn_if_literal(api_key)
+    layered = store(ctx)
+    target = layered.store_holding("provider", provider_id, scope.chosen(global_, project))
+    provider = manage.update_provider(
+        target,
+        provider_id,
+        data,
+        others=layered.others(target),
+        allow_literal_key=allow_literal_key,
+    )
+    _warn_if_literal(api_key, target.path, provider.type)
+    _warn_if_hidden(layered, target, provider.id)
+    written = _written(layered, target)
     if as_json:
-        print_json({"success": True, "provider": manage.masked_provider(provider)})
+        print_json({"success": True, "provider": manage.masked_provider(provider), **written})
     else:
-        success(f"updated provider {provider.id}")
+        success(f"updated provider {provider.id} in the {written['scope']} config")
 
 
 @app.command("remove")
-def remove(ctx: typer.Context, provider_id: str, as_json: JsonOpt = False) -> None:
-    """Remove a provider and the endpoints that use it."""
+def remove(
+    ctx: typer.Context,
+    provider_id: str,
+    global_: GlobalOpt = False,
+    project: ProjectOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Remove a provider and the endpoints of the same file that use it."""
     from ccw.config import manage
 
-    gone = manage.remove_provider(store(ctx), provider_id)
+    layered = store(ctx)
+    target = layered.store_holding("provider", provider_id, scope.chosen(global_, project))
+    gone = manage.remove_provider(target, provider_id, others=layered.others(target))
+    written = _written(layered, target)
     if as_json:
-        print_json({"success": True, "removedEndpoints": gone})
+        print_json({"success": True, "removedEndpoints": gone, **written})
         return
     extra = f" and its endpoints: {', '.join(gone)}" if gone else ""
-    success(f"removed provider {provider_id}{extra}")
+    success(f"removed provider {provider_id} from the {written['scope']} config{extra}")
 
 
 @app.command("test")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 
+from ccw.config.provenance import provenance_of
 from ccw.config.providers import kind
 from ccw.config.schema import Config, Endpoint, Provider
 from ccw.errors import NotFoundError
@@ -67,17 +68,25 @@ def _suggest(wanted: str, known: list[str]) -> str | None:
     return None
 
 
+def _files_read(config: Config, kind_name: str) -> str:
+    """`` (read user /a.json (ids: x); project /b.json (no file))`` when known."""
+    provenance = provenance_of(config)
+    return f" ({provenance.describe(kind_name)})" if provenance else ""
+
+
 def provider_not_found(config: Config, provider_id: str) -> NotFoundError:
     hint = _suggest(provider_id, [p.id for p in config.providers])
     return NotFoundError(
-        f"provider not found: {provider_id}", hint or "add one with: ccw provider add --type ..."
+        f"provider not found: {provider_id}{_files_read(config, 'provider')}",
+        hint or "add one with: ccw provider add --type ...",
     )
 
 
 def endpoint_not_found(config: Config, endpoint_id: str) -> NotFoundError:
     hint = _suggest(endpoint_id, [e.id for e in config.endpoints])
     return NotFoundError(
-        f"endpoint not found: {endpoint_id}", hint or "add one with: ccw endpoint add ..."
+        f"endpoint not found: {endpoint_id}{_files_read(config, 'endpoint')}",
+        hint or "add one with: ccw endpoint add ...",
     )
 
 

@@ -16,11 +16,19 @@ from ccw.config.effective import (
     endpoint_not_found,
     provider_not_found,
 )
+from ccw.config.layers import merge
+from ccw.config.providers import KINDS, kind
 from ccw.config.schema import CacheStrategy, Config, Endpoint, GlobalCacheSettings, Provider
-from ccw.config.secrets import ENV_NAME, holds_literal_secret, mask, referenced_names
+from ccw.config.secrets import (
+    ENV_NAME,
+    holds_literal_secret,
+    is_masked,
+    mask,
+    referenced_names,
+)
 from ccw.config.store import ConfigStore, _describe_validation
-from ccw.errors import ConflictError, UsageError
-from ccw.paths import expand_dir, project_root_of
+from ccw.errors import ConflictError, NotFoundError, UsageError
+from ccw.paths import expand_dir, git_work_tree, project_root_of
 
 IMMUTABLE = ("id", "createdAt")
 M = TypeVar("M", bound=BaseModel)
@@ -74,6 +82,38 @@ def _provider_or_builtin(config: Config, provider_id: str) -> Provider:
     return found
 
 
+def _visible(config: Config, others: Config | None) -> Config:
+    """The file being edited read over the other config layers: what an endpoint's provider
+    or the default endpoint may name (an endpoint in the project file may use a provider of
+    the user file)."""
+    return config if others is None else merge(others, config)
+
+
+def _require_provider(config: Config, provider_id: str, others: Config | None) -> None:
+    """An endpoint's provider exists in some layer (the built-in ``local`` is written out)."""
+    if others is not None and others.provider(provider_id) is not None:
+        return
+    if config.provider(provider_id) is None and provider_id != LOCAL_ID:
+        raise provider_not_found(effective_config(_visible(config, others)), provider_id)
+    _provider_or_builtin(config, provider_id)
+
+
+def _provider_to_change(config: Config, provider_id: str, others: Config | None) -> Provider:
+    """The provider of this file; one defined only in another layer is copied here first,
+    so the change overrides it in this file (``--project`` on a user provider)."""
+    inherited = others.provider(provider_id) if others is not None else None
+    if config.provider(provider_id) is None and inherited is not None:
+        config.providers.append(inherited.model_copy(deep=True))
+    return _provider_or_builtin(config, provider_id)
+
+
+def _endpoint_to_change(config: Config, endpoint_id: str, others: Config | None) -> Endpoint:
+    inherited = others.endpoint(endpoint_id) if others is not None else None
+    if config.endpoint(endpoint_id) is None and inherited is not None:
+        config.endpoints.append(inherited.model_copy(deep=True))
+    return _endpoint_or_builtin(config, endpoint_id)
+
+
 def _endpoint_or_builtin(config: Config, endpoint_id: str) -> Endpoint:
     found = config.endpoint(endpoint_id)
     if found is None and endpoint_id == LOCAL_ID:
@@ -95,13 +135,23 @@ def _new_provider_id(config: Config, provider_type: str) -> str:
             return candidate
 
 
-def add_provider(store: ConfigStore, data: dict[str, Any], *, via_api: bool = False) -> Provider:
+def add_provider(
+    store: ConfigStore,
+    data: dict[str, Any],
+    *,
+    via_api: bool = False,
+    others: Config | None = None,
+    allow_literal_key: bool = False,
+) -> Provider:
     """Add a provider. ``via_api`` applies the API's limits on environment references
-    (``ccw.config.env_policy``)."""
+    (``ccw.config.env_policy``); ``others`` is the config of the other layers. A literal key
+    is refused in a file inside a git work tree unless ``allow_literal_key``."""
     sent = dict(data)
     if via_api:
         env_policy.refuse_allow_list(sent)
     data = {key: redact.restore_field(key, value, None) for key, value in sent.items()}
+    if not allow_literal_key:
+        refuse_literal_key_in_git(store, data, None, via_api=via_api)
     with store.edit() as config:
         if data.get("id"):
             if config.provider(str(data["id"])):
@@ -115,7 +165,7 @@ def add_provider(store: ConfigStore, data: dict[str, Any], *, via_api: bool = Fa
         data.setdefault("name", data["id"])
         provider = _validated(Provider, data, "provider")
         if via_api:
-            env_policy.check_api_provider(config, provider, None, sent)
+            env_policy.check_api_provider(_visible(config, others), provider, None, sent)
         else:
             _allow_own_references(config, provider)
         config.providers.append(provider)
@@ -123,14 +173,25 @@ def add_provider(store: ConfigStore, data: dict[str, Any], *, via_api: bool = Fa
 
 
 def update_provider(
-    store: ConfigStore, provider_id: str, updates: dict[str, Any], *, via_api: bool = False
+    store: ConfigStore,
+    provider_id: str,
+    updates: dict[str, Any],
+    *,
+    via_api: bool = False,
+    others: Config | None = None,
+    allow_literal_key: bool = False,
 ) -> Provider:
     """Change fields of a provider. A masked value sent back keeps the stored one (list
-    entries matched by ``id``); ``via_api`` applies ``ccw.config.env_policy``."""
+    entries matched by ``id``); ``via_api`` applies ``ccw.config.env_policy``. A provider of
+    ``others`` only is copied into this file first (an override)."""
     if via_api:
         env_policy.refuse_allow_list(updates)
+    if not allow_literal_key:
+        stored = store.load().provider(provider_id) or (others and others.provider(provider_id))
+        before = stored.to_json() if stored else None
+        refuse_literal_key_in_git(store, {**(before or {}), **updates}, before, via_api=via_api)
     with store.edit() as config:
-        current = _provider_or_builtin(config, provider_id)
+        current = _provider_to_change(config, provider_id, others)
         if "id" in updates and updates["id"] not in (None, provider_id):
             raise UsageError("a provider's id cannot be changed")
         merged = current.to_json()
@@ -141,16 +202,28 @@ def update_provider(
         merged["updatedAt"] = now_iso()
         provider = _validated(Provider, merged, "provider")
         if via_api:
-            env_policy.check_api_provider(config, provider, current, updates)
+            env_policy.check_api_provider(_visible(config, others), provider, current, updates)
         else:
             _allow_own_references(config, provider)
         config.providers[config.providers.index(current)] = provider
     return provider
 
 
-def remove_provider(store: ConfigStore, provider_id: str) -> list[str]:
-    """Delete a provider and its endpoints; returns the ids of the endpoints removed."""
+def _not_here(store: ConfigStore, what: str, entry_id: str) -> NotFoundError:
+    return NotFoundError(
+        f"{what} {entry_id} is not defined in {store.path} (another config file defines it)",
+        "leave out --global/--project to change it where it is defined",
+    )
+
+
+def remove_provider(
+    store: ConfigStore, provider_id: str, *, others: Config | None = None
+) -> list[str]:
+    """Delete a provider and the endpoints of the same file that use it; returns the ids of
+    the endpoints removed."""
     with store.edit() as config:
+        if config.provider(provider_id) is None and others and others.provider(provider_id):
+            raise _not_here(store, "provider", provider_id)
         current = _provider_or_builtin(config, provider_id)
         config.providers.remove(current)
         gone = [e.id for e in config.endpoints if e.provider_id == provider_id]
@@ -171,14 +244,18 @@ def _merge_cache_strategy(current: dict[str, Any], update: Any) -> Any:
     return update
 
 
-def add_endpoint(store: ConfigStore, data: dict[str, Any]) -> Endpoint:
+def add_endpoint(
+    store: ConfigStore, data: dict[str, Any], *, others: Config | None = None
+) -> Endpoint:
+    """Add an endpoint; its provider may live in ``others`` (another layer). The first
+    endpoint of a config with no default (in any layer) becomes the default."""
     data = dict(data)
     if not data.get("id"):
         raise UsageError("an endpoint needs an id, e.g. my-gpt4o (it is what --model takes)")
     with store.edit() as config:
         if config.endpoint(str(data["id"])):
             raise ConflictError(f"endpoint id already exists: {data['id']}")
-        _provider_or_builtin(config, str(data.get("providerId") or ""))
+        _require_provider(config, str(data.get("providerId") or ""), others)
         if isinstance(data.get("cacheStrategy"), dict):
             data["cacheStrategy"] = _merge_cache_strategy(
                 CacheStrategy().to_json(), data["cacheStrategy"]
@@ -189,14 +266,22 @@ def add_endpoint(store: ConfigStore, data: dict[str, Any]) -> Endpoint:
         data.setdefault("name", data["id"])
         endpoint = _validated(Endpoint, data, "endpoint")
         config.endpoints.append(endpoint)
-        if config.default_endpoint is None and len(config.endpoints) == 1:
+        visible = _visible(config, others)
+        if visible.default_endpoint is None and len(visible.endpoints) == 1:
             config.default_endpoint = endpoint.id
     return endpoint
 
 
-def update_endpoint(store: ConfigStore, endpoint_id: str, updates: dict[str, Any]) -> Endpoint:
+def update_endpoint(
+    store: ConfigStore,
+    endpoint_id: str,
+    updates: dict[str, Any],
+    *,
+    others: Config | None = None,
+) -> Endpoint:
+    """Change fields of an endpoint; one of ``others`` only is copied here first."""
     with store.edit() as config:
-        current = _endpoint_or_builtin(config, endpoint_id)
+        current = _endpoint_to_change(config, endpoint_id, others)
         if "id" in updates and updates["id"] not in (None, endpoint_id):
             raise UsageError("an endpoint's id cannot be changed")
         merged = current.to_json()
@@ -206,28 +291,34 @@ def update_endpoint(store: ConfigStore, endpoint_id: str, updates: dict[str, Any
             if key == "cacheStrategy":
                 value = _merge_cache_strategy(merged.get("cacheStrategy", {}), value)
             merged[key] = value
-        _provider_or_builtin(config, str(merged.get("providerId")))
+        _require_provider(config, str(merged.get("providerId")), others)
         merged["updatedAt"] = now_iso()
         endpoint = _validated(Endpoint, merged, "endpoint")
         config.endpoints[config.endpoints.index(current)] = endpoint
     return endpoint
 
 
-def remove_endpoint(store: ConfigStore, endpoint_id: str) -> None:
+def remove_endpoint(store: ConfigStore, endpoint_id: str, *, others: Config | None = None) -> None:
     with store.edit() as config:
+        if config.endpoint(endpoint_id) is None and others and others.endpoint(endpoint_id):
+            raise _not_here(store, "endpoint", endpoint_id)
         current = _endpoint_or_builtin(config, endpoint_id)
         config.endpoints.remove(current)
         if config.default_endpoint == endpoint_id:
             config.default_endpoint = None
 
 
-def set_default_endpoint(store: ConfigStore, endpoint_id: str | None) -> None:
+def set_default_endpoint(
+    store: ConfigStore, endpoint_id: str | None, *, others: Config | None = None
+) -> None:
+    """Set (or clear) this file's default; the endpoint may live in ``others``."""
     with store.edit() as config:
-        if endpoint_id is not None and config.endpoint(endpoint_id) is None:
+        known = _visible(config, others)
+        if endpoint_id is not None and known.endpoint(endpoint_id) is None:
             if endpoint_id == LOCAL_ID:
                 _write_out_builtins(config)
             else:
-                raise endpoint_not_found(config, endpoint_id)
+                raise endpoint_not_found(effective_config(known), endpoint_id)
         config.default_endpoint = endpoint_id
 
 
@@ -291,3 +382,45 @@ def allow_env(store: ConfigStore, names: list[str], *, remove: bool = False) -> 
             current += [name for name in names if name not in current]
         config.allowed_env_vars = current or None
     return current
+
+
+def _key_material(data: dict[str, Any] | None) -> set[str]:
+    """Literal keys a provider's fields hold (masked values, which keep the stored key, and
+    ``${VAR}`` references are not)."""
+    found = redact.key_material(data or {})
+    return {text for text in found if holds_literal_secret(text) and not is_masked(text)}
+
+
+def refuse_literal_key_in_git(
+    store: ConfigStore,
+    data: dict[str, Any],
+    before: dict[str, Any] | None,
+    *,
+    via_api: bool = False,
+) -> None:
+    """Refuse to write a new literal key into a file inside a git work tree, where one
+    ``git add`` would commit it; checked before anything is written. ``data`` is the
+    provider as it would be saved, ``before`` as it is stored. Keys already in the file are
+    left to the warning."""
+    if not _key_material(data) - _key_material(before):
+        return
+    tree = git_work_tree(store.target.parent)
+    if tree is None:
+        return
+    provider_type = str(data.get("type") or "")
+    name = (kind(provider_type).key_env if provider_type in KINDS else None) or "MY_API_KEY"
+    if via_api:
+        fix = (
+            f"store the key outside git (ccw keys set {name}, then ccw config allow-env "
+            f"{name}) and send apiKey '${{{name}}}', or save the provider with scope=user"
+        )
+    else:
+        fix = (
+            f"ccw keys set {name}, then --api-key '${{{name}}}'; or keep the provider in "
+            "your user config with --global; or pass --allow-literal-key"
+        )
+    raise UsageError(
+        f"refusing to write a literal key for provider {data.get('id') or provider_type} into "
+        f"{store.path}: it is inside the git work tree {tree}, where it could be committed",
+        fix,
+    )

@@ -105,3 +105,24 @@ def secret_strings(data: Any, secret: bool = False) -> list[str]:
     if isinstance(data, str) and data and (secret or _KEY_SHAPE.match(data)):
         return [data]
     return []
+
+
+def key_material(data: Any, secret: bool = False, in_headers: bool = False) -> list[str]:
+    """The strings of ``data`` that are keys: values of key-named fields (``apiKey``,
+    ``apiKeys[].key``), header values whose header name says so (``Authorization``,
+    ``X-Api-Key``), and key-shaped strings. A plain header such as ``X-Team: qa`` is not."""
+    if isinstance(data, dict):
+        found: list[str] = []
+        for key, value in data.items():
+            name = str(key)
+            if in_headers:
+                found += key_material(value, _secret_field(name) or secret)
+            else:
+                child = (secret and name not in DESCRIPTIVE) or _secret_field(name)
+                found += key_material(value, child, bool(_HEADERS_NAME.search(name)))
+        return found
+    if isinstance(data, list):
+        return [text for item in data for text in key_material(item, secret, in_headers)]
+    if isinstance(data, str) and data and (secret or _KEY_SHAPE.match(data)):
+        return [data]
+    return []

@@ -82,24 +82,37 @@ def resolve(
     """Replace each ``${VAR}`` or ``${VAR:-default}``; a missing variable is an error.
 
     With ``allowed``, a reference to any other variable is refused before anything is read.
+    Without ``env``, a name is looked up in the environment, then in the key store.
     """
     if allowed is not None:
         check_allowed(value, allowed, what)
-    source = os.environ if env is None else env
 
     def substitute(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
-        found = source.get(name)
+        found = env.get(name) if env is not None else lookup(name)
         if found:
             return found
         if default is not None:
             return default
         raise MissingKeyError(
-            f"{what} refers to ${{{name}}}, but the environment variable {name} is not set",
-            f"export {name}=... in the shell that runs ccw, or change the reference",
+            f"{what} refers to ${{{name}}}, but {name} is neither set in the environment "
+            "nor stored with ccw keys",
+            f"ccw keys set {name} (kept out of every repository), or export {name}=... "
+            "in the shell that runs ccw",
         )
 
     return _REF.sub(substitute, value)
+
+
+def lookup(name: str) -> str | None:
+    """A variable's value: the environment first, then the key store (``ccw keys``). The
+    value stays in memory: it is never put into ``os.environ``."""
+    found = os.environ.get(name)
+    if found:
+        return found
+    from ccw.config.keystore import stored_key
+
+    return stored_key(name)
 
 
 def _mask_literal(value: str) -> str:

@@ -20,10 +20,24 @@ from pydantic import ValidationError
 
 from ccw.config.schema import Config
 from ccw.errors import BusyError, ConfigError
+from ccw.paths import CONFIG_RELATIVE
 
 LOCK_TIMEOUT_S = 10.0
 RETRY_AFTER_S = 2
 TMP_SUFFIX = ".tmp"
+# ``.ccw/.gitignore``: everything under .ccw/ is local state (the lock file, caches, history)
+# except the config itself, which a team may commit while it holds only ${...} references.
+GITIGNORE = """\
+# Written by ccw: only the config file is meant to be committed (keep keys out of it:
+# ccw keys set NAME, then --api-key '${NAME}'). Everything else here is local state.
+*
+!.gitignore
+!storage/
+storage/*
+!storage/config/
+storage/config/*
+!storage/config/litellm-api-config.json
+"""
 
 
 def _describe_validation(error: ValidationError) -> str:
@@ -118,9 +132,29 @@ class ConfigStore:
             self._cached = (stamp, config)
         return config.model_copy(deep=True)
 
+    def _ccw_folder(self) -> Path | None:
+        """The project's ``.ccw/`` folder when this is a project's config file."""
+        parts = CONFIG_RELATIVE.parts
+        if self.path.parts[-len(parts) :] != parts:
+            return None
+        return Path(*self.path.parts[: -len(parts)]) / parts[0]
+
+    def _ignore_local_state(self) -> None:
+        """Give a project's ``.ccw/`` its ``.gitignore`` (a user's own one is kept)."""
+        folder = self._ccw_folder()
+        if folder is None:
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        with (
+            contextlib.suppress(FileExistsError),
+            (folder / ".gitignore").open("x", encoding="utf-8") as handle,
+        ):
+            handle.write(GITIGNORE)
+
     def _lock(self) -> Any:
         from filelock import FileLock
 
+        self._ignore_local_state()
         self.target.parent.mkdir(parents=True, exist_ok=True)
         return FileLock(str(self.lock_path), timeout=LOCK_TIMEOUT_S)
 
