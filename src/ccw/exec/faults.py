@@ -45,6 +45,14 @@ TIMEOUT = FaultKind("timeout", ExitCode.TIMEOUT, True, "raise --timeout or the p
 UNREACHABLE = FaultKind(
     "unreachable", ExitCode.UNREACHABLE, True, "check the provider's apiBase and that it is running"
 )
+# Why a connection failed decides the retry: a name that does not resolve or a TLS handshake
+# that fails will fail the same way in a second; a refused port may be a server starting up.
+DNS_FAILURE = FaultKind(
+    "unreachable", ExitCode.UNREACHABLE, False, "check the host name in the provider's apiBase"
+)
+TLS_FAILURE = FaultKind(
+    "unreachable", ExitCode.UNREACHABLE, False, "check the scheme and certificate of the apiBase"
+)
 STREAM_CUT = FaultKind(
     "stream_cut", ExitCode.STREAM_CUT, False, "the answer stopped midway; run the call again"
 )
@@ -88,6 +96,8 @@ class ProviderFault(CcwError):
 
 
 _NOISE = re.compile(r"^(litellm\.)?\w+(Error|Exception)?:\s*|\w+Exception\s*-\s*")
+# LiteLLM's advice to its own callers, appended to messages ("Handle with `litellm.X`").
+_ADVICE = re.compile(r"\.?\s*(Handle with `?litellm\.\w+`?|LiteLLM Retried: \d+ times?)\.?", re.I)
 
 
 def _clean(message: str, secrets: tuple[str, ...]) -> str:
@@ -99,6 +109,7 @@ def _clean(message: str, secrets: tuple[str, ...]) -> str:
         if stripped == text:
             break
         text = stripped
+    text = _ADVICE.sub("", text)
     text = redact.scrub(" ".join(text.split()), secrets) or ""
     return text[:400] + ("…" if len(text) > 400 else "")
 
@@ -211,6 +222,11 @@ def classify(
 ) -> ProviderFault:
     """Map a LiteLLM (or httpx) exception to a ``ProviderFault``; never leaks ``secrets``."""
     kind = _fault_of(exc)
+    if kind is UNREACHABLE:
+        failure = connect_failure(exc, secrets=secrets, provider_id=where or None)
+        if failure is not None:
+            detail = f"{where}: {failure.detail}" if where else failure.detail
+            return ProviderFault(failure.kind, detail, fix=failure.fix)
     if kind is REDIRECT_REFUSED:
         detail = _redirect_detail(exc) or "a redirect to another origin was refused"
     elif kind is REDIRECT_LOOP:
@@ -221,6 +237,64 @@ def classify(
     if where:
         detail = f"{where}: {detail}"
     return ProviderFault(kind, detail, retry_after=_retry_after(exc))
+
+
+@dataclass(frozen=True)
+class ConnectFailure:
+    """An unreachable provider, explained: its kind (which decides the retry), a detail
+    naming the URL and the root cause, and the fix for that cause."""
+
+    kind: FaultKind
+    detail: str
+    fix: str
+
+
+def connect_failure(
+    exc: BaseException, *, secrets: tuple[str, ...] = (), provider_id: str | None = None
+) -> ConnectFailure | None:
+    """Why ``exc`` could not connect (DNS, refused, TLS, network), or None if it is not a
+    connection failure. ``provider_id`` makes the fix a command."""
+    from ccw.exec import netcause
+
+    found = netcause.diagnose(exc)
+    if found is None:
+        return None
+    url = redact.scrub(found.url, secrets) if found.url else None
+    address = (redact.scrub(found.address, secrets) if found.address else None) or "the server"
+    reason = _clean(found.reason, secrets)
+    update = f" (ccw provider update {provider_id} --api-base URL)" if provider_id else ""
+    tried = f" for {url}" if url else ""
+    if found.cause == "dns":
+        host = address.rsplit(":", 1)[0] if address.count(":") == 1 else address
+        return ConnectFailure(
+            DNS_FAILURE,
+            f"DNS lookup of {host} failed ({reason}){tried}",
+            f"check the host name in the provider's apiBase{update}, and your network",
+        )
+    if found.cause == "refused":
+        return ConnectFailure(
+            UNREACHABLE,
+            f"connection refused by {address}{tried}: nothing listens there",
+            f"start the provider's server, or correct the port in its apiBase{update}",
+        )
+    if found.cause == "tls":
+        if found.tls_code in ("WRONG_VERSION_NUMBER", "HTTP_REQUEST", "RECORD_LAYER_FAILURE"):
+            fix = f"the server speaks plain HTTP: use http:// in the provider's apiBase{update}"
+        elif found.tls_code == "CERTIFICATE_VERIFY_FAILED":
+            fix = (
+                "the server's certificate is not trusted here: fix the certificate, or add "
+                "its CA to the system's trust store (or SSL_CERT_FILE)"
+            )
+        else:
+            fix = TLS_FAILURE.fix + update
+        return ConnectFailure(
+            TLS_FAILURE, f"TLS handshake with {address} failed ({reason}){tried}", fix
+        )
+    return ConnectFailure(
+        UNREACHABLE,
+        f"cannot connect to {address} ({reason}){tried}",
+        f"check your network and the provider's apiBase{update}",
+    )
 
 
 _BODY_KINDS = (
