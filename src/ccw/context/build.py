@@ -262,9 +262,8 @@ class _Build:
             return
         names = ", ".join(repr(text) for text in selection.unmatched)
         where = f"in {self.root}"
-        project = self._project_root()
-        if project is not None and project != self.root:
-            where += f" nor from the project root {project}"
+        if selection.project_root is not None:
+            where += f" nor from the project root {selection.project_root}"
         noun = "pattern" if len(selection.unmatched) == 1 else "patterns"
         message = f"{noun} {names} matched no file {where}"
         if self.request.allow_empty:

@@ -110,6 +110,8 @@ class Selection:
     matches: list[Match] = field(default_factory=list)
     # Include patterns that matched nothing, from the folder nor from the project root.
     unmatched: list[str] = field(default_factory=list)
+    # The project root a pattern was also tried from (an ancestor of the folder), if any.
+    project_root: str | None = None
     skipped: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     watch: set[str] = field(default_factory=set)
@@ -216,6 +218,7 @@ class Selector:
         up = os.path.relpath(project_root, self.root)
         if os.path.isabs(pattern.text) or up == "." or not set(up.split(os.sep)) <= {".."}:
             return {}
+        self.result.project_root = project_root
         found = self._found(f"{_posix(up)}/{pattern.text.removeprefix('./')}")
         if found:
             self.result.warnings.append(
