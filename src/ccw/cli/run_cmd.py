@@ -1,7 +1,9 @@
 """``ccw cli``: send a prompt (with @file patterns) to an endpoint or a CLI tool.
 
-Routing: --model ENDPOINT runs LiteLLM (with --tool litellm or no --tool); no --model uses the
-default endpoint; --tool gemini|qwen|codex|claude runs that CLI with --model as its own model
+The prompt comes from words, -p, -f and piped input (``ccw.cli.prompt_input``); a first word
+naming a command runs that command instead (``ccw.cli.prompt_group``). Routing:
+--model ENDPOINT runs LiteLLM (with --tool litellm or no --tool); no --model uses the default
+endpoint; --tool gemini|qwen|codex|claude runs that CLI with --model as its own model
 name; an endpoint id given with a CLI tool is an error.
 """
 
@@ -13,8 +15,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ccw.cli import history_cmd
-from ccw.cli.common import escape, print_json
+from ccw.cli import history_cmd, units
+from ccw.cli.common import escape, info, print_json
 from ccw.cli.options import (
     AllowSecretsOpt,
     FormatOpt,
@@ -25,6 +27,9 @@ from ccw.cli.options import (
     excluded_line,
     split_dirs,
 )
+from ccw.cli.prompt_group import PromptGroup, model_option_pairs, prompt_words
+from ccw.cli.prompt_input import gather
+from ccw.errors import UsageError
 from ccw.exec import events
 
 if TYPE_CHECKING:
@@ -33,92 +38,131 @@ if TYPE_CHECKING:
 
 HELP = """Send a prompt (with @file patterns) to an endpoint or a CLI tool.
 
+The prompt: words (ccw cli "What is 2+2?"), -p TEXT, or -f FILE (-f - reads it from stdin);
+-f and -p together send the file's text, then -p's. Text piped in (git diff | ccw cli
+"Review this diff") is sent ahead of the prompt, marked as input, and never scanned for
+@patterns. A @pattern that matches no file stops the call (exit 2) unless --allow-empty.
+
 Routing: --model ENDPOINT runs LiteLLM on that endpoint (with --tool litellm or no --tool).
-No --model: the default endpoint (a fresh project: the embedded local model).
---tool gemini|qwen|codex|claude runs that CLI, --model being its own model name.
-An endpoint id given with a CLI tool is an error."""
+No --model: the default endpoint (a fresh project: the embedded local model, whose answers
+stop at 128 tokens unless -o max_tokens N).
+--tool gemini|qwen|codex|claude runs that CLI, --model being its own model name; -s and -o
+are LiteLLM's only.
+An endpoint id given with a CLI tool is an error.
 
-app = typer.Typer(help=HELP, invoke_without_command=True, rich_markup_mode=None)
+Conversations: --continue (or a bare --resume) continues this project's last call on its
+endpoint; --resume ID continues that call. ccw cli history --conversation ID lists one."""
+
+app = typer.Typer(help=HELP, invoke_without_command=True, rich_markup_mode=None, cls=PromptGroup)
 history_cmd.register(app)
-
-
-def _read_prompt(prompt: str | None, file: str | None) -> str:
-    from ccw.errors import UsageError
-
-    if prompt is not None and file is not None:
-        raise UsageError("give the prompt once: -p TEXT or -f FILE, not both")
-    if prompt == "-" or file == "-":
-        return sys.stdin.read()
-    if file is not None:
-        path = Path(file)
-        try:
-            return path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise UsageError(f"prompt file not found: {file}") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read prompt file {file}: {exc}") from None
-    if prompt is None:
-        raise UsageError("no prompt given", 'pass -p "...", -f FILE, or -f - to read stdin')
-    return prompt
 
 
 @app.callback(invoke_without_command=True)
 def cli(
     ctx: typer.Context,
     prompt: Annotated[
-        str | None, typer.Option("--prompt", "-p", help="The prompt; @patterns pull in files.")
+        str | None,
+        typer.Option("--prompt", "-p", metavar="TEXT", help="The prompt; @patterns pull in files."),
     ] = None,
     file: Annotated[
-        str | None, typer.Option("--file", "-f", help="Read the prompt from FILE (- for stdin).")
+        str | None,
+        typer.Option(
+            "--file", "-f", metavar="FILE", help="Read the prompt from FILE (- for stdin)."
+        ),
     ] = None,
+    system: Annotated[
+        str | None,
+        typer.Option("--system", "-s", metavar="TEXT", help="The system prompt (LiteLLM)."),
+    ] = None,
+    model_option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--option",
+            "-o",
+            metavar="KEY VALUE",
+            help="A model parameter, repeatable: temperature, max_tokens, top_p, seed, stop, "
+            "presence_penalty, frequency_penalty (LiteLLM).",
+        ),
+    ] = None,  # the group takes the pairs out of the arguments (ccw.cli.prompt_group)
     tool: Annotated[
-        str | None, typer.Option("--tool", help="litellm (default), gemini, qwen, codex, claude.")
+        str | None,
+        typer.Option(
+            "--tool", metavar="NAME", help="litellm (default), gemini, qwen, codex, claude."
+        ),
     ] = None,
     model: Annotated[
         str | None,
-        typer.Option("--model", "-m", help="Endpoint id (LiteLLM) or the CLI tool's model."),
+        typer.Option(
+            "--model", "-m", metavar="ID", help="Endpoint id (LiteLLM) or the CLI tool's model."
+        ),
     ] = None,
-    mode: Annotated[str, typer.Option("--mode", help="analysis, write or auto.")] = "analysis",
+    mode: Annotated[
+        str, typer.Option("--mode", metavar="MODE", help="analysis, write or auto.")
+    ] = "analysis",
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     no_stream: Annotated[bool, typer.Option("--no-stream", help="Wait for the whole answer.")] = (
         False
     ),
     timeout: Annotated[
-        float | None, typer.Option("--timeout", help="Seconds before the call is abandoned.")
+        float | None,
+        typer.Option("--timeout", metavar="S", help="Seconds before the call is abandoned."),
     ] = None,
     cd: Annotated[
-        Path | None, typer.Option("--cd", help="Run in DIR (patterns are relative to it).")
+        Path | None,
+        typer.Option("--cd", metavar="DIR", help="Run in DIR (patterns are relative to it)."),
     ] = None,
     include_dirs: IncludeDirsOpt = None,
     no_cache: NoCacheOpt = False,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show files, tokens and cost; send nothing.")
+        bool,
+        typer.Option(
+            "--dry-run", help="Show files, tokens and cost; send nothing (no key needed)."
+        ),
     ] = False,
     fmt: FormatOpt = "xml",
     on_overflow: OnOverflowOpt = "skip",
     allow_secrets: AllowSecretsOpt = False,
+    allow_empty: Annotated[
+        bool,
+        typer.Option("--allow-empty", help="Send even when a @pattern matches no file."),
+    ] = False,
     tokens: TokensOpt = "estimate",
     pack: Annotated[
         bool, typer.Option("--pack", help="CLI tools: pack @patterns instead of passing them.")
     ] = False,
-    call_id: Annotated[str | None, typer.Option("--id", help="Name this call in history.")] = None,
+    call_id: Annotated[
+        str | None, typer.Option("--id", metavar="NAME", help="Name this call in history.")
+    ] = None,
     resume: Annotated[
         str | None,
         typer.Option(
             "--resume",
-            help="Continue a LiteLLM conversation (ID, or the last call when no ID).",
+            metavar="[ID]",
+            help="Continue a LiteLLM conversation from call ID (bare: like --continue).",
         ),
     ] = None,
+    keep_going: Annotated[
+        bool,
+        typer.Option("--continue", "-c", help="Continue this project's latest LiteLLM call."),
+    ] = False,
 ) -> None:
     """Send a prompt to an endpoint (LiteLLM) or a CLI tool; the answer streams to stdout."""
     if ctx.invoked_subcommand:
         return
     from ccw.context.options import PackOptions, parse_format, parse_overflow, parse_token_mode
     from ccw.exec.executor import parse_mode
+    from ccw.exec.model_options import parse_options
     from ccw.exec.run import RunOptions
 
+    model_options = parse_options(model_option_pairs(ctx))
+    if keep_going and resume:
+        raise UsageError("--continue takes the latest call; --resume ID names one: not both")
+    given = gather(prompt_words(ctx), prompt, file, note=info)
     options = RunOptions(
-        prompt=_read_prompt(prompt, file),
+        prompt=given.prompt,
+        input=given.piped,
+        system=system,
+        model_options=model_options,
         model=model,
         tool=tool,
         mode=parse_mode(mode),
@@ -130,12 +174,13 @@ def cli(
             tokens=parse_token_mode(tokens),
             include_dirs=tuple(split_dirs(include_dirs, cd or Path.cwd())),
             use_cache=not no_cache,
+            allow_empty=allow_empty,
         ),
         stream=not no_stream,  # --json streams too, so the idle deadline applies
         timeout=timeout,
         config=_config_option(ctx),
         call_id=call_id,
-        resume=resume,
+        resume="" if keep_going else resume,
         pack=pack,
     )
     if dry_run:
@@ -152,7 +197,7 @@ def _config_option(ctx: typer.Context) -> Path | None:
 
 def _show_status(event: events.Event) -> None:
     """Status and warning lines go to stderr; an answer piece is not a status."""
-    from ccw.cli.common import info, warn
+    from ccw.cli.common import warn
 
     if isinstance(event, events.Warning):
         warn(event.text)
@@ -200,7 +245,11 @@ def _run(options: RunOptions, as_json: bool) -> None:
     gc.disable()
 
     screen = _Screen(as_json)
-    result = execute(options, screen)
+    try:
+        result = execute(options, screen)
+    except KeyboardInterrupt:
+        screen.end_line()  # the history has the call as interrupted, with what streamed
+        raise
     screen.end_line()
     if as_json:
         print_json(result.to_dict())
@@ -211,7 +260,8 @@ def _run(options: RunOptions, as_json: bool) -> None:
 
 
 def _summary(result: ExecutionResult) -> None:
-    from ccw.cli.common import _stderr_console
+    """The error and its fix, or one status line: endpoint, time, tokens, files, cost."""
+    from ccw.cli.common import _stderr_console, warn
 
     console = _stderr_console()
     if not result.success:
@@ -219,17 +269,25 @@ def _summary(result: ExecutionResult) -> None:
         if result.fix:
             console.print(f"  fix: {escape(result.fix)}")
         return
-    parts = [f"{result.duration_ms / 1000:.1f} s"]
+    if result.finish_reason == "length":
+        warn(
+            "the answer was cut at its token limit (max_tokens); for a longer one: -o max_tokens N"
+        )
+    console.print(f"[dim]{escape(status_line(result))}[/dim]")
+
+
+def status_line(result: ExecutionResult) -> str:
+    """``gpt · 1.2 s · 12 in / 7 out · 1 file packed · $0.000120``."""
+    parts = [units.duration(result.duration_ms)]
     usage = result.usage
     if usage.prompt_tokens is not None:
         cached = f" ({usage.cached_tokens} cached)" if usage.cached_tokens else ""
         parts.append(f"{usage.prompt_tokens} in{cached} / {usage.completion_tokens} out")
     if result.cached_files:
         state = "reused" if result.cache_used else "packed"
-        parts.append(f"{len(result.cached_files)} files {state}")
-    parts.append(f"${result.cost:.6f}" if result.cost is not None else "cost unknown")
-    where = result.endpoint_id or result.tool
-    console.print(f"[dim]{escape(where)} · {escape(' · '.join(parts))}[/dim]")
+        parts.append(f"{units.count(len(result.cached_files), 'file')} {state}")
+    parts.append(units.cost(result.cost))
+    return " · ".join([result.endpoint_id or result.tool, *parts])
 
 
 def _dry_run(options: RunOptions, as_json: bool) -> None:
@@ -249,10 +307,20 @@ def _dry_run(options: RunOptions, as_json: bool) -> None:
         table("Left out", ["file", "reason"], [[s.path, s.reason] for s in ctx.skipped])
     if ctx and ctx.excluded:
         stdout_console().print(escape(excluded_line(ctx.excluded)), style="dim")
-    cost = f"${result.input_cost:.6f}" if result.input_cost is not None else "unpriced model"
+    if result.history_turns:
+        stdout_console().print(
+            escape(
+                f"conversation {result.conversation_id}: resends "
+                f"{units.count(result.history_turns, 'earlier turn')} "
+                f"(~{result.history_tokens:,} tokens)"
+            )
+        )
+    cost = units.cost(result.input_cost, "unpriced model")
+    window = f" of {result.context_window:,}" if result.context_window else ""
     stdout_console().print(
         f"{escape(result.endpoint_id or result.tool)} ({escape(result.model)}): "
-        f"{len(ctx.files) if ctx else 0} files, ~{result.prompt_tokens:,} input tokens, "
+        f"{units.count(len(ctx.files) if ctx else 0, 'file')}, "
+        f"~{result.prompt_tokens:,}{window} input tokens, "
         f"input cost {cost}. Nothing was sent."
     )
 
@@ -273,4 +341,9 @@ def _plan_dict(result: Plan) -> dict[str, object]:
         "excludedByPolicy": dict(ctx.excluded) if ctx else {},
         "promptTokens": result.prompt_tokens,
         "inputCost": result.input_cost,
+        "contextWindow": result.context_window,
+        "historyTurns": result.history_turns,
+        "historyTokens": result.history_tokens,
+        "conversationId": result.conversation_id,
+        "planWarnings": list(result.warnings),
     }

@@ -9,28 +9,41 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ccw.config.schema import Config
 from ccw.config.store import ConfigStore
 from ccw.context.options import PackOptions
-from ccw.errors import CcwError, UsageError
+from ccw.errors import CcwError, ExitCode, UsageError
 from ccw.exec import events, router
 from ccw.exec.executor import MODES, Executor, Messages, Mode, Request
-from ccw.paths import config_path, project_root_of
+from ccw.paths import project_root_of
 from ccw.result import ExecutionResult
 
 if TYPE_CHECKING:
     from ccw.context.api import ContextResult
+    from ccw.history import Resumed
+
+
+class CallInterrupted(CcwError):
+    """The user stopped the call (Ctrl-C); what had streamed is kept."""
+
+    kind = "interrupted"
+    exit_code = ExitCode.INTERRUPTED
 
 
 @dataclass
 class RunOptions:
     """Everything ``ccw cli`` accepts, as a library call."""
 
-    prompt: str
+    prompt: str  # as the user wrote it: its @patterns are packed
     model: str | None = None
     tool: str | None = None
+    # Text piped in: sent ahead of the prompt, marked as input, never scanned for patterns.
+    input: str | None = None
+    system: str | None = None  # ``-s``: the system prompt (LiteLLM endpoints)
+    # ``-o KEY VALUE``, typed (``ccw.exec.model_options.parse_options``).
+    model_options: dict[str, Any] = field(default_factory=dict)
     mode: Mode = "analysis"
     cwd: Path = field(default_factory=Path.cwd)
     # How @patterns are packed; its ``include_dirs`` are also the folders a CLI tool may read.
@@ -53,8 +66,14 @@ class Plan:
     model: str
     provider: str
     context: ContextResult | None
-    prompt_tokens: int
+    prompt_tokens: int  # everything sent: earlier turns, pack and prompt
     input_cost: float | None
+    # Input tokens the model takes (None: unknown); warnings include going past it.
+    context_window: int | None = None
+    history_turns: int = 0  # earlier turns a --resume resends ...
+    history_tokens: int = 0  # ... and about how many tokens they are
+    conversation_id: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -63,30 +82,96 @@ class _Prepared:
     config: Config
     route: router.Route
     root: Path
+    resumed: Resumed | None
+    facts: router.EndpointFacts | None
 
 
-def _prepare(options: RunOptions) -> _Prepared:
-    """Check the options, load the config, route the call and find the project root."""
+def _prepare(options: RunOptions, on_event: events.OnEvent) -> _Prepared:
+    """Check the options, load the config, find the call a --resume continues, route the
+    call and find the project root."""
     _check(options)
-    store = ConfigStore(config_path(options.config, options.cwd))
-    config = store.load()
-    route = router.decide(config, options.tool, options.model)
-    return _Prepared(store, config, route, project_root_of(store.path))
+    from ccw.config.layers import LayeredConfig
+
+    layered = LayeredConfig.open(options.config, options.cwd)  # user file beneath project's
+    config = layered.load()
+    resumed, model = _resumed(config, options, on_event)
+    route = router.decide(config, options.tool, model)
+    facts = router.endpoint_facts(route, config)
+    root = project_root_of(layered.path)
+    return _Prepared(layered.project, config, route, root, resumed, facts)
+
+
+def _resumed(
+    config: Config, options: RunOptions, on_event: events.OnEvent
+) -> tuple[Resumed | None, str | None]:
+    """The call a --resume continues (None: none, or a CLI tool, which cannot) and the
+    endpoint the call runs on."""
+    if options.resume is None or router.decide(config, options.tool, None).is_tool:
+        return None, options.model
+    resumed = _resume(options, on_event)
+    return resumed, _conversation_endpoint(config, resumed, options.model, on_event)
+
+
+def _conversation_endpoint(
+    config: Config, resumed: Resumed, model: str | None, on_event: events.OnEvent
+) -> str | None:
+    """The endpoint a resumed call runs on: the conversation's, unless --model names another
+    (said on stderr), or the conversation's endpoint is gone (the default, with a warning)."""
+    from ccw.config.effective import effective_config
+
+    kept = resumed.endpoint_id
+    if model is not None:
+        if kept is not None and model != kept:
+            on_event(
+                events.Status(
+                    f"conversation {resumed.conversation_id} switches from {kept} to {model}"
+                )
+            )
+        return model
+    if kept is not None and effective_config(config).endpoint(kept) is None:
+        on_event(
+            events.Warning(
+                f"endpoint {kept} of conversation {resumed.conversation_id} is no longer "
+                "configured; it goes on with the default endpoint"
+            )
+        )
+        return None
+    return kept
 
 
 def _check(options: RunOptions) -> None:
     if options.mode not in MODES:
         raise UsageError(f"unknown --mode {options.mode}", f"use one of: {', '.join(MODES)}")
-    if not options.prompt.strip():
-        raise UsageError("the prompt is empty", 'pass -p "...", -f FILE, or - for stdin')
+    if not options.prompt.strip() and not (options.input or "").strip():
+        raise UsageError("the prompt is empty", 'pass -p "...", -f FILE, or pipe text in')
     if not options.cwd.is_dir():
         raise UsageError(f"--cd {options.cwd} is not a directory")
 
 
-def _executor(prepared: _Prepared, options: RunOptions) -> Executor:
+def _executor(
+    prepared: _Prepared, options: RunOptions, on_missing_key: router.MissingKey | None = None
+) -> Executor:
     return router.executor_for(
-        prepared.route, prepared.config, prepared.store.path, pack=options.pack
+        prepared.route,
+        prepared.config,
+        prepared.store.path,
+        pack=options.pack,
+        on_missing_key=on_missing_key,
     )
+
+
+def _check_fit(route: router.Route, options: RunOptions) -> None:
+    """-s and -o are model parameters: a CLI tool takes its own settings."""
+    if route.is_tool and (options.system is not None or options.model_options):
+        used = " and ".join(
+            flag
+            for flag, given in (("-s", options.system is not None), ("-o", options.model_options))
+            if given
+        )
+        raise UsageError(
+            f"{used} set LiteLLM model parameters; the {route.tool} CLI takes its own settings",
+            f"drop {used}, or call an endpoint: ccw cli --model ENDPOINT",
+        )
 
 
 def _context(
@@ -120,11 +205,24 @@ def _context(
     return result
 
 
+def with_input(prompt: str, piped: str | None) -> str:
+    """The text a model gets for a prompt and piped input: the input, marked as such, then
+    the prompt (the input alone when there is no prompt)."""
+    if piped is None:
+        return prompt
+    if not prompt.strip():
+        return piped
+    body = piped if piped.endswith("\n") else piped + "\n"
+    return f'<input source="stdin">\n{body}</input>\n\n{prompt}'
+
+
 def _request(
     options: RunOptions, context: ContextResult | None, prior: Messages | None = None
 ) -> Request:
+    if context is not None and options.input is not None:
+        context = replace(context, prompt=with_input(context.prompt, options.input))
     return Request(
-        prompt=options.prompt,
+        prompt=with_input(options.prompt, options.input),
         context=context,
         prior=prior or [],
         mode=options.mode,
@@ -132,7 +230,21 @@ def _request(
         include_dirs=options.packing.include_dirs,
         stream=options.stream,
         timeout=options.timeout,
+        system=options.system,
+        options=dict(options.model_options),
     )
+
+
+def _turns_text(turns: Messages) -> str:
+    """The text of earlier turns (a turn's content is a string or a list of text blocks)."""
+    parts: list[str] = []
+    for turn in turns:
+        content = turn.get("content")
+        if isinstance(content, str):
+            parts.append(content)
+        elif isinstance(content, list):
+            parts.extend(str(b.get("text", "")) for b in content if isinstance(b, dict))
+    return "\n\n".join(parts)
 
 
 def plan(
@@ -145,10 +257,37 @@ def plan(
 
     ``executor`` replaces the one the route names (tests, or a caller that routes itself).
     """
-    prepared = _prepare(options)
-    runner = executor or _executor(prepared, options)
-    ctx = _context(options, prepared, runner, False, on_event or events.ignore)
-    estimate = runner.estimate(_request(options, ctx))
+    notify = on_event or events.ignore
+    prepared = _prepare(options, notify)
+    warnings: list[str] = []
+
+    def warn(text: str) -> None:
+        warnings.append(text)
+        notify(events.Warning(text))
+
+    def keyless(exc: CcwError) -> None:
+        warn(f"{exc.message}; the plan needs no key, the call will ({exc.fix or 'set it'})")
+
+    runner = executor or _executor(prepared, options, keyless)
+    _check_fit(prepared.route, options)
+    ctx = _context(options, prepared, runner, False, notify)
+    resumed = prepared.resumed
+    turns = resumed.turns if resumed is not None else []
+    request = _request(options, ctx)
+    history = _turns_text(turns)
+    # Earlier turns are counted as text ahead of the prompt: every executor's estimate
+    # counts the prompt, so the history is in the tokens and in the price alike.
+    estimate = runner.estimate(
+        replace(request, prompt=history + "\n\n" + request.prompt) if turns else request
+    )
+    facts = prepared.facts if _same_endpoint(prepared, runner) else None
+    window = facts.context_window if facts is not None else None
+    if window is not None and estimate.prompt_tokens > window:
+        warn(
+            f"about {estimate.prompt_tokens:,} input tokens, but {runner.model} takes "
+            f"{window:,}: the call would be refused or cut; narrow the @patterns, "
+            "or pick a model with a larger context (--model)"
+        )
     return Plan(
         tool=runner.name,
         endpoint_id=runner.endpoint_id,
@@ -156,8 +295,19 @@ def plan(
         provider=runner.provider,
         context=ctx,
         prompt_tokens=estimate.prompt_tokens,
-        input_cost=estimate.input_cost,
+        input_cost=0.0 if facts is not None and facts.embedded else estimate.input_cost,
+        context_window=window,
+        history_turns=len(turns),
+        history_tokens=len(history) // 4,
+        conversation_id=resumed.conversation_id if resumed is not None else None,
+        warnings=warnings,
     )
+
+
+def _same_endpoint(prepared: _Prepared, runner: Executor) -> bool:
+    """Whether the route's endpoint facts describe the executor that runs (not a stand-in)."""
+    facts = prepared.facts
+    return facts is not None and runner.endpoint_id == facts.endpoint_id
 
 
 def execute(
@@ -174,61 +324,113 @@ def execute(
     ``executor`` replaces the one the route names (tests, or a caller that routes itself).
     """
     notify = on_event or events.ignore
-    prepared = _prepare(options)
+    prepared = _prepare(options, notify)
     route = prepared.route
     started = time.monotonic()
     messages: Messages | None = None
+    runner: Executor | None = None
+    streamed: list[str] = []
+
+    def listen(event: events.Event) -> None:
+        if isinstance(event, events.Text):
+            streamed.append(event.piece)
+        notify(event)
+
     result: ExecutionResult
     try:
         runner = executor or _executor(prepared, options)
-        prior: Messages = []
-        if options.resume is not None:
-            if not runner.conversational:
-                raise UsageError("--resume continues LiteLLM calls only", "drop --tool")
-            prior = _resume(options.resume, notify)
+        _check_fit(route, options)
+        if options.resume is not None and not runner.conversational:
+            raise UsageError("--resume continues LiteLLM calls only", "drop --tool")
+        prior = prepared.resumed.turns if prepared.resumed is not None else []
         ctx = _context(options, prepared, runner, True, notify)
         request = _request(options, ctx, prior)
         messages = runner.messages(request)
-        result = runner.run(request, notify)
+        result = runner.run(request, listen)
         if ctx is not None:
             result.cache_used = ctx.cache_used
             result.cached_files = [f.path for f in ctx.files]
+        if result.success and result.cost is None and _free(prepared, runner):
+            result.cost = 0.0
     except CcwError as exc:
         result = route.failed(exc)
-    result.mode = options.mode
-    result.duration_ms = int((time.monotonic() - started) * 1000)
-    if options.record:
-        _record(result, options, messages, notify)
+    except KeyboardInterrupt:
+        result = _interrupted(route, runner, "".join(streamed))
+        _finish(result, options, prepared, messages, started, notify)
+        raise
+    _finish(result, options, prepared, messages, started, notify)
     return result
 
 
-def _resume(call_id: str, on_event: events.OnEvent) -> Messages:
-    from ccw.history import open_history
+def _free(prepared: _Prepared, runner: Executor) -> bool:
+    """The embedded local model costs nothing: its cost is $0, not unknown."""
+    return _same_endpoint(prepared, runner) and bool(prepared.facts and prepared.facts.embedded)
 
-    history = open_history()
-    _, turns = history.conversation(call_id or None)
-    for warning in history.warnings:
-        on_event(events.Warning(warning))
-    return turns
+
+def _interrupted(route: router.Route, runner: Executor | None, streamed: str) -> ExecutionResult:
+    """A call the user stopped: what had streamed, named after whoever was answering."""
+    result = route.failed(
+        CallInterrupted(
+            "interrupted (Ctrl-C)" + (": the answer is incomplete" if streamed else ""),
+            "run it again, or continue it: ccw cli --resume ID",
+        )
+    )
+    result.output = streamed
+    if runner is not None:
+        result.model, result.provider = runner.model, runner.provider
+        result.endpoint_id, result.tool = runner.endpoint_id, runner.name
+    return result
+
+
+def _finish(
+    result: ExecutionResult,
+    options: RunOptions,
+    prepared: _Prepared,
+    messages: Messages | None,
+    started: float,
+    on_event: events.OnEvent,
+) -> None:
+    result.mode = options.mode
+    result.duration_ms = int((time.monotonic() - started) * 1000)
+    if options.record:
+        parent = prepared.resumed.call_id if prepared.resumed is not None else None
+        _record(result, options, messages, parent, on_event)
+
+
+def _resume(options: RunOptions, on_event: events.OnEvent) -> Resumed:
+    """The call ``--resume`` continues: the one named, or the latest of this project."""
+    from ccw.history import open_history
+    from ccw.paths import find_project_root
+
+    with open_history() as history:
+        try:
+            if options.resume:
+                return history.resume_point(options.resume)
+            return history.resume_point(None, str(find_project_root(options.cwd)))
+        finally:
+            for warning in history.warnings:
+                on_event(events.Warning(warning))
 
 
 def _record(
     result: ExecutionResult,
     options: RunOptions,
     messages: Messages | None,
+    parent: str | None,
     on_event: events.OnEvent,
 ) -> None:
-    """Record the call; what the history had to say (a database moved aside, a call it could
-    not record) goes out as warnings."""
+    """Record the call (in its conversation when it continues one); what the history had to
+    say (a database moved aside, a call it could not record) goes out as warnings."""
     from ccw.history import open_history
 
-    history = open_history()
-    result.id = history.record(
-        result,
-        prompt=options.prompt,
-        messages=messages,
-        cwd=str(options.cwd),
-        call_id=options.call_id,
-    )
+    with open_history() as history:
+        result.id = history.record(
+            result,
+            prompt=with_input(options.prompt, options.input),
+            messages=messages,
+            cwd=str(options.cwd),
+            call_id=options.call_id,
+            parent_id=parent,
+        )
     for warning in history.warnings:
         on_event(events.Warning(warning))
