@@ -16,22 +16,44 @@ RACY_NS = 2_000_000_000
 
 
 def unchanged(stored: StoredEntry) -> bool:
-    """The stat-only check: every file and every watched folder as it was, none racy."""
+    """The stat-only check: every file and every watched folder as it was, none racy.
+
+    Files are stat'ed relative to the root's descriptor (no path join, no walk down the
+    root's own folders for each file)."""
     limit = stored.packed_ns - RACY_NS
-    for item in stored.files:
-        if item.mtime_ns >= limit:
+    if os.stat not in os.supports_dir_fd:
+        return _files_unchanged(stored, limit, None)
+    try:
+        root = os.open(stored.root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return False
+    try:
+        if not _files_unchanged(stored, limit, root):
             return False
-        try:
-            info = os.stat(os.path.join(stored.root, item.path))
-        except OSError:
-            return False
-        if (info.st_size, info.st_mtime_ns, info.st_ino) != (item.size, item.mtime_ns, item.ino):
-            return False
+    finally:
+        os.close(root)
     for path, old in stored.watch.items():
         if old is not None and old[0] >= limit:
             return False
         current = fingerprint(path)
         if (list(current) if current is not None else None) != old:
+            return False
+    return True
+
+
+def _files_unchanged(stored: StoredEntry, limit: int, root: int | None) -> bool:
+    stat = os.stat
+    for path, size, mtime_ns, ino, *_ in stored.files:
+        if mtime_ns >= limit:
+            return False
+        try:
+            if root is None:
+                info = stat(os.path.join(stored.root, path))
+            else:
+                info = stat(path, dir_fd=root)
+        except OSError:
+            return False
+        if info.st_mtime_ns != mtime_ns or info.st_size != size or info.st_ino != ino:
             return False
     return True
 

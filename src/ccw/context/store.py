@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from ccw.context.pack import ByteSink
 from ccw.errors import CcwError
@@ -94,9 +94,9 @@ class CacheUnavailable(CcwError):
     kind = "cache_unavailable"
 
 
-@dataclass
-class StoredFile:
-    """A file as it was when packed; ``reason`` is set (and ``hash`` None) when left out."""
+class StoredFile(NamedTuple):
+    """A file as it was when packed; ``reason`` is set (and ``hash`` None) when left out.
+    A tuple: a hit reads one per file and builds nothing heavier."""
 
     path: str
     size: int
@@ -375,14 +375,21 @@ class CacheStore:
                 left_out=left_out,
                 rule=rule,
             )
-            entry.files = [
-                StoredFile(*_typed(file_row, *_FILE_KINDS))
-                for file_row in conn.execute(
-                    "SELECT path, size, mtime_ns, ino, hash, tokens, reason FROM entry_files "
-                    "WHERE entry_id = ? ORDER BY pos",
-                    (entry.id,),
+            (mistyped,) = conn.execute(_MISTYPED_FILES, (entry.id,)).fetchone()
+            if mistyped:
+                raise DamagedError(
+                    "a row of the context cache does not have the types it was written with"
                 )
-            ]
+            entry.files = list(
+                map(
+                    StoredFile._make,
+                    conn.execute(
+                        "SELECT path, size, mtime_ns, ino, hash, tokens, reason FROM entry_files "
+                        "WHERE entry_id = ? ORDER BY pos",
+                        (entry.id,),
+                    ),
+                )
+            )
             return entry
 
         result: StoredEntry | None = self._run(read)
@@ -444,6 +451,10 @@ class CacheStore:
     def writer(self) -> Iterator[CacheWriter]:
         """A writer for one pack, on its own connection (see ``CacheWriter``)."""
         with self._connection() as conn:
+            # No fsync for what a pack stores: a crash may lose the newest entries, and any
+            # damage is caught by the hash checks and rebuilt; what a cache holds can be
+            # made again, a packing call should not wait on the disk for it.
+            conn.execute("PRAGMA synchronous=OFF")
             yield CacheWriter(self, conn)
 
 
@@ -642,7 +653,14 @@ def _is_fingerprint(item: Any) -> bool:
 _ENTRY_KINDS = (
     str, str, str, str, str, int, int, _NUMBER, _NUMBER, int, str, str, str, str, str
 )  # fmt: skip
-_FILE_KINDS = (str, int, int, int, (str, type(None)), int, (str, type(None)))
+# The file rows of an entry whose values do not have the types written (checked in SQL, so
+# that a hit builds no checking code per row).
+_MISTYPED_FILES = (
+    "SELECT COUNT(*) FROM entry_files WHERE entry_id = ? AND NOT ("
+    "typeof(path) = 'text' AND typeof(size) = 'integer' AND typeof(mtime_ns) = 'integer' "
+    "AND typeof(ino) = 'integer' AND typeof(hash) IN ('text', 'null') "
+    "AND typeof(tokens) = 'integer' AND typeof(reason) IN ('text', 'null'))"
+)
 
 
 def _touch(conn: sqlite3.Connection, entry: StoredEntry, now: float, refreshed: bool) -> None:
