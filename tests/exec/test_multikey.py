@@ -63,7 +63,18 @@ def test_a_refused_key_hands_the_call_to_the_other_and_is_set_aside(
     config = write_config(
         project,
         {
-            "providers": [two_keys(srv.url + "/v1", "simple-shuffle")],
+            "providers": [
+                two_keys(
+                    srv.url + "/v1",
+                    "simple-shuffle",
+                    healthCheck={
+                        "enabled": False,
+                        "intervalSeconds": 60,
+                        "cooldownSeconds": 120,
+                        "failureThreshold": 3,
+                    },
+                )
+            ],
             "endpoints": [endpoint("e", "multi")],
         },
     )

@@ -10,13 +10,13 @@ imported here and only here, lazily, on the path that calls a model.
 from __future__ import annotations
 
 import os
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ccw.exec import events, faults, http_guard, routing
+from ccw.exec.call_policy import Tries, TryState, with_policy
 from ccw.exec.deadline import Deadline
 from ccw.exec.faults import ProviderFault
 from ccw.exec.key_state import KeyStates
@@ -24,7 +24,6 @@ from ccw.exec.target import CallTarget
 from ccw.result import Usage
 
 DEFAULT_MAX_TOKENS = 4096
-MAX_RETRY_WAIT_S = 60.0
 DEFAULT_IDLE_TIMEOUT_S = 120.0  # a stream silent this long is cut (endpoint ``idleTimeout``)
 DEFAULT_CONNECT_TIMEOUT_S = 600.0  # LiteLLM's own default, for the phases idleTimeout leaves
 
@@ -46,8 +45,6 @@ RESERVED = frozenset(
         "api_version",
     }
 )
-# Faults that belong to one key: the call moves to another key at once.
-KEY_FAULTS = (faults.AUTHENTICATION, faults.RATE_LIMIT)
 
 TextSink = Callable[[str], None]
 
@@ -75,7 +72,27 @@ def load_litellm() -> Any:
     # Every route goes through the guarded client (see http_guard): the OpenAI SDK routes
     # through this session, the others through ``client=`` per call.
     litellm.client_session = http_guard.client()
+    _no_implicit_event_loop()
     return litellm
+
+
+def _no_implicit_event_loop() -> None:
+    """Keep LiteLLM from leaving an unclosed event loop behind in this thread.
+
+    Its sync service logging asks ``asyncio.get_event_loop()``, which creates and sets a loop
+    in a thread that has none; the Router's cooldown bookkeeping later runs on a loop of its
+    own and resets the thread's loop to ``None``, dropping the first one unclosed. Marking
+    the thread as having no loop (only when nothing set one) makes the logging use a
+    short-lived loop it closes itself.
+    """
+    import asyncio
+
+    policy = asyncio.get_event_loop_policy()
+    local = getattr(policy, "_local", None)
+    if local is None or getattr(local, "_loop", None) is not None:
+        return
+    if not getattr(local, "_set_called", True):
+        policy.set_event_loop(None)
 
 
 def idle_timeout(target: CallTarget) -> float:
@@ -311,65 +328,6 @@ def _body_fault(
     )
 
 
-class _Try:
-    """How the next try is sent: directly on the one key, or through the Router over the
-    deployments not set aside (this call's refused keys, and keys still cooling down)."""
-
-    def __init__(self, litellm: Any, target: CallTarget, states: KeyStates | None) -> None:
-        self.litellm = litellm
-        self.target = target
-        self.states = states
-        self.excluded: set[str] = set()
-        self.notes: list[str] = []
-        ids = [d.id for d in target.deployments]
-        cooling = states.cooling(ids) if states is not None and ids else set()
-        if cooling and len(cooling) < len(ids):
-            self.excluded |= cooling
-            self.notes.append("skipping keys cooling down: " + ", ".join(sorted(cooling)))
-
-    def left(self) -> list[str]:
-        return [d.id for d in self.target.deployments if d.id not in self.excluded]
-
-    def sender(self, kwargs: dict[str, Any]) -> Callable[..., Any]:
-        if not self.target.routed:
-            return self.litellm.completion  # type: ignore[no-any-return]
-        chosen = [d for d in self.target.deployments if d.id not in self.excluded]
-        router = routing.router_for(self.litellm, self.target, chosen)
-        kwargs["model"] = routing.GROUP
-        return router.completion  # type: ignore[no-any-return]
-
-    def kwargs(
-        self,
-        messages: list[dict[str, Any]],
-        timeout: float | None,
-        stream: bool,
-        options: dict[str, Any] | None,
-    ) -> dict[str, Any]:
-        if self.target.routed:
-            found = call_kwargs(self.target, messages, timeout, stream, options)
-        else:
-            found = _kwargs(self.target, messages, timeout, stream, options)
-        if stream:
-            found["stream"] = True
-        return found
-
-    def succeeded(self, deployment: str | None, latency_ms: int) -> None:
-        if self.states is not None and deployment and self.target.routed:
-            self.states.success(deployment, latency_ms)
-
-    def failed(self, deployment: str | None, fault: ProviderFault) -> None:
-        if self.states is None or not deployment or not self.target.routed:
-            return
-        health = self.target.health
-        self.states.failure(
-            deployment,
-            fault.message,
-            threshold=health.failure_threshold,
-            cooldown_s=float(health.cooldown_seconds),
-            at_once=fault.fault is faults.AUTHENTICATION,
-        )
-
-
 def complete(
     target: CallTarget,
     messages: list[dict[str, Any]],
@@ -383,77 +341,41 @@ def complete(
     states: KeyStates | None = None,
     retry: bool = True,
 ) -> CallOutcome:
-    """Call the model; retry 429 (honouring Retry-After), 5xx and connection errors.
+    """Call the model under ccw's retry policy (``ccw.exec.call_policy``).
 
     ``deadline`` (else ``timeout`` from now) bounds the whole call: tries, waits and other
     keys. The answer goes to ``on_event`` as ``Text`` pieces, each retry as a ``Status``.
-    Never retries 400/401/403, and never once part of an answer has been streamed out; a
-    routed call moves to another key after a 401/403 or 429 on one. ``retry=False`` (a
-    fallback follows) gives up after the first fault that is not a key's own.
+    ``retry=False`` (a fallback follows) gives up after the first fault that is not a key's
+    own.
     """
     litellm = load_litellm()
     deadline = deadline or Deadline(timeout)
-    secrets = target.secrets()
-    tries = _Try(litellm, target, states)
-    for note in tries.notes:
-        on_event(events.Status(note))
-    attempt = 0
-    count = 0
-    while True:
-        if deadline.expired():
-            raise deadline.fault(target.provider.id, count)
-        started_output = False
 
+    def one_try(tries: Tries, per_try: float | None, state: TryState) -> CallOutcome:
         def sink(piece: str) -> None:
-            nonlocal started_output
-            started_output = True
+            state.output_started = True
             on_event(events.Text(piece))
 
-        per_try = deadline.bound(target.timeout)
-        kwargs = tries.kwargs(messages, per_try, stream, options)
-        seen: list[str] = []
-        started = time.monotonic()
-        count += 1
-        try:
-            outcome = _attempt(tries.sender(kwargs), kwargs, target, deadline, sink, seen)
-            outcome.attempts = count
-            tries.succeeded(outcome.deployment, int((time.monotonic() - started) * 1000))
-            return outcome
-        except ProviderFault as exc:
-            fault = exc
-            failed = seen[-1] if seen else None
-        except Exception as exc:
-            if isinstance(exc, KeyboardInterrupt):
-                raise
-            fault = faults.classify(exc, secrets=secrets, where=target.provider.id)
-            failed = routing.failed_deployment(exc) or (seen[-1] if seen else None)
-        if fault.fault is faults.TIMEOUT and deadline.expired():
-            fault = deadline.fault(target.provider.id, count)
-        tries.failed(failed, fault)
-        if fault.fault is faults.TIMEOUT and deadline.expired():
-            raise fault from None
-        if target.routed and failed and fault.fault in KEY_FAULTS and not started_output:
-            tries.excluded.add(failed)
-            left = tries.left()
-            if left:
-                on_event(
-                    events.Status(
-                        f"{fault.kind.replace('_', ' ')} on key {failed}; trying another key"
-                    )
-                )
-                continue
-        if not (retry and fault.fault.retryable) or started_output or attempt >= target.max_retries:
-            raise fault from None
-        wait = fault.retry_after
-        if wait is None:
-            wait = min(8.0, 0.5 * 2**attempt) * (1 + random.random() / 4)
-        if wait > MAX_RETRY_WAIT_S or not deadline.allows_wait(wait):
-            raise fault from None
-        attempt += 1
-        on_event(
-            events.Status(
-                f"{fault.kind.replace('_', ' ')} from {target.provider.id}; "
-                f"retry {attempt}/{target.max_retries} in {wait:.1f} s"
-            )
-        )
-        sleep(wait)
+        if target.routed:
+            kwargs = call_kwargs(target, messages, per_try, stream, options)
+        else:
+            kwargs = _kwargs(target, messages, per_try, stream, options)
+        if stream:
+            kwargs["stream"] = True
+        sender = tries.sender("completion", kwargs)
+        outcome = _attempt(sender, kwargs, target, deadline, sink, state.seen)
+        state.answered_by = outcome.deployment
+        return outcome
+
+    outcome, count = with_policy(
+        litellm,
+        target,
+        one_try,
+        on_event=on_event,
+        deadline=deadline,
+        states=states,
+        retry=retry,
+        sleep=sleep,
+    )
+    outcome.attempts = count
+    return outcome

@@ -17,9 +17,9 @@ from typing import Any
 import httpx
 
 from ccw.config.providers import kind, resolve_key
-from ccw.config.schema import Provider
+from ccw.config.schema import Config, Provider
 from ccw.config.secrets import EnvNotAllowedError, MissingKeyError, resolve
-from ccw.errors import CcwError, ExitCode
+from ccw.errors import CcwError, ExitCode, NotFoundError
 from ccw.exec import faults
 from ccw.exec.faults import FaultKind
 from ccw.exec.redact import credential_set, scrub
@@ -107,8 +107,25 @@ def _build(
         headers["openai-organization"] = provider.organization
     headers.update(custom)
     shown_url = shown_base + url[len(base) :]
-    kept_out = credential_set(key, provider, custom)
+    kept_out = tuple(
+        sorted(
+            set(credential_set(key, provider, custom)) | set(_all_keys(provider)),
+            key=len,
+            reverse=True,
+        )
+    )
     return _Request(url, shown_url, headers, params, list_key, kept_out)
+
+
+def _all_keys(provider: Provider) -> tuple[str, ...]:
+    """Every resolvable ``apiKeys[]`` entry: none may show in a message."""
+    found: list[str] = []
+    for entry in provider.api_keys or ():
+        try:
+            found += credential_set(resolve(entry.key), None, {})
+        except MissingKeyError:
+            continue
+    return tuple(found)
 
 
 def _scrub(text: str, secrets: tuple[str, ...]) -> str:
@@ -160,6 +177,7 @@ def test_provider(
     timeout: float = 10.0,
     local_port: int | None = None,
     allowed_env: Collection[str] = frozenset(),
+    key: str | None = None,
 ) -> ProbeResult:
     """List the provider's models once; success, or the failure's class, with the latency.
 
@@ -173,7 +191,7 @@ def test_provider(
         return round((time.perf_counter() - started) * 1000)
 
     try:
-        key = resolve_key(provider)
+        key = key if key is not None else resolve_key(provider)
         request = _build(provider, key, local_port, allowed_env)
     except EnvNotAllowedError as exc:
         return ProbeResult.refused(exc, f"{exc.message}; fix: {exc.fix}")
@@ -219,3 +237,93 @@ def test_provider(
             f"{request.shown_url} did not answer with a model list; check apiBase",
         )
     return ProbeResult(True, latency, models=models)
+
+
+@dataclass(frozen=True)
+class KeyProbe:
+    """One key's connection test: ``key_id`` is ``default`` for a provider's single key."""
+
+    key_id: str
+    result: ProbeResult
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"keyId": self.key_id, **self.result.to_dict()}
+
+
+@dataclass(frozen=True)
+class ProviderProbe:
+    """The connection test of a provider: one result per key tested (all enabled keys, or
+    the one asked for). ``success`` only if every tested key works."""
+
+    provider_id: str
+    keys: tuple[KeyProbe, ...]
+
+    @property
+    def success(self) -> bool:
+        return all(k.result.success for k in self.keys)
+
+    @property
+    def exit_code(self) -> int:
+        failed = [k.result.exit_code for k in self.keys if not k.result.success]
+        return failed[0] if failed else ExitCode.OK
+
+    def to_dict(self) -> dict[str, Any]:
+        """The first key's fields at the top (the single-key shape), every key under
+        ``keys``."""
+        first = self.keys[0].result.to_dict() if self.keys else {}
+        return {
+            "providerId": self.provider_id,
+            **first,
+            "success": self.success,
+            "keys": [k.to_dict() for k in self.keys],
+        }
+
+
+def probe_provider(
+    config: Config,
+    provider_id: str,
+    *,
+    key_id: str | None = None,
+    timeout: float | None = None,
+) -> ProviderProbe:
+    """Test a provider of ``config`` (``ccw provider test`` and the API's test route): each
+    enabled key in turn, or only ``key_id``. Unknown ids raise ``NotFoundError``."""
+    from ccw.config.effective import find_provider
+    from ccw.exec.deployments import DEFAULT_KEY_ID, provider_keys
+
+    provider = find_provider(config, provider_id)
+    entries = provider.enabled_keys()
+    known = [e.id for e in provider.api_keys or ()] or [DEFAULT_KEY_ID]
+    if key_id is not None and key_id not in known:
+        raise NotFoundError(
+            f"provider {provider.id} has no key {key_id}", "known keys: " + ", ".join(known)
+        )
+    wait = timeout or provider.timeout or 10.0
+
+    def run(key: str | None) -> ProbeResult:
+        return test_provider(
+            provider,
+            timeout=wait,
+            local_port=config.local.port,
+            allowed_env=config.allowed_env,
+            key=key,
+        )
+
+    if not entries:
+        return ProviderProbe(provider.id, (KeyProbe(DEFAULT_KEY_ID, run(None)),))
+    results: list[KeyProbe] = []
+    for entry in entries:
+        if key_id is not None and entry.id != key_id:
+            continue
+        try:
+            ((_, key),) = provider_keys(provider, only={entry.id})
+        except MissingKeyError as exc:
+            results.append(KeyProbe(entry.id, ProbeResult.refused(exc, exc.message)))
+            continue
+        results.append(KeyProbe(entry.id, run(key)))
+    if not results:  # the key asked for is disabled
+        raise NotFoundError(
+            f"key {key_id} of provider {provider.id} is disabled",
+            f"enable it in providers[{provider.id}].apiKeys",
+        )
+    return ProviderProbe(provider.id, tuple(results))

@@ -3,7 +3,7 @@
 One Router per set of deployments and policy, kept for the life of the process (the server,
 a library user, the batches of one ``ccw embed``), so that its latency and busy statistics and
 its cooldowns carry over between calls. The Router never retries (``num_retries=0``): ccw's
-own retry policy runs once, around it (``ccw.exec.litellm_call``). A key's cooldown also lives
+own retry policy runs once, around it (``ccw.exec.call_policy``). A key's cooldown also lives
 in ccw's state (``ccw.exec.key_state``) so that the next process skips it too.
 """
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,7 @@ from ccw.server import (
     routes_cache,
     routes_config,
     routes_endpoints,
+    routes_health,
     routes_history,
     routes_meta,
     routes_providers,
@@ -188,9 +192,27 @@ def _constrain_path_ids(schema: dict[str, Any]) -> None:
                     )
 
 
+@contextlib.asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The background key health checks run while the server does."""
+    from ccw.exec.health import run_background
+
+    s: ServerState = app.state.ccw
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_background(s.config, s.store.path, stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+
 def create_app(config_path: Path, token: str | None, host: str, port: int) -> FastAPI:
     """The dashboard for the config at ``config_path``, served at ``host:port``."""
     app = FastAPI(
+        lifespan=_lifespan,
         title="ccw dashboard API",
         version=__version__,
         description=(
@@ -208,6 +230,7 @@ def create_app(config_path: Path, token: str | None, host: str, port: int) -> Fa
         routes_cache.router,
         routes_meta.router,
         routes_history.router,
+        routes_health.router,
     ]
     for router in routers:
         app.include_router(router, prefix=API_PREFIX, dependencies=[Depends(check_path_ids)])
