@@ -178,9 +178,10 @@ class Selector:
                 self.result.unmatched.append(pattern.text)
                 continue
             kept = 0
+            excludes = self.excludes
             for rel in sorted(found):
                 path, roots, explicit = found[rel]
-                if self._excluded_by_pattern(rel):
+                if excludes and self._excluded_by_pattern(rel):
                     continue
                 if self.file_filter is not None and not self._allowed_by_filter(rel):
                     if explicit:
@@ -266,15 +267,17 @@ class Selector:
         if not _contained(base_real, roots):
             self.result.skipped.append((base_rel or ".", "outside the project root"))
             return
-        matcher = translate(rest)
+        # ``**`` (a folder named as such) matches every path: no regex per file.
+        matcher = None if rest == "**" else translate(rest)
         prefix = f"{base_rel}/" if base_rel else ""
         listing = self._listing(base_real)
         for relative, reason in listing.excluded:
-            if matcher(relative):
+            if matcher is None or matcher(relative):
                 self.excluded.setdefault(prefix + relative, reason)
+        folder = base.rstrip(os.sep) + os.sep
         for relative in listing.files:
-            if matcher(relative):
-                yield prefix + relative, os.path.join(base, relative), roots, False
+            if matcher is None or matcher(relative):
+                yield prefix + relative, folder + relative, roots, False
 
     def _note_glob_reading(self, glob: str) -> None:
         """A file named like a glob wins; say so when the glob would match more files."""
@@ -312,8 +315,13 @@ class Selector:
         """Split git's listing into the files kept and those under a policy folder."""
         venvs = {name[: -len("/pyvenv.cfg")] for name in names if name.endswith("/pyvenv.cfg")}
         listing = _Listing()
+        # Decided once per folder (a few per hundred files), then looked up for each file.
+        reasons: dict[str, str | None] = {"": None}
         for name in names:
-            reason = self._policy_reason(name.split("/")[:-1], venvs)
+            folder = name.rpartition("/")[0]
+            if folder not in reasons:
+                reasons[folder] = self._policy_reason(folder.split("/"), venvs)
+            reason = reasons[folder]
             if reason is None:
                 listing.files.append(name)
             else:
