@@ -32,6 +32,7 @@ class _Model(BaseModel):
         extra="allow",
         allow_inf_nan=False,
         validate_assignment=True,
+        defer_build=True,
     )
 
     def to_json(self) -> dict[str, Any]:
