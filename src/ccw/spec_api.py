@@ -3,7 +3,9 @@
 ``getAllProviders(baseDir)`` is ``get_all_providers(base_dir)``, and so on: thin, typed
 functions over the same library calls the CLI makes, on the same file, with the same checks.
 ``base_dir`` is the project folder; its config is
-``<base_dir>/.ccw/storage/config/litellm-api-config.json``. Edits take the config file's own
+``<base_dir>/.ccw/storage/config/litellm-api-config.json``, read over the user's own config
+file as the CLI reads it (``ccw config path``): lookups see both, edits write the project's
+file, and an endpoint there may use a provider of the user's file. Edits take the config file's own
 camelCase fields (``{"type": "openai", "apiKey": "${OPENAI_API_KEY}"}``) and follow the CLI's
 rules (variables named in ``apiBase`` or headers join ``allowedEnvVars``). A resolved key is
 wrapped in ``Secret``, whose ``repr`` and ``str`` are masked, so it reaches no log by accident.
@@ -19,12 +21,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ccw.config import manage
 from ccw.config.effective import effective_config
+from ccw.config.layers import LayeredConfig
 from ccw.config.providers import resolve_key
 from ccw.config.schema import Config, Endpoint, Provider
 from ccw.config.secrets import mask
 from ccw.config.store import ConfigStore
 from ccw.errors import NotFoundError
-from ccw.paths import CONFIG_RELATIVE, config_path
+from ccw.paths import CONFIG_RELATIVE, find_project_root, user_config_path
 from ccw.result import ExecutionResult
 
 if TYPE_CHECKING:
@@ -101,17 +104,29 @@ def _store(base_dir: PathLike) -> ConfigStore:
     return ConfigStore(Path(base_dir).resolve() / CONFIG_RELATIVE)
 
 
+def _layers(base_dir: PathLike) -> LayeredConfig:
+    """The user's config file beneath the project's."""
+    return LayeredConfig(_store(base_dir), ConfigStore(user_config_path()))
+
+
+def _others(base_dir: PathLike) -> Config | None:
+    """The user's file: what the project's endpoints may refer to."""
+    layers = _layers(base_dir)
+    return layers.others(layers.project)
+
+
 def load_config(base_dir: PathLike | None = None) -> Config:
-    """The validated config of the project ``base_dir``; without it, the file ``ccw`` uses
-    from the working directory (``CCW_CONFIG``, else the project around it)."""
+    """The validated config of the project ``base_dir`` (the user's file beneath it);
+    without it, the config ``ccw`` uses from the working directory (``CCW_CONFIG`` alone,
+    else the project around it over the user's file)."""
     if base_dir is None:
-        return ConfigStore(config_path()).load()
-    return _store(base_dir).load()
+        return LayeredConfig.open().load()
+    return _layers(base_dir).load()
 
 
 def _effective(base_dir: PathLike) -> Config:
-    """The config as the CLI shows it: the file plus the built-in ``local`` model."""
-    return effective_config(_store(base_dir).load())
+    """The config as the CLI shows it: both files plus the built-in ``local`` model."""
+    return effective_config(_layers(base_dir).load())
 
 
 # ---- providers -----------------------------------------------------------------------------
@@ -144,17 +159,19 @@ def _resolved_key(provider: Provider) -> Secret | None:
 
 def add_provider(base_dir: PathLike, provider_data: Mapping[str, Any]) -> Provider:
     """Add a provider; without an ``id`` one is made from its type (``openai-1a2b3c4d``)."""
-    return manage.add_provider(_store(base_dir), dict(provider_data))
+    return manage.add_provider(_store(base_dir), dict(provider_data), others=_others(base_dir))
 
 
 def update_provider(base_dir: PathLike, provider_id: str, updates: Mapping[str, Any]) -> Provider:
-    return manage.update_provider(_store(base_dir), provider_id, dict(updates))
+    return manage.update_provider(
+        _store(base_dir), provider_id, dict(updates), others=_others(base_dir)
+    )
 
 
 def delete_provider(base_dir: PathLike, provider_id: str) -> bool:
     """Delete a provider and its endpoints; ``False`` when there is no such provider."""
     try:
-        manage.remove_provider(_store(base_dir), provider_id)
+        manage.remove_provider(_store(base_dir), provider_id, others=_others(base_dir))
     except NotFoundError:
         return False
     return True
@@ -179,17 +196,19 @@ def find_endpoint_by_id(base_dir: PathLike, endpoint_id: str) -> Endpoint | None
 def add_endpoint(base_dir: PathLike, endpoint_data: Mapping[str, Any]) -> Endpoint:
     """Add an endpoint (``id``, ``providerId``, ``model`` required); the first one becomes
     the default."""
-    return manage.add_endpoint(_store(base_dir), dict(endpoint_data))
+    return manage.add_endpoint(_store(base_dir), dict(endpoint_data), others=_others(base_dir))
 
 
 def update_endpoint(base_dir: PathLike, endpoint_id: str, updates: Mapping[str, Any]) -> Endpoint:
-    return manage.update_endpoint(_store(base_dir), endpoint_id, dict(updates))
+    return manage.update_endpoint(
+        _store(base_dir), endpoint_id, dict(updates), others=_others(base_dir)
+    )
 
 
 def delete_endpoint(base_dir: PathLike, endpoint_id: str) -> bool:
     """``False`` when there is no such endpoint."""
     try:
-        manage.remove_endpoint(_store(base_dir), endpoint_id)
+        manage.remove_endpoint(_store(base_dir), endpoint_id, others=_others(base_dir))
     except NotFoundError:
         return False
     return True
@@ -210,24 +229,35 @@ def execute_litellm_endpoint(
 ) -> ExecutionResult:
     """Run ``prompt`` on the endpoint, as ``ccw cli --tool litellm --model ENDPOINT_ID``.
 
-    ``@patterns`` are read from ``cwd`` (default ``base_dir``). Bad arguments raise
+    ``@patterns`` are read from ``cwd`` (default ``base_dir``). The config is the one the
+    lookups above read (the user's file beneath the project's); when ``cwd`` lies in another
+    project, ``base_dir``'s file is read alone. Bad arguments raise
     ``UsageError``; every later failure comes back as a result with ``success=False``,
     ``error`` and ``fix``. The call is recorded in the history, as ``ccw cli`` does.
     """
     from ccw.context.options import PackOptions
     from ccw.exec.run import RunOptions, execute
 
+    call_cwd = Path(cwd if cwd is not None else base_dir).resolve()
     options = RunOptions(
         prompt=prompt,
         model=endpoint_id,
         tool="litellm",
-        cwd=Path(cwd if cwd is not None else base_dir).resolve(),
+        cwd=call_cwd,
         packing=PackOptions(
             include_dirs=tuple(Path(folder) for folder in include_dirs), use_cache=enable_cache
         ),
-        config=_store(base_dir).path,
+        config=_call_config(base_dir, call_cwd),
     )
     return execute(options, _output_events(on_output) if on_output else None)
+
+
+def _call_config(base_dir: PathLike, cwd: Path) -> Path | None:
+    """``None`` (the layers of the project around ``cwd``) when that project is
+    ``base_dir``; else ``base_dir``'s file, chosen alone like ``--config``."""
+    if find_project_root(cwd) == Path(base_dir).resolve():
+        return None
+    return _store(base_dir).path
 
 
 def _output_events(on_output: Callable[[Output], None]) -> OnEvent:

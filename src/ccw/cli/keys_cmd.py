@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -61,7 +61,7 @@ def list_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
     keys = KeyStore()
     stored = keys.load()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"name": name, "value": mask(value), "shadowedByEnv": bool(os.environ.get(name))}
         for name, value in sorted(stored.items())
     ]

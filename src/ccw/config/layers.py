@@ -24,6 +24,7 @@ from ccw.paths import (
     explicit_config,
     find_project_root,
     project_config_path,
+    project_root_of,
     user_config_path,
 )
 
@@ -95,6 +96,17 @@ class LayeredConfig:
             return cls(ConfigStore(chosen))
         project = project_config_path(find_project_root(cwd))
         return cls(ConfigStore(project), ConfigStore(user_config_path()))
+
+    @classmethod
+    def for_file(cls, store: ConfigStore) -> LayeredConfig:
+        """The layers around a file already chosen: a project's own file (in
+        ``.ccw/storage/config/``, not named by ``CCW_CONFIG``) gets the user's file beneath
+        it; any other file is read alone."""
+        chosen = explicit_config()
+        own = store.path == project_config_path(project_root_of(store.path))
+        if not own or chosen == Path(store.path).resolve():
+            return cls(store)
+        return cls(store, ConfigStore(user_config_path()))
 
     @property
     def path(self) -> Path:

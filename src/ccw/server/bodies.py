@@ -7,7 +7,7 @@ saves, so anything these models let through is still checked before it reaches t
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -38,7 +38,39 @@ class _Body(BaseModel):
         return self.model_dump(by_alias=True, exclude_unset=True, exclude_none=True)
 
 
-class ProviderUpdate(_Body):
+ScopeName = Literal["user", "project"]
+SCOPE_HELP = (
+    "Which config file to write: 'user' (every repository) or 'project' (this project's "
+    ".ccw/). Default: the project's file when the project has a .ccw/ folder, else the "
+    "user's; an existing entry is changed where it is defined. Also accepted as ?scope=."
+)
+
+
+class _Scoped(_Body):
+    scope: ScopeName | None = Field(default=None, description=SCOPE_HELP)
+
+    def given(self) -> dict[str, Any]:
+        data = super().given()
+        data.pop("scope", None)
+        return data
+
+    def present(self) -> dict[str, Any]:
+        data = super().present()
+        data.pop("scope", None)
+        return data
+
+
+def chosen_scope(query: str | None, body: _Scoped | None) -> str | None:
+    """The scope of ``?scope=`` or the body's ``scope``; both given must agree."""
+    sent = body.scope if body is not None else None
+    if query is not None and sent is not None and query != sent:
+        raise UsageError(
+            f"?scope={query} and the body's scope {sent!r} disagree", "send one of them"
+        )
+    return query or sent
+
+
+class ProviderUpdate(_Scoped):
     name: str | None = None
     type: ProviderType | None = None
     api_key: str | None = Field(
@@ -74,7 +106,7 @@ class CacheStrategyBody(_Body):
     file_patterns: list[str] | None = None
 
 
-class EndpointUpdate(_Body):
+class EndpointUpdate(_Scoped):
     name: str | None = None
     provider_id: str | None = Field(default=None, min_length=1, max_length=MAX_ID_CHARS)
     model: str | None = Field(default=None, min_length=1)
@@ -112,7 +144,7 @@ class CacheSettingsUpdate(_Body):
     )
 
 
-class DefaultEndpointBody(_Body):
+class DefaultEndpointBody(_Scoped):
     endpoint_id: str | None = Field(
         max_length=MAX_ID_CHARS, description="An endpoint id, or null to clear the default."
     )

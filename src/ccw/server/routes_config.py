@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from ccw.config import manage
-from ccw.server.bodies import CacheSettingsUpdate, DefaultEndpointBody
+from ccw.server.bodies import (
+    SCOPE_HELP,
+    CacheSettingsUpdate,
+    DefaultEndpointBody,
+    ScopeName,
+    chosen_scope,
+)
 from ccw.server.state import ServerState, state
 
 router = APIRouter(tags=["config"])
@@ -15,7 +21,18 @@ router = APIRouter(tags=["config"])
 
 @router.get("/config")
 async def get_config(s: ServerState = Depends(state)) -> dict[str, Any]:
+    """The merged config (user file beneath the project's), keys masked."""
     return manage.masked_config(s.config())
+
+
+@router.get("/config/files")
+async def config_files(s: ServerState = Depends(state)) -> dict[str, Any]:
+    """The config files read, in order (later ones win), and the scope each one is."""
+    files = [
+        {"scope": layer.scope, "path": str(layer.store.path), "exists": layer.store.exists()}
+        for layer in s.layers.layers
+    ]
+    return {"files": files, "defaultScope": s.layers.scope_of(s.layers.store_for(None))}
 
 
 @router.put("/config/cache")
@@ -28,7 +45,10 @@ def update_cache_settings(
 
 @router.put("/config/default-endpoint")
 def set_default_endpoint(
-    body: DefaultEndpointBody, s: ServerState = Depends(state)
+    body: DefaultEndpointBody,
+    scope: ScopeName | None = Query(default=None, description=SCOPE_HELP),
+    s: ServerState = Depends(state),
 ) -> dict[str, Any]:
-    manage.set_default_endpoint(s.store, body.endpoint_id)
+    target = s.layers.store_for(chosen_scope(scope, body))
+    manage.set_default_endpoint(target, body.endpoint_id, others=s.layers.others(target))
     return {"success": True, "defaultEndpoint": body.endpoint_id}

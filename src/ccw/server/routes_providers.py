@@ -4,24 +4,36 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 
 from ccw.config import manage
 from ccw.config.effective import effective_config, find_provider
+from ccw.config.provenance import provenance_of
 from ccw.config.providers import KINDS
-from ccw.config.schema import PROVIDER_TYPES, Provider
+from ccw.config.schema import PROVIDER_TYPES, Config, Provider
 from ccw.errors import NotFoundError
-from ccw.server.bodies import ProviderCreate, ProviderUpdate
+from ccw.server.bodies import SCOPE_HELP, ProviderCreate, ProviderUpdate, ScopeName, chosen_scope
 from ccw.server.state import ServerState, state
 
 router = APIRouter(tags=["providers"])
 
 
-def shown(provider: Provider, stored_ids: set[str]) -> dict[str, Any]:
-    """A provider as the API shows it: key masked, built-in ones marked."""
+ScopeQuery = Query(default=None, description=SCOPE_HELP)
+
+
+def shown(provider: Provider, stored_ids: set[str], source: str | None = None) -> dict[str, Any]:
+    """A provider as the API shows it: key masked, built-in ones marked, and the config
+    file it comes from (``source``: user, project, config or built-in)."""
     data = manage.masked_provider(provider)
     data["builtin"] = provider.id not in stored_ids
+    if source is not None:
+        data["source"] = source
     return data
+
+
+def _source(config: Config, provider_id: str) -> str | None:
+    provenance = provenance_of(config)
+    return provenance.provider_source(provider_id) if provenance else None
 
 
 # Reads that only stat (and, after a change, parse) the config run on the event loop.
@@ -30,33 +42,48 @@ async def list_providers(s: ServerState = Depends(state)) -> dict[str, Any]:
     config = s.config()
     stored = {p.id for p in config.providers}
     providers = effective_config(config).providers
-    return {"providers": [shown(p, stored) for p in providers], "count": len(providers)}
+    listed = [shown(p, stored, _source(config, p.id)) for p in providers]
+    return {"providers": listed, "count": len(providers)}
 
 
 @router.get("/providers/{provider_id}")
 async def get_provider(provider_id: str, s: ServerState = Depends(state)) -> dict[str, Any]:
     config = s.config()
     stored = {p.id for p in config.providers}
-    return shown(find_provider(config, provider_id), stored)
+    return shown(find_provider(config, provider_id), stored, _source(config, provider_id))
 
 
 @router.post("/providers", status_code=201)
-def add_provider(body: ProviderCreate, s: ServerState = Depends(state)) -> dict[str, Any]:
-    provider = manage.add_provider(s.store, body.present(), via_api=True)
+def add_provider(
+    body: ProviderCreate, scope: ScopeName | None = ScopeQuery, s: ServerState = Depends(state)
+) -> dict[str, Any]:
+    target = s.layers.store_for(chosen_scope(scope, body))
+    others = s.layers.others(target)
+    provider = manage.add_provider(target, body.present(), via_api=True, others=others)
     return {"success": True, "provider": manage.masked_provider(provider)}
 
 
 @router.put("/providers/{provider_id}")
 def update_provider(
-    provider_id: str, body: ProviderUpdate, s: ServerState = Depends(state)
+    provider_id: str,
+    body: ProviderUpdate,
+    scope: ScopeName | None = ScopeQuery,
+    s: ServerState = Depends(state),
 ) -> dict[str, Any]:
-    provider = manage.update_provider(s.store, provider_id, body.given(), via_api=True)
+    target = s.layers.store_holding("provider", provider_id, chosen_scope(scope, body))
+    others = s.layers.others(target)
+    provider = manage.update_provider(
+        target, provider_id, body.given(), via_api=True, others=others
+    )
     return {"success": True, "provider": manage.masked_provider(provider)}
 
 
 @router.delete("/providers/{provider_id}")
-def delete_provider(provider_id: str, s: ServerState = Depends(state)) -> dict[str, Any]:
-    removed = manage.remove_provider(s.store, provider_id)
+def delete_provider(
+    provider_id: str, scope: ScopeName | None = ScopeQuery, s: ServerState = Depends(state)
+) -> dict[str, Any]:
+    target = s.layers.store_holding("provider", provider_id, scope)
+    removed = manage.remove_provider(target, provider_id, others=s.layers.others(target))
     return {"success": True, "deletedEndpoints": removed}
 
 

@@ -1,4 +1,4 @@
-"""What every request shares: one config store, the project root, the cache and history."""
+"""What every request shares: the config layers, the project root, the cache and history."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import Request
 
+from ccw.config.layers import LayeredConfig
 from ccw.config.schema import Config
 from ccw.config.store import ConfigStore
 
@@ -23,13 +24,21 @@ def _open_history() -> Any:
 
 @dataclass
 class ServerState:
+    """``store`` is the project's file (or the one file chosen alone); ``layers`` reads the
+    user's file beneath it, as the CLI does, and picks the file an edit writes."""
+
     store: ConfigStore
     project_root: Path
     listen: str = ""
     open_history: Callable[[], Any] = field(default=_open_history)
+    layers: LayeredConfig = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.layers = LayeredConfig.for_file(self.store)
 
     def config(self) -> Config:
-        return self.store.load()
+        """The merged config (user file beneath the project's), marked with provenance."""
+        return self.layers.load()
 
     def cache(self, config: Config | None = None) -> Any:
         """The context cache the CLI uses for this project, with the current settings."""
@@ -38,11 +47,20 @@ class ServerState:
         return open_cache(config or self.config(), self.project_root)
 
     def config_stamp(self) -> str:
-        try:
-            st = self.store.path.stat()
-        except OSError:
-            return "absent"
-        return f"{st.st_mtime_ns}-{st.st_size}-{st.st_ino}"
+        """Changes when any config file read changes (the page polls it)."""
+        stamps = []
+        for layer in self.layers.layers:
+            try:
+                st = layer.store.path.stat()
+            except OSError:
+                stamps.append("absent")
+                continue
+            stamps.append(f"{st.st_mtime_ns}-{st.st_size}-{st.st_ino}")
+        return (
+            stamps[0]
+            if len(stamps) == 1
+            else hashlib.sha1("|".join(stamps).encode()).hexdigest()[:16]
+        )
 
     def cache_stamp(self) -> str:
         stats = self.cache().stats()

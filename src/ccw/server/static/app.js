@@ -16,6 +16,7 @@ const state = {
   tests: new Map(),
   stamps: {},
   editing: null,
+  files: { files: [], defaultScope: "project" },
 };
 
 // ---- helpers --------------------------------------------------------------------------------
@@ -51,6 +52,26 @@ function formatBytes(n) {
 
 function plural(n, word) {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+// A duration for people: "840 ms", "3.2 s", "3 min", "1 h 5 min"; never "180419 ms".
+function formatDuration(ms) {
+  if (ms === null || ms === undefined || Number.isNaN(Number(ms))) return "";
+  const value = Number(ms);
+  if (value < 1000) return `${Math.round(value)} ms`;
+  if (value < 60000) return `${(value / 1000).toFixed(1)} s`;
+  const minutes = Math.round(value / 60000);
+  if (minutes < 60) return `${minutes} min`;
+  const rest = minutes % 60;
+  return `${Math.floor(minutes / 60)} h${rest ? ` ${rest} min` : ""}`;
+}
+
+// Where an entry is defined: the user's config (every repository) or the project's.
+function sourceBadge(entry) {
+  const source = entry.source;
+  if (!source || source === "built-in" || source === "config") return null;
+  const title = source === "user" ? "From your user config: used in every repository" : "From this project's .ccw/ config";
+  return h("span", { class: `badge source ${source}`, title, "data-source": source }, source);
 }
 
 function formatTime(value) {
@@ -142,11 +163,13 @@ async function guarded(action, title) {
 // ---- loading --------------------------------------------------------------------------------
 
 async function loadConfig() {
-  const [providers, endpoints, config] = await Promise.all([
+  const [providers, endpoints, config, files] = await Promise.all([
     api("GET", "/providers"),
     api("GET", "/endpoints"),
     api("GET", "/config"),
+    api("GET", "/config/files"),
   ]);
+  state.files = files;
   state.providers = providers.providers;
   state.endpoints = endpoints.endpoints;
   state.config = config;
@@ -207,13 +230,13 @@ function testResultView(result) {
   if (result.pending) return h("div", { class: "result" }, "Testing connection…");
   if (result.success) {
     const models = result.models === null ? "" : ` · ${result.models} model${result.models === 1 ? "" : "s"}`;
-    return h("div", { class: "result ok", "data-test-result": "ok" }, `✓ Connected in ${result.latencyMs} ms${models}`);
+    return h("div", { class: "result ok", "data-test-result": "ok" }, `✓ Connected in ${formatDuration(result.latencyMs)}${models}`);
   }
   const kind = (result.errorKind || "error").replace(/_/g, " ");
   return h(
     "div",
     { class: "result bad", "data-test-result": "error" },
-    `✗ ${kind} · ${result.latencyMs} ms`,
+    `✗ ${kind} · ${formatDuration(result.latencyMs)}`,
     h("span", { class: "detail" }, result.error || ""),
   );
 }
@@ -235,7 +258,7 @@ function renderProviders() {
         "div",
         { class: "cell" },
         h("div", { class: "title" }, p.name || p.id, p.builtin ? h("span", { class: "badge accent" }, "built-in") : null,
-          p.enabled ? null : h("span", { class: "badge" }, "disabled")),
+          sourceBadge(p), p.enabled ? null : h("span", { class: "badge" }, "disabled")),
         p.name && p.name !== p.id ? h("div", { class: "sub mono" }, p.id) : null,
       ),
       h("div", { class: "cell" }, h("div", {}, h("span", { class: "badge accent" }, p.type)), h("div", { class: "sub mono" }, base)),
@@ -289,7 +312,7 @@ function updateKeyMode(form) {
   } else if (mode === "env") {
     hint.textContent = "Resolved from the environment of the process that calls the model; never stored.";
   } else if (mode === "literal") {
-    hint.textContent = "Stored in the project's config file (mode 0600) and shown masked.";
+    hint.textContent = "Stored in the chosen config file (mode 0600) and shown masked; refused in a file inside a git repository (use a variable: ccw keys set NAME).";
   } else {
     hint.textContent = "No key is sent (local servers, or the type's usual variable).";
   }
@@ -302,10 +325,23 @@ function updateTypeHints(form) {
   form.elements.apiBase.placeholder = info.defaultBase || "https://…";
 }
 
+// The "Save in" choice: empty means the server's default, which the hint names.
+function fillScope(kind, entry) {
+  const hint = $(`#${kind}-scope-hint`);
+  const layered = state.files.files.length > 1;
+  $(`#${kind}-scope`).closest("label").hidden = !layered;
+  if (entry && entry.source && entry.source !== "built-in") {
+    hint.textContent = `defined in the ${entry.source} config; choose the other one to override it there`;
+  } else {
+    hint.textContent = `default: the ${state.files.defaultScope} config`;
+  }
+}
+
 function openProviderDialog(provider) {
   const dialog = $("#provider-dialog");
   const form = $("#provider-form");
   form.reset();
+  fillScope("provider", provider);
   state.editing = provider || null;
   fillTypes(form.elements.type);
   $("#provider-error").hidden = true;
@@ -375,6 +411,8 @@ async function saveDialog(event, kind, payload) {
   button.disabled = true;
   try {
     const body = payload(event.target);
+    const scope = event.target.elements.scope ? event.target.elements.scope.value : "";
+    if (scope) body.scope = scope;
     const editing = state.editing;
     if (editing) await api("PUT", `/${kind}s/${encodeURIComponent(editing.id)}`, body);
     else await api("POST", `/${kind}s`, body);
@@ -429,7 +467,7 @@ function renderEndpoints() {
           h("div", { class: "title" }, e.name || e.id,
             e.isDefault ? h("span", { class: "badge ok" }, "default") : null,
             e.builtin ? h("span", { class: "badge accent" }, "built-in") : null,
-            e.enabled ? null : h("span", { class: "badge" }, "disabled")),
+            sourceBadge(e), e.enabled ? null : h("span", { class: "badge" }, "disabled")),
           e.name && e.name !== e.id ? h("div", { class: "sub mono" }, e.id) : null,
         ),
         h("div", { class: "cell" }, h("div", { class: "mono" }, e.model), h("div", { class: "sub" }, provider ? `${provider.name || provider.id} (${provider.type})` : e.providerId)),
@@ -475,6 +513,7 @@ async function openEndpointDialog(endpoint) {
   await guarded(loadConfig, "Cannot load");
   const form = $("#endpoint-form");
   form.reset();
+  fillScope("endpoint", endpoint);
   state.editing = endpoint || null;
   $("#endpoint-error").hidden = true;
   $("#endpoint-dialog-title").textContent = endpoint ? `Edit ${endpoint.id}` : "Add endpoint";
@@ -646,7 +685,7 @@ function renderHistory() {
           h("div", { class: "sub" }, formatTime(r.createdAt), r.promptPreview ? ` · ${r.promptPreview}` : "",
             $("#history-all").checked && r.project ? ` · ${r.project}` : "")),
         h("div", { class: "cell sub mono" }, r.model || ""),
-        h("div", { class: "cell sub" }, [duration !== null && duration !== undefined ? `${duration} ms` : "", tokens].filter(Boolean).join(" · ")),
+        h("div", { class: "cell sub" }, [formatDuration(duration), tokens].filter(Boolean).join(" · ")),
         h("div", { class: "cell sub" }, r.error ? String(r.error).slice(0, 160) : (r.cacheUsed ? "cache used" : ""))),
     );
   }
