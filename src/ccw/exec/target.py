@@ -150,8 +150,9 @@ def context_window(target: CallTarget) -> int | None:
     return known_window(target.model)
 
 
-def endpoint_target(config: Config, endpoint: Endpoint) -> CallTarget:
-    """The target of one configured endpoint."""
+def endpoint_target(config: Config, endpoint: Endpoint, model_kind: str = "llm") -> CallTarget:
+    """The target of one configured endpoint (``model_kind``: which of the provider's model
+    lists holds the endpoint model's own settings)."""
     if not endpoint.enabled:
         raise DisabledError(
             f"endpoint {endpoint.id} is disabled", f"ccw endpoint update {endpoint.id} --enable"
@@ -161,7 +162,9 @@ def endpoint_target(config: Config, endpoint: Endpoint) -> CallTarget:
         raise DisabledError(
             f"provider {provider.id} is disabled", f"ccw provider update {provider.id} --enable"
         )
-    deployments = for_provider(provider, endpoint.model, allowed=config.allowed_env)
+    deployments = for_provider(
+        provider, endpoint.model, allowed=config.allowed_env, model_kind=model_kind
+    )
     first = deployments[0]
     conn = first.conn
     routed = provider.multi_key or conn.rpm is not None or conn.tpm is not None
@@ -190,16 +193,17 @@ def endpoint_target(config: Config, endpoint: Endpoint) -> CallTarget:
     )
 
 
-def pool_target(config: Config, pool: ModelPool) -> CallTarget:
+def pool_target(config: Config, pool: ModelPool, model_kind: str = "llm") -> CallTarget:
     """The target of a model pool (``--model POOL_ID``): every member's keys, routed."""
     if not pool.enabled:
         raise DisabledError(
             f"model pool {pool.id} is disabled", f"set modelPools[{pool.id}].enabled to true"
         )
-    if pool.model_type != "llm":
+    if pool.model_type != model_kind:
+        use = {"embedding": f"ccw embed --model {pool.id} ...", "llm": f"ccw cli --model {pool.id}"}
         raise UsageError(
-            f"model pool {pool.id} holds {pool.model_type} models, not chat models",
-            f"ccw embed --model {pool.id} ..." if pool.model_type == "embedding" else None,
+            f"model pool {pool.id} holds {pool.model_type} models, not {model_kind} models",
+            use.get(pool.model_type),
         )
     deployments = for_pool(config, pool, allowed=config.allowed_env)
     first = deployments[0]
