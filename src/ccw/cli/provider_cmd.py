@@ -303,26 +303,74 @@ def remove(
 
 
 @app.command("test")
-def test(ctx: typer.Context, provider_id: str, as_json: JsonOpt = False) -> None:
-    """Make the cheapest real request the provider allows and report the result."""
-    from ccw.config.effective import find_provider
-    from ccw.exec.probe import test_provider
+def test(
+    ctx: typer.Context,
+    provider_id: str,
+    key_id: Annotated[
+        str | None, typer.Option("--key", help="Test only this apiKeys[] id.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Make the cheapest real request the provider allows, once per enabled key."""
+    from ccw.exec.probe import probe_provider
 
-    config = store(ctx).load()
-    provider = find_provider(config, provider_id)
-    result = test_provider(
-        provider,
-        timeout=provider.timeout or 10.0,
-        local_port=config.local.port,
-        allowed_env=config.allowed_env,
-    )
-    latency = f"({result.latency_ms} ms)"
+    probe = probe_provider(store(ctx).load(), provider_id, key_id=key_id)
     if as_json:
-        print_json(result.to_dict())
-    elif result.success:
-        stdout_console().print(f"[green]✓[/green] {escape(provider_id)}: reachable {latency}")
+        print_json(probe.to_dict())
     else:
-        detail = escape(f"{provider_id}: {result.error_kind}: {result.error} {latency}")
-        stdout_console().print(f"[red]✗[/red] {detail}")
-    if not result.success:
-        raise typer.Exit(result.exit_code)
+        several = len(probe.keys) > 1 or probe.keys[0].key_id != "default"
+        for item in probe.keys:
+            result = item.result
+            name = f"{provider_id} key {item.key_id}" if several else provider_id
+            latency = f"({result.latency_ms} ms)"
+            if result.success:
+                stdout_console().print(f"[green]✓[/green] {escape(name)}: reachable {latency}")
+            else:
+                detail = escape(f"{name}: {result.error_kind}: {result.error} {latency}")
+                stdout_console().print(f"[red]✗[/red] {detail}")
+    if not probe.success:
+        raise typer.Exit(probe.exit_code)
+
+
+@app.command("health")
+def health(
+    ctx: typer.Context,
+    provider_id: Annotated[str | None, typer.Argument(help="One provider (default: all).")] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Test the keys now and record the outcome.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show each key's recorded health (healthy, unhealthy, cooling down); --check tests now."""
+    from ccw.exec import health as key_health
+
+    config_store = store(ctx)
+    config = config_store.load()
+    if check:
+        from ccw.config.effective import effective_config
+
+        ids = [provider_id] if provider_id else [p.id for p in effective_config(config).providers]
+        reports = [key_health.check_provider(config, config_store.path, i) for i in ids]
+    else:
+        reports = key_health.report(config, config_store.path, provider_id)
+    if as_json:
+        print_json({"providers": reports, "count": len(reports)})
+        return
+    rows = [
+        [
+            r["providerId"],
+            k["keyId"],
+            k["healthStatus"] + ("" if k["enabled"] else " (disabled)"),
+            str(k["lastLatencyMs"] if k["lastLatencyMs"] is not None else "-"),
+            k["lastHealthCheck"] or "-",
+            k["cooldownUntil"] or "-",
+            k["lastError"] or "",
+        ]
+        for r in reports
+        for k in r["keys"]
+    ]
+    table(
+        "Key health",
+        ["provider", "key", "status", "latency ms", "last check", "cooling until", "last error"],
+        rows,
+    )
