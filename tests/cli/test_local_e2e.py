@@ -32,7 +32,7 @@ def test_fresh_project_answers_with_the_local_model(run_ccw: RunCcw, local_proje
     assert result["endpointId"] == "local"
     assert result["provider"] == "local"
     assert result["cachedFiles"] == ["fact.txt"]
-    assert result["cost"] is None
+    assert result["cost"] == 0  # the embedded model is free: $0, not unknown
     assert result["usage"]["promptTokens"] > 0
     assert isinstance(result["output"], str) and result["output"].strip()
     assert "started the local model" in done.stderr
@@ -41,3 +41,5 @@ def test_fresh_project_answers_with_the_local_model(run_ccw: RunCcw, local_proje
     assert again.returncode == 0, again.stderr
     assert again.stdout.strip()
     assert "started the local model" not in again.stderr
+    assert "1 file reused" in again.stderr and "· $0" in again.stderr
+    assert "cost unknown" not in again.stderr

@@ -1,4 +1,7 @@
-"""``ccw cli history`` and ``ccw cli detail``: what was asked, of whom, and what came back."""
+"""``ccw cli history`` and ``ccw cli detail``: what was asked, of whom, and what came back.
+
+``history --conversation ID`` lists one conversation's turns, oldest first.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +12,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ccw.cli import units
 from ccw.cli.common import escape, info, print_json, stdout_console
 
 if TYPE_CHECKING:
     from ccw.history import History
-
-GAP = 2
-PROMPT_MIN_WIDTH = 12
 
 
 def register(app: typer.Typer) -> None:
@@ -37,12 +38,23 @@ def history(
         bool,
         typer.Option("--all-projects", "-a", help="Calls of every project, not only this one."),
     ] = False,
+    conversation: Annotated[
+        str | None,
+        typer.Option(
+            "--conversation",
+            metavar="ID",
+            help="The turns of one conversation (ID: any of its calls), oldest first.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the calls as JSON.")] = False,
 ) -> None:
     """List recorded calls of this project, newest first."""
     from ccw.history import open_history
     from ccw.paths import find_project_root
 
+    if conversation is not None:
+        _conversation(conversation, as_json)
+        return
     # The project around the working directory, as each call records it (not the config's:
     # one CCW_CONFIG may serve many projects).
     project = None if all_projects else str(find_project_root())
@@ -73,11 +85,26 @@ def _warnings_shown(store: History) -> Iterator[None]:
             typer.echo(message, err=True)
 
 
-def _table(calls: list[dict[str, Any]]) -> None:
-    """One line per call; the prompt's first line gets whatever width the other columns leave."""
-    from rich.table import Table
+def _conversation(call_id: str, as_json: bool) -> None:
+    from ccw.history import open_history
 
-    headers = ["id", "time", "tool", "endpoint/model", "status", "duration", "cost"]
+    with open_history() as store, _warnings_shown(store):
+        calls = store.conversation(call_id)
+    if as_json:
+        print_json({"conversation": calls[0]["conversationId"], "calls": calls})
+        return
+    info(
+        f"conversation {calls[0]['conversationId']}: "
+        f"{units.count(len(calls), 'turn')}, oldest first; ccw cli detail ID shows one"
+    )
+    _table(calls)
+
+
+def _table(calls: list[dict[str, Any]]) -> None:
+    """One line per call, ids whole; the prompt's first line gets what width is left."""
+    from ccw.cli.tables import table
+
+    headers = ["id", "time", "tool", "endpoint/model", "status", "duration", "cost", "prompt"]
     rows = [
         [
             call["id"],
@@ -85,24 +112,13 @@ def _table(calls: list[dict[str, Any]]) -> None:
             call["tool"],
             call["endpointId"] or call["model"],
             _status(call),
-            _seconds(call["durationMs"]),
-            _cost(call["cost"]),
+            units.duration(call["durationMs"]),
+            units.cost(call["cost"], "-"),
+            call["promptPreview"],
         ]
         for call in calls
     ]
-    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)]
-    console = stdout_console()
-    room = max(PROMPT_MIN_WIDTH, console.width - sum(widths) - GAP * len(widths))
-    view = Table(box=None, header_style="bold", padding=(0, GAP, 0, 0), pad_edge=False)
-    for name in [*headers, "prompt"]:
-        view.add_column(name, no_wrap=True)
-    for row, call in zip(rows, calls, strict=True):
-        view.add_row(*[escape(cell) for cell in [*row, _clip(call["promptPreview"], room)]])
-    console.print(view)
-
-
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+    table(None, headers, rows, clip={"prompt"})
 
 
 def detail(
@@ -139,9 +155,12 @@ def _show(record: dict[str, Any]) -> None:
         ("project", record["project"] or "-"),
         ("directory", record["cwd"] or "-"),
         ("status", _status(record)),
-        ("duration", _seconds(record["durationMs"])),
+        ("finish", record["finishReason"] or "-"),
+        ("conversation", record["conversationId"]),
+        ("continues", record["parentId"] or "-"),
+        ("duration", units.duration(record["durationMs"])),
         ("tokens", _tokens(usage)),
-        ("cost", _cost(record["cost"])),
+        ("cost", units.cost(record["cost"], "-")),
         ("context cache", _cache(record)),
     ]
     if record["error"]:
@@ -161,6 +180,11 @@ def _show(record: dict[str, Any]) -> None:
     width = max(len(name) for name, _ in facts)
     for name, value in facts:
         console.print(f"[bold]{name.ljust(width)}[/bold]  {escape(str(value))}")
+    files = record["cachedFiles"]
+    if files:
+        console.print(f"\n[bold]── files packed ({len(files)}) ──[/bold]")
+        for path in files:
+            console.print(escape(path), soft_wrap=True)
     for name in ("prompt", "output"):
         console.print(f"\n[bold]── {name} ──[/bold]")
         console.print(
@@ -174,16 +198,10 @@ def _local_time(stamp: str, shape: str = "%Y-%m-%d %H:%M:%S") -> str:
 
 def _status(call: dict[str, Any]) -> str:
     if call["success"]:
-        return "ok"
+        return "cut (max_tokens)" if call.get("finishReason") == "length" else "ok"
+    if call["errorKind"] == "interrupted":
+        return "interrupted"
     return f"error {call['exitCode']}" if call["exitCode"] else "error"
-
-
-def _seconds(ms: int) -> str:
-    return f"{ms / 1000:.1f}s"
-
-
-def _cost(cost: float | None) -> str:
-    return "-" if cost is None else f"${cost:.6f}"
 
 
 def _tokens(usage: dict[str, int | None]) -> str:
@@ -197,5 +215,4 @@ def _cache(record: dict[str, Any]) -> str:
     files = record["cachedFiles"]
     if not files:
         return "-"
-    state = "reused" if record["cacheUsed"] else "packed"
-    return f"{len(files)} files {state}: {', '.join(files)}"
+    return units.count(len(files), "file") + (" reused" if record["cacheUsed"] else " packed")

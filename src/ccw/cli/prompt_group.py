@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import typer
-from typer.core import TyperGroup
 
+from ccw.cli.help_style import CleanGroup
 from ccw.errors import UsageError
 
 WORDS = "ccw.prompt_words"
@@ -29,7 +29,7 @@ PAIR_OPTIONS = ("-o", "--option")
 Param = Any
 
 
-class PromptGroup(TyperGroup):
+class PromptGroup(CleanGroup):
     """See the module's docstring."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

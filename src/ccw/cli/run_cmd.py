@@ -205,7 +205,7 @@ def _show_status(event: events.Event) -> None:
         info(event.text)
 
 
-class _Screen:
+class Screen:
     """Renders a call's events: the answer to stdout as it comes (unless --json), status
     lines to stderr; remembers whether the answer ended its last line."""
 
@@ -244,7 +244,7 @@ def _run(options: RunOptions, as_json: bool) -> None:
     # answer byte); the price is about 100 MB more peak memory (330 MB), freed at exit.
     gc.disable()
 
-    screen = _Screen(as_json)
+    screen = Screen(as_json)
     try:
         result = execute(options, screen)
     except KeyboardInterrupt:
@@ -254,12 +254,12 @@ def _run(options: RunOptions, as_json: bool) -> None:
     if as_json:
         print_json(result.to_dict())
     else:
-        _summary(result)
+        summary(result)
     if not result.success:
         raise typer.Exit(result.exit_code or 1)
 
 
-def _summary(result: ExecutionResult) -> None:
+def summary(result: ExecutionResult) -> None:
     """The error and its fix, or one status line: endpoint, time, tokens, files, cost."""
     from ccw.cli.common import _stderr_console, warn
 
