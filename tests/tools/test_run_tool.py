@@ -132,7 +132,10 @@ def test_a_hanging_tool_is_terminated_at_the_timeout(
     assert result.error_kind == "timeout"
     assert result.exit_code == ExitCode.TIMEOUT
     assert result.error == "qwen timed out after 1s and was terminated"
-    assert result.fix == "give it longer with --timeout (it had 1s)"
+    assert result.fix == (
+        "give it longer with --timeout SECONDS (it had 1s), "
+        "or set CCW_TOOL_TIMEOUT (0: no deadline)"
+    )
     assert result.output == "started\n"
     assert not _alive(recorded()["pid"])
 

@@ -8,6 +8,10 @@ by FAKE_TOOL_RECORD, then does what FAKE_TOOL_ACTION says:
   flood             print FAKE_TOOL_BYTES bytes (default 4 MiB) of numbered lines
   stream            print "first", wait up to 30 s for the file FAKE_TOOL_GATE, print "second"
   orphan            start a sleeper that keeps stdout open, print "done <its pid>", exit
+  fork              start a sleeper in the tool's process group, print "started <its pid>",
+                    then sleep (as codex does with its helper); FAKE_TOOL_IGNORE_TERM=1
+                    makes both ignore SIGTERM
+  fail_stdout       print "Not logged in · Please run /login" on stdout only, exit 1 (claude)
 """
 
 from __future__ import annotations
@@ -68,6 +72,18 @@ def main(tool: str) -> None:
                 break
             time.sleep(0.01)
         out.write("second: gate seen\n" if os.path.exists(gate) else "second: gate missing\n")
+    elif action == "fork":
+        if os.environ.get("FAKE_TOOL_IGNORE_TERM") == "1":
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)  # inherited by the sleeper
+        sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        out.write(f"started {sleeper.pid}\n")
+        out.flush()
+        while True:
+            time.sleep(60)
+    elif action == "fail_stdout":
+        out.write("Not logged in · Please run /login\n")
+        out.flush()
+        sys.exit(1)
     elif action == "orphan":
         sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
         out.write(f"done {sleeper.pid}\n")

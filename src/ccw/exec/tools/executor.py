@@ -20,10 +20,15 @@ from ccw.exec.tools.flags import (
     tool_arguments,
     tool_environment,
 )
-from ccw.exec.tools.process import ProcessOutcome, run_process
+from ccw.exec.tools.process import STDERR_TAIL, ProcessOutcome, run_process
 from ccw.result import ExecutionResult
 
 KILL_GRACE_SECONDS = 5.0
+# A tool waits forever for a network that is not there; a run has a deadline unless the
+# caller gives one. ``CCW_TOOL_TIMEOUT`` (seconds, 0 for none) changes the default.
+DEFAULT_TOOL_TIMEOUT_SECONDS = 600.0
+TOOL_TIMEOUT_ENV = "CCW_TOOL_TIMEOUT"
+MAX_REASON = 300  # characters of the tool's last line quoted in the error
 
 
 @dataclass
@@ -73,12 +78,22 @@ class ToolExecutor(Executor):
     """Runs a call with a command-line tool: the prompt (packed only with ``--pack``) on its
     standard input, its answer streamed from its standard output."""
 
-    def __init__(self, tool: str, model: str | None = None, *, packs: bool = False) -> None:
+    def __init__(
+        self,
+        tool: str,
+        model: str | None = None,
+        *,
+        packs: bool = False,
+        default_timeout: float | None = None,
+    ) -> None:
+        """``default_timeout``: the deadline of a request that sets none (else
+        ``default_tool_timeout()``)."""
         self.name = tool
         self.provider = tool
         self.model = model or "default"
         self.packs = packs
         self._tool_model = model  # None: the tool's own default
+        self._default_timeout = default_timeout
 
     def run(self, request: Request, on_event: events.OnEvent) -> ExecutionResult:
         ctx = request.context
@@ -90,10 +105,28 @@ class ToolExecutor(Executor):
                 mode=request.mode,
                 cwd=request.cwd,
                 include_dirs=request.include_dirs,
-                timeout=request.timeout,
+                timeout=request.timeout or self._default_timeout or default_tool_timeout(),
             ),
             on_output=lambda piece: on_event(events.Text(piece)),
         )
+
+
+def default_tool_timeout() -> float | None:
+    """The deadline of a tool run that sets none: ``CCW_TOOL_TIMEOUT`` seconds (0: none),
+    else ``DEFAULT_TOOL_TIMEOUT_SECONDS``."""
+    value = os.environ.get(TOOL_TIMEOUT_ENV, "").strip()
+    if not value:
+        return DEFAULT_TOOL_TIMEOUT_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0 or seconds == float("inf"):
+        raise UsageError(
+            f"{TOOL_TIMEOUT_ENV}={value!r} is not a number of seconds",
+            f"set it to seconds, e.g. {TOOL_TIMEOUT_ENV}=1800, or 0 for no deadline",
+        )
+    return seconds or None
 
 
 def run_tool(
@@ -153,7 +186,10 @@ def run_tool(
         result.error_kind = "timeout"
         result.error = _timeout_message(request, outcome, kill_grace)
         result.exit_code = ExitCode.TIMEOUT
-        result.fix = f"give it longer with --timeout (it had {request.timeout:g}s)"
+        result.fix = (
+            f"give it longer with --timeout SECONDS (it had {request.timeout:g}s), "
+            f"or set {TOOL_TIMEOUT_ENV} (0: no deadline)"
+        )
     elif outcome.returncode != 0:
         result.error_kind = "exit_status"
         result.error = _exit_message(request.tool, outcome)
@@ -173,6 +209,12 @@ def _timeout_message(request: ToolRequest, outcome: ProcessOutcome, grace: float
 
 
 def _exit_message(tool: str, outcome: ProcessOutcome) -> str:
-    lines = [line.strip() for line in outcome.stderr_tail.splitlines() if line.strip()]
-    detail = f": {lines[-1]}" if lines else ""
-    return f"{tool} exited with status {outcome.returncode}{detail}"
+    """The status and the tool's last word: its last stderr line, else its last stdout line
+    (claude prints "Not logged in" on stdout)."""
+    detail = _last_line(outcome.stderr_tail) or _last_line(outcome.output[-STDERR_TAIL:])
+    return f"{tool} exited with status {outcome.returncode}" + (f": {detail}" if detail else "")
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1][:MAX_REASON] if lines else ""

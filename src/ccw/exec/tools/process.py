@@ -4,6 +4,11 @@ Three small threads keep the pipes moving whatever the child does first: one wri
 standard input (a long prompt must not deadlock against a child that answers early),
 one reads standard output into a queue the caller's thread drains, one copies standard
 error through to ours while keeping its tail for the error message.
+
+The child runs in its own session, so a terminal's Ctrl-C or a SIGTERM sent to ccw does not
+reach it by itself: while it runs, SIGINT, SIGTERM and SIGHUP to ccw end the child's whole
+process group (SIGTERM, then SIGKILL after the grace period) before ccw acts on the signal
+as it would have (KeyboardInterrupt for SIGINT, the previous handler for the others).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -29,6 +34,11 @@ STDERR_TAIL = 4000
 _DRAIN_SECONDS = 2.0
 _JOIN_SECONDS = 0.5
 _POLL_SECONDS = 0.2
+# After the child itself ended, how long the rest of its group gets before SIGKILL.
+_GROUP_GRACE_SECONDS = 0.5
+FORWARDED_SIGNALS = (
+    (signal.SIGINT, signal.SIGTERM, signal.SIGHUP) if os.name == "posix" else (signal.SIGINT,)
+)
 
 
 @dataclass
@@ -38,6 +48,7 @@ class ProcessOutcome:
     stderr_tail: str
     timed_out: bool = False
     killed: bool = False  # still running after SIGTERM and the grace period
+    signalled: int | None = None  # the signal ccw got while the child ran
 
 
 def run_process(
@@ -87,18 +98,22 @@ def run_process(
                 on_output(text)
 
     outcome = ProcessOutcome(returncode=0, output="", stderr_tail="")
-    try:
-        outcome.timed_out = not _pump_until_eof(chunks, proc, deadline, emit)
-        if not outcome.timed_out:
-            try:
-                proc.wait(timeout=_remaining(deadline))
-            except subprocess.TimeoutExpired:
-                outcome.timed_out = True
-        if outcome.timed_out:
-            outcome.killed = _stop(proc, kill_grace)
-    finally:
-        if proc.poll() is None:
-            _stop(proc, kill_grace)
+    signalled: list[int] = []
+
+    def on_signal(signum: int) -> None:
+        signalled.append(signum)
+        _signal(proc, signal.SIGTERM)  # the whole group, at once; _stop finishes the job
+
+    with _signals_end(on_signal):
+        try:
+            ended = _pump_until_eof(chunks, proc, deadline, emit, lambda: bool(signalled))
+            ended = ended and _wait(proc, deadline, lambda: bool(signalled))
+            outcome.timed_out = not ended and not signalled
+            if not ended or signalled:
+                outcome.killed = _stop(proc, kill_grace)
+        finally:
+            if proc.poll() is None:
+                _stop(proc, kill_grace)
     drained_by = time.monotonic() + _JOIN_SECONDS
     for thread in threads:
         thread.join(max(0.0, drained_by - time.monotonic()))
@@ -111,7 +126,40 @@ def run_process(
     outcome.stderr_tail = stderr.tail()
     code = proc.returncode
     outcome.returncode = 128 - code if code < 0 else code
+    if signalled:
+        outcome.signalled = signalled[0]
+        _act_on(signalled[0])
     return outcome
+
+
+@contextlib.contextmanager
+def _signals_end(on_signal: Callable[[int], None]) -> Iterator[None]:
+    """While the block runs, ``FORWARDED_SIGNALS`` call ``on_signal`` instead of their handler.
+
+    A signal ccw ignores (``nohup`` ignores SIGHUP) stays ignored. Signal handlers belong to
+    the main thread: elsewhere (a server's worker) nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {
+        signum: signal.signal(signum, lambda number, _frame: on_signal(number))
+        for signum in FORWARDED_SIGNALS
+        if signal.getsignal(signum) is not signal.SIG_IGN
+    }
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _act_on(signum: int) -> None:
+    """Do what the signal would have done had no child been running: Ctrl-C interrupts,
+    the others go to the handler they had (by default: ccw ends, with the signal's status)."""
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    os.kill(os.getpid(), signum)
 
 
 def _remaining(deadline: float | None) -> float | None:
@@ -123,8 +171,10 @@ def _pump_until_eof(
     proc: subprocess.Popen[bytes],
     deadline: float | None,
     emit: Callable[[bytes], None],
+    stopped: Callable[[], bool],
 ) -> bool:
-    """Hand output to ``emit`` until stdout closes or the child is gone (True), or the deadline.
+    """Hand output to ``emit`` until stdout closes or the child is gone (True), or the deadline
+    or ``stopped()`` (False).
 
     A child that exits while something it started keeps its stdout open counts as done
     ``_DRAIN_SECONDS`` after it exited.
@@ -132,7 +182,7 @@ def _pump_until_eof(
     exited_at: float | None = None
     while True:
         wait = _remaining(deadline)
-        if wait == 0.0:
+        if wait == 0.0 or stopped():
             return False
         try:
             data = chunks.get(timeout=_POLL_SECONDS if wait is None else min(wait, _POLL_SECONDS))
@@ -147,16 +197,46 @@ def _pump_until_eof(
         emit(data)
 
 
+def _wait(
+    proc: subprocess.Popen[bytes], deadline: float | None, stopped: Callable[[], bool]
+) -> bool:
+    """Wait for the child to exit (True), or for the deadline or ``stopped()`` (False)."""
+    while proc.poll() is None:
+        wait = _remaining(deadline)
+        if wait == 0.0 or stopped():
+            return False
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=_POLL_SECONDS if wait is None else min(wait, _POLL_SECONDS))
+    return True
+
+
 def _stop(proc: subprocess.Popen[bytes], grace: float) -> bool:
-    """SIGTERM the child's process group; SIGKILL it after ``grace`` seconds. True if killed."""
+    """End the child's process group: SIGTERM, then SIGKILL to whatever is left of it once
+    the child has had ``grace`` seconds (the rest of its group a little more). True if the
+    child itself had to be killed."""
     _signal(proc, signal.SIGTERM)
     try:
         proc.wait(timeout=grace)
-        return False
+        killed = False
     except subprocess.TimeoutExpired:
-        _signal(proc, signal.SIGKILL if os.name == "posix" else signal.SIGTERM)
-        proc.wait()
-        return True
+        killed = True
+    if not killed:
+        left_by = time.monotonic() + min(grace, _GROUP_GRACE_SECONDS)
+        while _group_alive(proc) and time.monotonic() < left_by:
+            time.sleep(0.02)
+    _signal(proc, signal.SIGKILL if os.name == "posix" else signal.SIGTERM)
+    proc.wait()
+    return killed
+
+
+def _group_alive(proc: subprocess.Popen[bytes]) -> bool:
+    if os.name != "posix":
+        return False
+    try:
+        os.killpg(proc.pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
 
 
 def _signal(proc: subprocess.Popen[bytes], sig: int) -> None:
