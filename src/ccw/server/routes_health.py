@@ -11,7 +11,7 @@ from ccw.server.state import ServerState, state
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health")
+@router.get("/key-health")
 def all_health(s: ServerState = Depends(state)) -> dict[str, Any]:
     """Every provider's keys with their recorded health (keys never shown)."""
     from ccw.exec.health import report
