@@ -44,8 +44,9 @@ def path(
 
 
 @app.command("show")
-def show(ctx: typer.Context) -> None:
-    """Print the merged config (user file beneath the project's) as JSON, keys masked."""
+def show(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Print the merged config (user file beneath the project's) as JSON, keys masked (it is
+    always JSON; --json is accepted like everywhere)."""
     from ccw.config import manage
 
     print_json(manage.masked_config(store(ctx).load()))
@@ -58,6 +59,7 @@ def allow_env(
     remove: Annotated[bool, typer.Option("--remove", help="Take the names off the list.")] = False,
     global_: GlobalOpt = False,
     project: ProjectOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Let apiBase and header values refer to these variables, and the API set them as keys.
 
@@ -70,6 +72,9 @@ def allow_env(
     target = layered.store_for(scope.chosen(global_, project))
     current = manage.allow_env(target, names, remove=remove)
     where = layered.scope_of(target)
+    if as_json:
+        print_json({"allowedEnvVars": current, "scope": where, "file": str(target.path)})
+        return
     success(f"allowedEnvVars ({where} config): " + (", ".join(current) if current else "(none)"))
 
 

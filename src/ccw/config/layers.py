@@ -34,9 +34,9 @@ CONFIG = "config"  # the one file --config / CCW_CONFIG selects
 Scope = Literal["user", "project"]
 SCOPES: tuple[str, ...] = (USER, PROJECT)
 DEFAULT_SCOPE_HELP = (
-    "Default: the project's file when the project has a .ccw/ folder, else your user file "
-    "(ccw never adds .ccw/ to a repository unasked); an existing entry is changed where it "
-    "is defined."
+    "Default: this project's file when it has a .ccw/ folder (the project's own config, "
+    "which a team may share), else your user file, so a repository without .ccw/ is never "
+    "changed; an existing entry is changed where it is defined."
 )
 
 E = TypeVar("E", Provider, Endpoint)
