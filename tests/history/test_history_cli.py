@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,11 @@ from ccw.result import ExecutionResult, Usage
 from tests.cli.conftest import SECRET, configured, keys, server  # noqa: F401 (fixtures)
 from tests.conftest import RunCcw
 from tests.fakes.provider_server import DEFAULT_REPLY, ProviderServer
+
+
+def _plain(text: str) -> str:
+    """``text`` without terminal styling (bold headers)."""
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
 
 
 @pytest.fixture
@@ -69,7 +75,7 @@ def seeded(data_dir: Path, project: Path) -> list[str]:
 def test_history_lists_calls_newest_first(run_ccw: RunCcw, seeded: list[str]) -> None:
     done = run_ccw("cli", "history", env={"TTY_COMPATIBLE": "1"})  # laid out as on a terminal
     assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
+    lines = _plain(done.stdout).splitlines()
     assert lines[0].split() == [
         "id", "time", "tool", "endpoint/model", "status", "duration", "cost", "prompt",
     ]  # fmt: skip
@@ -91,7 +97,7 @@ def test_history_piped_and_at_80_columns_keeps_ids_whole(
     assert all(len(row) == 8 for row in rows)
     narrow = run_ccw("cli", "history", env={"TTY_COMPATIBLE": "1", "COLUMNS": "80"})
     assert narrow.returncode == 0, narrow.stderr
-    assert all(len(line) <= 80 for line in narrow.stdout.splitlines())
+    assert all(len(line) <= 80 for line in _plain(narrow.stdout).splitlines())
     for call_id in seeded:
         assert call_id in narrow.stdout
 
