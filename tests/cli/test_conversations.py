@@ -156,3 +156,10 @@ def test_ctrl_c_records_the_call_as_interrupted_with_what_streamed(
     assert record["endpointId"] == "gpt"
     table = run_ccw("cli", "history", env={"TTY_COMPATIBLE": "1"}).stdout
     assert "interrupted" in table
+
+
+def test_a_prompt_taken_for_a_resume_id_gets_a_fix(run_ccw: RunCcw, configured: Path) -> None:
+    done = run_ccw("cli", "--resume", "What next?")
+    assert done.returncode == 2
+    assert "--resume took 'What next?' as the id" in done.stderr
+    assert 'ccw cli --continue "What next?"' in done.stderr

@@ -157,7 +157,15 @@ def cli(
     model_options = parse_options(model_option_pairs(ctx))
     if keep_going and resume:
         raise UsageError("--continue takes the latest call; --resume ID names one: not both")
-    given = gather(prompt_words(ctx), prompt, file, note=info)
+    try:
+        given = gather(prompt_words(ctx), prompt, file, note=info)
+    except UsageError as exc:
+        if resume:  # ``--resume "go on"`` took the prompt for a call id
+            raise UsageError(
+                f"no prompt given (--resume took {resume!r} as the id of the call to continue)",
+                f'continue the latest call with: ccw cli --continue "{resume}"',
+            ) from exc
+        raise
     options = RunOptions(
         prompt=given.prompt,
         input=given.piped,
