@@ -203,6 +203,8 @@ def _block(console: Console, title: str | None, keys: Sequence[str], values: Seq
         console.print(f"[bold]{escape(title)}[/bold]")
     width = max((len(key) for key in keys), default=0)
     for key, value in zip(keys, values, strict=True):
+        if not key and not value:  # an unlabelled marker column, unmarked in this row
+            continue
         console.print(
             f"[bold]{escape(key.ljust(width))}[/bold]{' ' * GAP}{escape(value)}", soft_wrap=True
         )
