@@ -191,3 +191,33 @@ def test_cli_reads_a_missing_pattern_from_the_project_root(run_ccw: RunCcw, many
     assert done.returncode == 0, done.stderr
     assert "FILE: ../src/main.py" in done.stdout
     assert f"it was read from the project root {many}" in done.stderr
+
+
+def test_cli_dry_run_lists_the_files_and_the_rule_and_writes_nothing(
+    run_ccw: RunCcw, many: Path, tmp_path: Path
+) -> None:
+    done = run_ccw("pack", ".", "--max-files", "3", "--dry-run")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["data/000.txt", "data/001.txt", "src/main.py"]
+    assert "limits cut the pack: the file count limit (3) took source files" in done.stderr
+    assert not (tmp_path / "cache").exists()
+    as_json = json.loads(run_ccw("pack", ".", "--max-files", "3", "--dry-run", "--json").stdout)
+    assert as_json["pack"] is None and as_json["cachedFiles"][-1] == "src/main.py"
+    assert as_json["selectionRule"].startswith("limits cut the pack")
+
+
+def test_cli_error_leaves_the_output_file_as_it_was(run_ccw: RunCcw, many: Path) -> None:
+    (many / "src" / "big.py").write_text("x = 1\n" * 400)
+    target = many / "context.txt"
+    target.write_text("the previous pack\n")
+    failed = run_ccw("pack", "nope/*.rs", "-o", str(target))
+    assert failed.returncode == 2
+    overflow = run_ccw(
+        "pack", ".", "--max-size-kb", "1", "--on-overflow", "fail", "-o", str(target)
+    )
+    assert overflow.returncode == 1 and "--max-size-kb" in overflow.stderr
+    assert target.read_text() == "the previous pack\n"
+    assert sorted(p.name for p in many.iterdir()) == [".ccw", "context.txt", "data", "src"]
+    done = run_ccw("pack", "src/main.py", "-o", str(target), "--format", "plain")
+    assert done.returncode == 0 and "FILE: src/main.py" in target.read_text()
+    assert sorted(p.name for p in many.iterdir()) == [".ccw", "context.txt", "data", "src"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -129,6 +129,49 @@ def _patterns(typed: list[str], output: Path | None) -> list[Pattern]:
     return patterns
 
 
+class _Discard:
+    """The sink of a dry run: the pack is made (to know what it holds) and dropped."""
+
+    def write(self, data: bytes) -> int:
+        return len(data)
+
+
+class _Replacing:
+    """The sink of ``-o FILE``: a file beside it, made at the first byte (after selection,
+    so never packed into itself), that replaces it only once the pack is complete; an error
+    (a pattern matching nothing, a limit with --on-overflow fail) changes no file."""
+
+    def __init__(self, output: Path) -> None:
+        self.output = output
+        self.handle: IO[bytes] | None = None
+
+    def write(self, data: bytes) -> int:
+        if self.handle is None:
+            import tempfile
+
+            folder, prefix = self.output.resolve().parent, f".{self.output.name}."
+            self.handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed by __exit__)
+                "wb", dir=folder, prefix=prefix, delete=False
+            )
+        return self.handle.write(data)
+
+    def __enter__(self) -> _Replacing:
+        return self
+
+    def __exit__(self, kind: object, *rest: object) -> None:
+        import os
+
+        if self.handle is None:
+            if kind is None:
+                self.output.write_bytes(b"")
+            return
+        self.handle.close()
+        if kind is None:
+            os.replace(self.handle.name, self.output)
+        else:
+            Path(self.handle.name).unlink(missing_ok=True)
+
+
 def register(app: typer.Typer) -> None:
     """Add the top-level ``pack`` command."""
 
@@ -171,6 +214,14 @@ def register(app: typer.Typer) -> None:
                 "--allow-empty", help="A pattern that matches no file is a warning, not an error."
             ),
         ] = False,
+        dry_run: Annotated[
+            bool,
+            typer.Option(
+                "--dry-run",
+                help="List the files the pack would hold (and the rule a limit used); "
+                "write no pack and store nothing.",
+            ),
+        ] = False,
     ) -> None:
         """Pack files into one deterministic text (to stdout or -o FILE); summary on stderr."""
         from ccw.config.effective import find_endpoint
@@ -191,7 +242,7 @@ def register(app: typer.Typer) -> None:
             tokens=parse_token_mode(tokens),
             include_dirs=tuple(split_dirs(include_dirs, Path.cwd())),
             exclude_dirs=() if no_exclude_dirs else None,
-            use_cache=not no_cache,
+            use_cache=not (no_cache or dry_run),
             max_total_bytes=None if max_size_kb is None else max_size_kb * 1024,
             max_files=max_files,
             allow_empty=allow_empty,
@@ -208,14 +259,23 @@ def register(app: typer.Typer) -> None:
             on_progress=progress,
         )
         with progress:  # the bar is gone before the summary is printed
-            if as_json:
+            if dry_run:
+                result = stream_context(request, _Discard())
+            elif as_json:
                 result = build_context(request)
             elif output is not None:
-                with output.open("wb") as handle:
+                with _Replacing(output) as handle:
                     result = stream_context(request, handle)
             else:
                 result = stream_context(request, sys.stdout.buffer)
                 sys.stdout.buffer.flush()
+        if dry_run:
+            if as_json:
+                print_json({**result.to_json(), "pack": None})
+                return
+            sys.stdout.write("".join(f"{item.path}\n" for item in result.files))
+            _summary(result)
+            return
         if as_json:
             if output is not None:
                 output.write_text(result.pack, encoding="utf-8")

@@ -11,10 +11,11 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
 from ccw.context.build import build
 from ccw.context.options import SEPARATOR, PackOptions
+from ccw.context.pack import ByteSink
 from ccw.context.parse import Pattern, has_patterns
 from ccw.context.request import ContextRequest, ContextResult, ProgressCallback
 from ccw.context.store import CacheStore
@@ -43,7 +44,7 @@ def build_context(request: ContextRequest) -> ContextResult:
     return result
 
 
-def stream_context(request: ContextRequest, out: BinaryIO) -> ContextResult:
+def stream_context(request: ContextRequest, out: ByteSink) -> ContextResult:
     """Like ``build_context`` but the pack is written to ``out`` as it is made (low memory);
     ``result.pack`` stays empty."""
     return build(request, out)

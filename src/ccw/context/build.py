@@ -16,12 +16,12 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, BinaryIO
+from typing import IO
 
 from ccw.context.freshness import reusable, unchanged
 from ccw.context.limits import count_reason, plan, size_reason
 from ccw.context.options import parse_format, parse_overflow, parse_token_mode
-from ccw.context.pack import PackWriter
+from ccw.context.pack import ByteSink, PackWriter
 from ccw.context.parse import Pattern, find_patterns, plain_prompt
 from ccw.context.read import ChangedError, content_problem, read_selected
 from ccw.context.request import ContextRequest, ContextResult, PackedFile, SkippedFile
@@ -36,7 +36,7 @@ NOTHING_PACKED = "every matching file was left out: sending without context"
 SPILL_BYTES = 16 * 1024 * 1024
 
 
-def build(request: ContextRequest, out: BinaryIO) -> ContextResult:
+def build(request: ContextRequest, out: ByteSink) -> ContextResult:
     """Pack into ``out``; the result describes the pack (``result.pack`` stays empty)."""
     return _Build(request, out).run()
 
@@ -52,7 +52,7 @@ def _size(count: int) -> str:
 class _Tee:
     """The pack's byte sink: the caller's stream, the running hash and the spill for storing."""
 
-    def __init__(self, out: BinaryIO, spill: IO[bytes] | None) -> None:
+    def __init__(self, out: ByteSink, spill: IO[bytes] | None) -> None:
         self.out = out
         self.spill = spill
         self.hasher = hashlib.sha256()
@@ -90,7 +90,7 @@ class _Packing:
 
 
 class _Build:
-    def __init__(self, request: ContextRequest, out: BinaryIO) -> None:
+    def __init__(self, request: ContextRequest, out: ByteSink) -> None:
         self.request = request
         self.out = out
         self.patterns = (
