@@ -221,10 +221,13 @@ def _request(
 ) -> Request:
     if context is not None and options.input is not None:
         context = replace(context, prompt=with_input(context.prompt, options.input))
+    turns = prior or []
+    if options.system is not None:  # a new system prompt replaces the conversation's
+        turns = [turn for turn in turns if turn.get("role") != "system"]
     return Request(
         prompt=with_input(options.prompt, options.input),
         context=context,
-        prior=prior or [],
+        prior=turns,
         mode=options.mode,
         cwd=options.cwd,
         include_dirs=options.packing.include_dirs,
@@ -272,13 +275,13 @@ def plan(
     _check_fit(prepared.route, options)
     ctx = _context(options, prepared, runner, False, notify)
     resumed = prepared.resumed
-    turns = resumed.turns if resumed is not None else []
-    request = _request(options, ctx)
+    request = _request(options, ctx, resumed.turns if resumed is not None else None)
+    turns = request.prior
     history = _turns_text(turns)
     # Earlier turns are counted as text ahead of the prompt: every executor's estimate
     # counts the prompt, so the history is in the tokens and in the price alike.
     estimate = runner.estimate(
-        replace(request, prompt=history + "\n\n" + request.prompt) if turns else request
+        replace(request, prior=[], prompt=history + "\n\n" + request.prompt) if turns else request
     )
     facts = prepared.facts if _same_endpoint(prepared, runner) else None
     window = facts.context_window if facts is not None else None
@@ -297,7 +300,7 @@ def plan(
         prompt_tokens=estimate.prompt_tokens,
         input_cost=0.0 if facts is not None and facts.embedded else estimate.input_cost,
         context_window=window,
-        history_turns=len(turns),
+        history_turns=sum(1 for turn in turns if turn.get("role") != "system"),
         history_tokens=len(history) // 4,
         conversation_id=resumed.conversation_id if resumed is not None else None,
         warnings=warnings,
