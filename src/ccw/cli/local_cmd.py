@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ccw.cli.common import info, print_json, store, success
+from ccw.cli.common import info, key_values, print_json, store, success
 
 if TYPE_CHECKING:
     from ccw.local.process import LocalStatus
@@ -76,5 +76,4 @@ def _print_status(current: LocalStatus) -> None:
     }
     if current.started:
         rows["started"] = current.started
-    for label, value in rows.items():
-        typer.echo(f"{label + ':':<12}{value}")
+    key_values(list(rows.items()))
