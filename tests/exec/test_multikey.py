@@ -288,3 +288,34 @@ def test_system_options_and_finish_reason_reach_the_call(
         assert body["messages"][0] == {"role": "system", "content": "be brief"}
         assert (body["seed"], body["temperature"], body["model"]) == (7, 0.5, "gpt-4o")
     assert json.loads(json.dumps(result.to_dict()))["finishReason"] == "stop"
+
+
+@pytest.mark.usefixtures("keys")
+def test_the_proxy_of_advanced_settings_carries_the_calls(
+    project: Path, srv: ProviderServer
+) -> None:
+    from tests.fakes.ports import free_port
+
+    nowhere = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens: only the proxy answers
+    config = write_config(
+        project,
+        {
+            "providers": [
+                provider(
+                    "direct",
+                    "openai",
+                    nowhere,
+                    apiKey="${CCW_KEY_GOOD}",
+                    advancedSettings={"proxy": srv.url},
+                ),
+                two_keys(nowhere, advancedSettings={"proxy": srv.url}),
+            ],
+            "endpoints": [endpoint("plain", "direct"), endpoint("routed", "multi")],
+        },
+    )
+    for model in ("plain", "routed"):
+        result = _run(project, config, model=model, record=False)
+        assert result.success, result.error
+        assert result.output == DEFAULT_REPLY
+    host = nowhere.split("//")[1].split("/")[0]
+    assert srv.proxied == [host, host]

@@ -40,8 +40,10 @@ default); ``stall()`` streams the first chunk, then sends nothing for the given 
 Per key: ``refuse_key(key, status)`` answers every model call and model list sent with that key
 (``Authorization: Bearer`` or ``x-api-key``) with ``status``, until ``accept_key(key)``;
 ``calls_by_key()`` counts the model calls (embeddings included) each key made. ``POST
-/v1/embeddings`` answers one vector of ``embedding_dim`` numbers per input, the same for the same
-text, and records each request's input count in ``embedding_batches``.
+/v1/embeddings`` answers one vector of ``embedding_dim`` numbers per input, the same for the
+same text, and records each request's input count in ``embedding_batches``. It also answers
+as a forward proxy: a request line with an absolute URI is served as if sent to it, its host
+kept in ``proxied``.
 
 Faults hit model calls only, unless injected with ``routes="models"`` (only the model lists
 ``GET /v1/models``, ``/models`` and ``/api/tags``, what a connection test asks for) or
@@ -135,6 +137,7 @@ class ProviderServer:
         self.models: list[str] = ["test-model"]
         self.requests: list[RecordedRequest] = []
         self.embedding_dim = 8
+        self.proxied: list[str] = []  # hosts of absolute-URI requests (it acted as a proxy)
         self.embedding_batches: list[int] = []
         self._refused_keys: dict[str, int] = {}
         self.url = ""
@@ -375,6 +378,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self, method: str) -> None:
         body = self._read_body() if method == "POST" else None
+        if self.path.startswith(("http://", "https://")):  # a forward proxy's request line
+            host, _, rest = self.path.split("://", 1)[1].partition("/")
+            with self.provider._lock:
+                self.provider.proxied.append(host)
+            self.path = "/" + rest
         path = self.path.split("?", 1)[0]
         headers = {name.lower(): value for name, value in self.headers.items()}
         self.provider._record(RecordedRequest(method, path, headers, body))

@@ -36,6 +36,10 @@ class Deployment:
     def id(self) -> str:
         return f"{self.provider.id}/{self.key_id}"
 
+    def provider_kind_base(self) -> str | None:
+        """Where requests go when the provider sets no apiBase: its type's default."""
+        return kind(self.provider.type).default_base
+
 
 def provider_keys(
     provider: Provider, *, only: Collection[str] | None = None

@@ -166,7 +166,7 @@ def embed(
     from ccw.exec.litellm_call import load_litellm
     from ccw.paths import data_dir
 
-    litellm = load_litellm()
+    litellm = load_litellm(target.proxies())
     states = KeyStates(state_file(data_dir(), config_path)) if target.routed else None
     deadline = Deadline(timeout)
     result = EmbedResult([], target.endpoint.model)

@@ -49,6 +49,7 @@ class ErrorBody:
 
 _seen: ContextVar[list[ErrorBody] | None] = ContextVar("ccw_error_bodies", default=None)
 _client: httpx.Client | None = None
+_proxies: dict[str, str] = {}  # API origin -> proxy URL (``advancedSettings.proxy``)
 
 
 def origin(url: httpx.URL) -> str:
@@ -57,14 +58,33 @@ def origin(url: httpx.URL) -> str:
     return f"{url.scheme}://{url.host}:{port}"
 
 
-def client() -> httpx.Client:
-    """The process's guarded client (one, so that LiteLLM's cached SDK clients stay valid)."""
+def mount_key(url: str) -> str:
+    """httpx's mount pattern for the origin of ``url`` (a default port left implicit, as
+    httpx leaves it on the URLs it matches)."""
+    parsed = httpx.URL(url)
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{parsed.scheme}://{parsed.host}{port}"
+
+
+def client(proxies: dict[str, str] | None = None) -> httpx.Client:
+    """The process's guarded client (one, so that LiteLLM's cached SDK clients stay valid).
+
+    ``proxies`` maps API base URLs to the proxy their requests go through; a map that adds
+    one makes a new client with every proxy known so far (requests to other origins keep
+    the environment's proxy settings, as httpx reads them).
+    """
     global _client
-    if _client is None:
+    wanted = dict(_proxies)
+    wanted.update({mount_key(base): proxy for base, proxy in (proxies or {}).items()})
+    if _client is None or wanted != _proxies:
+        _proxies.clear()
+        _proxies.update(wanted)
         _client = httpx.Client(
             event_hooks={"response": [_on_response]},
             follow_redirects=True,
             timeout=httpx.Timeout(600.0, connect=10.0),
+            mounts={origin: httpx.HTTPTransport(proxy=proxy) for origin, proxy in wanted.items()}
+            or None,
         )
     return _client
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,8 +59,11 @@ class CallOutcome:
     deployment: str | None = None  # ``provider/key`` that answered a routed call
 
 
-def load_litellm() -> Any:
-    """Import LiteLLM offline and quiet: no price-map fetch, no banner on stdout."""
+def load_litellm(proxies: dict[str, str] | None = None) -> Any:
+    """Import LiteLLM offline and quiet: no price-map fetch, no banner on stdout.
+
+    ``proxies`` (API base -> proxy URL) are mounted on the guarded client every route uses.
+    """
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     import litellm
 
@@ -71,8 +75,15 @@ def load_litellm() -> Any:
     litellm.disable_streaming_logging = True
     # Every route goes through the guarded client (see http_guard): the OpenAI SDK routes
     # through this session, the others through ``client=`` per call.
-    litellm.client_session = http_guard.client()
+    litellm.client_session = http_guard.client(proxies)
     _no_implicit_event_loop()
+    # Pydantic notes, when the Router first caches a cooldown, that LiteLLM's TypedDicts
+    # declare ReadOnly items; it is LiteLLM's own typing, nothing a user can act on.
+    warnings.filterwarnings(
+        "ignore",
+        message=r"Items? .* on TypedDict class '\w+' (is|are) using the `ReadOnly` qualifier",
+        category=UserWarning,
+    )
     return litellm
 
 
@@ -348,7 +359,7 @@ def complete(
     ``retry=False`` (a fallback follows) gives up after the first fault that is not a key's
     own.
     """
-    litellm = load_litellm()
+    litellm = load_litellm(target.proxies())
     deadline = deadline or Deadline(timeout)
 
     def one_try(tries: Tries, per_try: float | None, state: TryState) -> CallOutcome:

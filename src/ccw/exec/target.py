@@ -90,6 +90,17 @@ class CallTarget:
     def weighted(self) -> bool:
         return self.strategy in WEIGHTED
 
+    def proxies(self) -> dict[str, str]:
+        """API base -> proxy URL of every deployment whose provider sets
+        ``advancedSettings.proxy``."""
+        base = self.api_base or self.provider_kind.default_base
+        found = {base: self.proxy} if base and self.proxy else {}
+        for d in self.deployments:
+            base = d.conn.api_base or d.provider_kind_base()
+            if base and d.conn.proxy:
+                found[base] = d.conn.proxy
+        return found
+
     def secrets(self) -> tuple[str, ...]:
         """Every credential of the call: each deployment's key and headers, each apiKeys[]
         entry, longest first. No message may show one."""
