@@ -77,10 +77,14 @@ def test_anthropic_gets_a_cache_breakpoint_on_the_pack(
     assert "Summarise" in blocks[1]["text"]
 
 
-def test_unmatched_pattern_warns_and_goes_on(
+def test_unmatched_pattern_stops_the_call_unless_allow_empty(
     run_ccw: RunCcw, configured: Path, sources: Path, server: ProviderServer, keys: dict[str, str]
 ) -> None:
-    done = run_ccw("cli", "-p", "@nothing/*.go Explain", env=keys)
+    stopped = run_ccw("cli", "-p", "@nothing/*.go Explain", env=keys)
+    assert stopped.returncode == 2
+    assert "nothing/*.go" in stopped.stderr and "--allow-empty" in stopped.stderr
+    assert [r for r in server.requests if r.method == "POST"] == []
+    done = run_ccw("cli", "-p", "@nothing/*.go Explain", "--allow-empty", env=keys)
     assert done.returncode == 0, done.stderr
     assert "nothing/*.go" in done.stderr
     assert "without context" in done.stderr
