@@ -66,15 +66,46 @@ def run_process(
     Raises ``OSError`` (``FileNotFoundError`` and friends) when the child cannot start.
     A negative return code (killed by signal N) is reported as ``128 + N``, as shells do.
     """
-    proc = subprocess.Popen(
-        list(argv),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=cwd,
-        env=dict(env),
-        start_new_session=os.name == "posix",
-    )
+    signalled: list[int] = []
+    started: list[subprocess.Popen[bytes]] = []
+
+    def on_signal(signum: int) -> None:
+        signalled.append(signum)
+        if started:
+            _signal(started[0], signal.SIGTERM)  # the whole group at once; _stop finishes
+
+    with _signals_end(on_signal):
+        proc = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=cwd,
+            env=dict(env),
+            start_new_session=os.name == "posix",
+        )
+        started.append(proc)
+        if signalled:  # it came while the child was starting
+            _signal(proc, signal.SIGTERM)
+        outcome = _supervise(
+            proc, stdin, timeout, on_output, kill_grace, stopped=lambda: bool(signalled)
+        )
+    if signalled:
+        outcome.signalled = signalled[0]
+        _act_on(signalled[0])
+    return outcome
+
+
+def _supervise(
+    proc: subprocess.Popen[bytes],
+    stdin: bytes,
+    timeout: float | None,
+    on_output: Callable[[str], None] | None,
+    kill_grace: float,
+    stopped: Callable[[], bool],
+) -> ProcessOutcome:
+    """Feed, read and wait for the started child until it ends, the deadline passes or
+    ``stopped()``; the child is ended in the last two cases."""
     assert proc.stdin and proc.stdout and proc.stderr
     chunks: queue.Queue[bytes | None] = queue.Queue()
     stderr = _StderrPump(proc.stderr)
@@ -98,22 +129,15 @@ def run_process(
                 on_output(text)
 
     outcome = ProcessOutcome(returncode=0, output="", stderr_tail="")
-    signalled: list[int] = []
-
-    def on_signal(signum: int) -> None:
-        signalled.append(signum)
-        _signal(proc, signal.SIGTERM)  # the whole group, at once; _stop finishes the job
-
-    with _signals_end(on_signal):
-        try:
-            ended = _pump_until_eof(chunks, proc, deadline, emit, lambda: bool(signalled))
-            ended = ended and _wait(proc, deadline, lambda: bool(signalled))
-            outcome.timed_out = not ended and not signalled
-            if not ended or signalled:
-                outcome.killed = _stop(proc, kill_grace)
-        finally:
-            if proc.poll() is None:
-                _stop(proc, kill_grace)
+    try:
+        ended = _pump_until_eof(chunks, proc, deadline, emit, stopped)
+        ended = ended and _wait(proc, deadline, stopped)
+        outcome.timed_out = not ended and not stopped()
+        if not ended or stopped():
+            outcome.killed = _stop(proc, kill_grace)
+    finally:
+        if proc.poll() is None:
+            _stop(proc, kill_grace)
     drained_by = time.monotonic() + _JOIN_SECONDS
     for thread in threads:
         thread.join(max(0.0, drained_by - time.monotonic()))
@@ -126,9 +150,6 @@ def run_process(
     outcome.stderr_tail = stderr.tail()
     code = proc.returncode
     outcome.returncode = 128 - code if code < 0 else code
-    if signalled:
-        outcome.signalled = signalled[0]
-        _act_on(signalled[0])
     return outcome
 
 
