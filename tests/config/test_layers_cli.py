@@ -159,3 +159,13 @@ def test_endpoint_show_prints_no_python_repr(run_ccw: RunCcw) -> None:
     assert "cacheStrategy.ttlMinutes" in shown and "*.md" in shown
     provider = ok(run_ccw("provider", "show", "oll")).stdout
     assert "{" not in provider and "source" in provider
+
+
+def test_removing_a_user_provider_warns_about_project_endpoints_left_on_it(
+    run_ccw: RunCcw,
+) -> None:
+    ok(run_ccw("provider", "add", "-t", "ollama", "--id", "oll", "--global"))
+    ok(run_ccw("endpoint", "add", "mine", "-p", "oll", "-m", "llama3", "--project"))
+    removed = ok(run_ccw("provider", "remove", "oll"))
+    assert "endpoints mine still use provider oll" in removed.stderr
+    user_error(run_ccw("config", "validate"), "no provider oll")

@@ -295,11 +295,30 @@ def remove(
     target = layered.store_holding("provider", provider_id, scope.chosen(global_, project))
     gone = manage.remove_provider(target, provider_id, others=layered.others(target))
     written = _written(layered, target)
+    _warn_if_orphaned(layered, provider_id)
     if as_json:
         print_json({"success": True, "removedEndpoints": gone, **written})
         return
     extra = f" and its endpoints: {', '.join(gone)}" if gone else ""
     success(f"removed provider {provider_id} from the {written['scope']} config{extra}")
+
+
+def _warn_if_orphaned(layered: LayeredConfig, provider_id: str) -> None:
+    """Endpoints of the other file that used the provider now name none (only the endpoints
+    of the file it was removed from go with it)."""
+    from ccw.config.effective import effective_config
+
+    config = effective_config(layered.load())
+    if config.provider(provider_id) is not None:
+        return  # another file still defines it
+    left = [e.id for e in config.endpoints if e.provider_id == provider_id]
+    if left:
+        from ccw.cli.common import warn
+
+        warn(
+            f"endpoints {', '.join(left)} still use provider {provider_id}; remove them "
+            "(ccw endpoint remove ID) or add the provider again"
+        )
 
 
 @app.command("test")
