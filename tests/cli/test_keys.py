@@ -47,6 +47,8 @@ def test_set_list_remove_mask_and_protect_the_store(run_ccw: RunCcw, project: Pa
     assert json.loads(listed.stdout)["keys"] == [
         {"name": "MY_KEY", "value": "sk-…cdef", "shadowedByEnv": False}
     ]
+    again = run_ccw("keys", "set", "MY_KEY", input=STORED, env={"MY_KEY": FROM_ENV})
+    assert "replaced MY_KEY" in again.stderr and "environment, which wins" in again.stderr
     table = run_ccw("keys", "list", env={"MY_KEY": FROM_ENV})
     assert "MY_KEY" in table.stdout and "env wins" in table.stdout and STORED not in table.stdout
 

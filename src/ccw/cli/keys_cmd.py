@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated, Any
 
 import typer
 
-from ccw.cli.common import print_json, success, table
+from ccw.cli.common import print_json, success, table, warn
 from ccw.cli.options import JsonOpt
 
 app = typer.Typer(
@@ -43,19 +44,28 @@ def set_(ctx: typer.Context, name: NameArg, as_json: JsonOpt = False) -> None:
             f'type it at the prompt, or pipe it: printf %s "$KEY" | ccw keys set {name}',
         )
     keys = KeyStore()
+    replaced = keys.get(name) is not None
     keys.set(name, value)
     if as_json:
-        print_json({"success": True, "name": name, "value": mask(value), "file": str(keys.path)})
+        print_json(
+            {
+                "success": True,
+                "name": name,
+                "value": mask(value),
+                "replaced": replaced,
+                "file": str(keys.path),
+            }
+        )
         return
-    success(f"stored {name} ({mask(value)}) in {keys.path}")
+    success(f"{'replaced' if replaced else 'stored'} {name} ({mask(value)}) in {keys.path}")
+    if os.environ.get(name):
+        warn(f"{name} is also set in the environment, which wins over the stored key")
     typer.echo(f"use it as: --api-key '${{{name}}}'", err=True)
 
 
 @app.command("list")
 def list_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """List stored keys: names and masked values only."""
-    import os
-
     from ccw.config.keystore import KeyStore
     from ccw.config.secrets import mask
 

@@ -288,7 +288,7 @@ async function testProvider(id) {
 async function deleteProvider(p) {
   const used = state.endpoints.filter((e) => e.providerId === p.id && !e.builtin).map((e) => e.id);
   const extra = used.length ? ` Its endpoints (${used.join(", ")}) are deleted too.` : "";
-  if (!(await confirmAction(`Delete provider ${p.name || p.id}?`, `This removes it from the config file.${extra}`))) return;
+  if (!(await confirmAction(`Delete provider ${p.name || p.id}?`, `This removes it from the ${p.source || "project"} config file.${extra}`))) return;
   await guarded(async () => {
     await api("DELETE", `/providers/${encodeURIComponent(p.id)}`);
     state.tests.delete(p.id);
