@@ -11,6 +11,7 @@ from pathlib import Path
 
 from tests.config.conftest import ok, ok_json, read_json, user_error
 from tests.conftest import RunCcw
+from tests.fakes.provider_server import DEFAULT_REPLY, ProviderServer
 
 KEY_REF = "${OPENAI_API_KEY}"
 
@@ -169,3 +170,34 @@ def test_removing_a_user_provider_warns_about_project_endpoints_left_on_it(
     removed = ok(run_ccw("provider", "remove", "oll"))
     assert "endpoints mine still use provider oll" in removed.stderr
     user_error(run_ccw("config", "validate"), "no provider oll")
+
+
+def test_a_call_in_a_second_repository_uses_the_users_provider(
+    run_ccw: RunCcw, tmp_path: Path
+) -> None:
+    first = _git_repo(tmp_path / "one")
+    second = _git_repo(tmp_path / "two")
+    env = {"CCW_LAYER_KEY": "sk-layered-0123456789abcdef"}
+    with ProviderServer() as server:
+        base = server.url + "/v1"
+        args = ("--type", "openai", "--id", "srv", "--api-base", base)
+        ok(run_ccw("provider", "add", *args, "--api-key", "${CCW_LAYER_KEY}", cwd=first))
+        ok(
+            run_ccw(
+                "endpoint",
+                "add",
+                "fast",
+                "-p",
+                "srv",
+                "-m",
+                "gpt-4o",
+                "--max-tokens",
+                "8",
+                cwd=first,
+            )
+        )
+        done = run_ccw("cli", "-p", "hello", "--model", "fast", env=env, cwd=second)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == DEFAULT_REPLY
+        assert server.requests[-1].headers["authorization"] == "Bearer " + env["CCW_LAYER_KEY"]
+    assert not (second / ".ccw").exists()
