@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from ccw.config.provenance import FileRead, Provenance, attach
 from ccw.config.schema import Config, Endpoint, Provider
@@ -31,7 +31,6 @@ from ccw.paths import (
 USER = "user"
 PROJECT = "project"
 CONFIG = "config"  # the one file --config / CCW_CONFIG selects
-Scope = Literal["user", "project"]
 SCOPES: tuple[str, ...] = (USER, PROJECT)
 DEFAULT_SCOPE_HELP = (
     "Default: this project's file when it has a .ccw/ folder (the project's own config, "
