@@ -319,3 +319,57 @@ def test_the_proxy_of_advanced_settings_carries_the_calls(
         assert result.output == DEFAULT_REPLY
     host = nowhere.split("//")[1].split("/")[0]
     assert srv.proxied == [host, host]
+
+
+@pytest.mark.usefixtures("keys")
+@pytest.mark.parametrize(
+    "strategy", ["simple-shuffle", "weighted", "latency-based", "cost-based", "least-busy"]
+)
+def test_every_routing_strategy_answers(project: Path, srv: ProviderServer, strategy: str) -> None:
+    config = write_config(
+        project,
+        {"providers": [two_keys(srv.url + "/v1", strategy)], "endpoints": [endpoint("e", "multi")]},
+    )
+    for _ in range(3):
+        result = _run(project, config, model="e", record=False)
+        assert result.success, result.error
+        assert result.deployment in ("multi/good", "multi/bad")
+
+
+@pytest.mark.usefixtures("keys")
+def test_model_capabilities_and_endpoint_settings_shape_the_call(
+    project: Path, srv: ProviderServer
+) -> None:
+    from tests.fakes.ports import free_port
+
+    config = write_config(
+        project,
+        {
+            "providers": [
+                provider(
+                    "p",
+                    "openai",
+                    f"http://127.0.0.1:{free_port()}/v1",  # the model's own baseUrl wins
+                    apiKey="${CCW_KEY_GOOD}",
+                    customHeaders={"X-Shared": "provider"},
+                    llmModels=[
+                        {
+                            "id": "whole",
+                            "capabilities": {"streaming": False, "maxOutputTokens": 100},
+                            "endpointSettings": {
+                                "baseUrl": srv.url + "/v1",
+                                "customHeaders": {"X-Model": "whole"},
+                            },
+                        }
+                    ],
+                )
+            ],
+            "endpoints": [endpoint("e", "p", "whole")],
+        },
+    )
+    result = _run(project, config, model="e", record=False)
+    assert result.success, result.error
+    request = srv.requests[-1]
+    assert request.body["stream"] is False if "stream" in request.body else True
+    assert request.body["max_tokens"] == 100
+    assert (request.headers["x-model"], request.headers["x-shared"]) == ("whole", "provider")

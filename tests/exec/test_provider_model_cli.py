@@ -60,7 +60,10 @@ def test_two_keys_one_refused_answers_and_shows_the_bad_key_unhealthy(
         project, {"providers": [multi(srv.url + "/v1")], "endpoints": [endpoint("e", "multi")]}
     )
     srv.refuse_key(BAD)
-    answers = [run_ccw("cli", "-p", "hello", "--model", "e", "--json", env=KEYS) for _ in range(3)]
+    answers = [
+        run_ccw("cli", "-p", "hello", "--model", "e", "--json", env=KEYS, input="")
+        for _ in range(3)
+    ]
     for done in answers:
         result = ok_json(done)
         assert result["output"] == DEFAULT_REPLY
@@ -189,7 +192,7 @@ def test_fallback_is_said_on_stderr_and_in_the_result(run_ccw: RunCcw, project: 
             },
         )
         first.fail(503)
-        done = run_ccw("cli", "-p", "hello", "--model", "one", "--json", env=KEYS)
+        done = run_ccw("cli", "-p", "hello", "--model", "one", "--json", env=KEYS, input="")
         result = ok_json(done)
         assert result["output"] == "second answers"
         assert (result["endpointId"], result["fallbackFrom"]) == ("two", ["one"])
@@ -210,7 +213,7 @@ def test_timeout_is_a_deadline_for_the_whole_call(
     )
     srv.slow(30, times=6)
     started = time.monotonic()
-    done = run_ccw("cli", "-p", "hello", "--model", "e", "--timeout", "2", env=KEYS)
+    done = run_ccw("cli", "-p", "hello", "--model", "e", "--timeout", "2", env=KEYS, input="")
     elapsed = time.monotonic() - started
     assert done.returncode == 14, done.stderr
     assert "--timeout 2" in done.stderr and "Traceback" not in done.stderr

@@ -61,7 +61,7 @@ class Tries:
         if not self.target.routed:
             return getattr(self.litellm, method)  # type: ignore[no-any-return]
         chosen = [d for d in self.target.deployments if d.id not in self.excluded]
-        router = routing.router_for(self.litellm, self.target, chosen)
+        router = routing.router_for(self.litellm, self.target, routing.narrow(self.target, chosen))
         kwargs["model"] = routing.GROUP
         return getattr(router, method)  # type: ignore[no-any-return]
 

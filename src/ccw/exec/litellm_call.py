@@ -137,7 +137,7 @@ def call_kwargs(
         "messages": messages,
         "num_retries": 0,
         "max_retries": 0,
-        "max_tokens": target.endpoint.max_tokens or DEFAULT_MAX_TOKENS,
+        "max_tokens": target.endpoint.max_tokens or _default_max_tokens(target),
     }
     if target.endpoint.temperature is not None:
         kwargs["temperature"] = target.endpoint.temperature
@@ -152,6 +152,16 @@ def call_kwargs(
     if clients == {False}:
         kwargs["client"] = http_guard.client_for(models[0])
     return kwargs
+
+
+def _default_max_tokens(target: CallTarget) -> int:
+    """Without the endpoint's ``maxTokens``: ccw's default, cut to the model's
+    ``capabilities.maxOutputTokens`` when the provider lists it."""
+    from ccw.exec.target import capabilities
+
+    found = capabilities(target)
+    limit = found.max_output_tokens if found is not None else None
+    return min(DEFAULT_MAX_TOKENS, limit) if limit else DEFAULT_MAX_TOKENS
 
 
 def _kwargs(

@@ -125,10 +125,14 @@ class LiteLLMExecutor(Executor):
         from ccw.paths import data_dir
 
         states = KeyStates(state_file(data_dir(), self._config_path)) if target.routed else None
+        from ccw.exec.target import capabilities
+
+        found = capabilities(target)
         return complete(
             target,
             _messages(request, target),
-            stream=request.stream,
+            # a model listed with ``streaming: false`` answers whole; the text still arrives
+            stream=request.stream and not (found is not None and found.streaming is False),
             options=request.options,
             on_event=on_event,
             deadline=deadline,

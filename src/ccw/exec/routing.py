@@ -84,6 +84,22 @@ def _signature(target: CallTarget, deployments: list[Deployment]) -> tuple[Any, 
     )
 
 
+def narrow(target: CallTarget, deployments: list[Deployment]) -> list[Deployment]:
+    """The deployments the Router chooses among: for ``cost-based`` the cheapest by input
+    price (LiteLLM's cost routing selects on its async path only; an unpriced model counts as
+    the dearest, as LiteLLM counts it), else all of them."""
+    if target.strategy != "cost-based" or len(deployments) < 2:
+        return deployments
+    from ccw.exec.pricing import input_cost
+
+    def price(d: Deployment) -> float:
+        found = input_cost(d.provider.type, d.model, 1_000_000)
+        return found if found is not None else float("inf")
+
+    cheapest = min(price(d) for d in deployments)
+    return [d for d in deployments if price(d) == cheapest]
+
+
 def router_for(litellm: Any, target: CallTarget, deployments: list[Deployment]) -> Any:
     """The Router over ``deployments``: a key is cooled down after
     ``healthCheck.failureThreshold`` failures (a refused key, 401/403, after one) for

@@ -11,7 +11,14 @@ from pathlib import Path
 
 from ccw.config.effective import LOCAL_ID, effective_config, find_endpoint, find_provider
 from ccw.config.providers import ProviderKind, kind
-from ccw.config.schema import Config, Endpoint, HealthCheck, ModelPool, Provider
+from ccw.config.schema import (
+    Config,
+    Endpoint,
+    HealthCheck,
+    ModelCapabilities,
+    ModelPool,
+    Provider,
+)
 from ccw.config.secrets import holds_literal_secret
 from ccw.errors import CcwError, ExitCode, UsageError
 from ccw.exec.deployments import NO_KEY, Deployment, for_pool, for_provider
@@ -25,7 +32,7 @@ ROUTER_STRATEGY = {
     "simple-shuffle": "simple-shuffle",
     "weighted": "simple-shuffle",
     "latency-based": "latency-based-routing",
-    "cost-based": "cost-based-routing",
+    "cost-based": "simple-shuffle",  # over the cheapest deployments (``routing.narrow``)
     "least-busy": "least-busy",
     "round_robin": "simple-shuffle",
     "weighted_random": "simple-shuffle",
@@ -150,12 +157,17 @@ def resolve_target(config: Config, endpoint_id: str | None) -> CallTarget:
     return endpoint_target(config, endpoint)
 
 
+def capabilities(target: CallTarget) -> ModelCapabilities | None:
+    """The endpoint model's ``llmModels[].capabilities``, if the provider lists it."""
+    definition = target.provider.model_definition(target.endpoint.model)
+    return definition.capabilities if definition else None
+
+
 def context_window(target: CallTarget) -> int | None:
     """The model's input window: its ``llmModels`` capability, else LiteLLM's data."""
-    definition = target.provider.model_definition(target.endpoint.model)
-    capabilities = definition.capabilities if definition else None
-    if capabilities is not None and capabilities.context_window:
-        return capabilities.context_window
+    found = capabilities(target)
+    if found is not None and found.context_window:
+        return found.context_window
     from ccw.exec.pricing import context_window as known_window
 
     return known_window(target.model)
