@@ -89,6 +89,15 @@ def test_a_stored_key_reaches_the_provider_and_the_environment_wins(
     run_ccw("cli", "-p", "hi", env={"MY_KEY": FROM_ENV})
     assert server.requests[-1].headers["authorization"] == f"Bearer {FROM_ENV}"
 
+    # A provider that echoes the request's headers in its error shows no stored key.
+    server.fail(400, echo_headers=True)
+    echoed = run_ccw("cli", "-p", "hi", "--json")
+    assert echoed.returncode != 0
+    assert STORED not in echoed.stdout + echoed.stderr
+    assert "sk-…cdef" in echoed.stdout + echoed.stderr
+    history = run_ccw("cli", "history", "--json")
+    assert history.returncode == 0 and STORED not in history.stdout
+
 
 def test_set_prompts_on_a_terminal_without_echo(ccw_env: dict[str, str], project: Path) -> None:
     pid, fd = pty.fork()
