@@ -373,3 +373,37 @@ def test_model_capabilities_and_endpoint_settings_shape_the_call(
     assert request.body["stream"] is False if "stream" in request.body else True
     assert request.body["max_tokens"] == 100
     assert (request.headers["x-model"], request.headers["x-shared"]) == ("whole", "provider")
+
+
+@pytest.mark.usefixtures("keys")
+def test_an_unreachable_endpoint_falls_back_without_retrying_in_place(
+    project: Path, srv: ProviderServer
+) -> None:
+    from tests.fakes.ports import free_port
+
+    config = write_config(
+        project,
+        {
+            "providers": [
+                provider(
+                    "gone",
+                    "openai",
+                    f"http://127.0.0.1:{free_port()}/v1",
+                    apiKey="${CCW_KEY_GOOD}",
+                    maxRetries=5,
+                ),
+                provider("here", "openai", srv.url + "/v1", apiKey="${CCW_KEY_GOOD}"),
+            ],
+            "endpoints": [
+                endpoint("first", "gone", fallbacks=["missing", "second"]),
+                endpoint("second", "here"),
+            ],
+        },
+    )
+    seen: list[events.Event] = []
+    result = _run(project, config, seen, model="first", record=False)
+    assert result.success, result.error
+    assert (result.endpoint_id, result.fallback_from) == ("second", ["first"])
+    texts = [e.text for e in seen if isinstance(e, events.Status | events.Warning)]
+    assert not any("retry" in t for t in texts)  # the fallback is the retry
+    assert any("missing" in t and "skipped" in t for t in texts)

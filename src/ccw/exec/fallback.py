@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from ccw.config.effective import find_endpoint
 from ccw.errors import CcwError
 from ccw.exec import faults
-from ccw.exec.faults import FaultKind
 from ccw.exec.target import CallTarget, context_window, endpoint_target
 
-MOVES_ON: tuple[FaultKind, ...] = (
-    faults.RATE_LIMIT,
-    faults.SERVER_ERROR,
-    faults.TIMEOUT,
-    faults.UNREACHABLE,
+# By name: an unreachable provider moves on whatever the cause (a refused port, a name that
+# does not resolve, a failed TLS handshake), though only some causes are retried in place.
+MOVES_ON = frozenset(
+    kind.name
+    for kind in (faults.RATE_LIMIT, faults.SERVER_ERROR, faults.TIMEOUT, faults.UNREACHABLE)
 )
 
 
@@ -58,4 +57,4 @@ def fits(target: CallTarget, prompt_tokens: int) -> tuple[bool, int | None]:
 
 
 def moves_on(fault: faults.ProviderFault) -> bool:
-    return fault.fault in MOVES_ON
+    return fault.fault.name in MOVES_ON
