@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 GAP = 2  # spaces between two columns
-_NUMBER = re.compile(r"[$]?[0-9][0-9,._]*( ?(B|KB|MB|GB|%|s|ms))?")
+_NUMBER = re.compile(r"[$~]?[0-9][0-9,._]*( ?(B|KB|MB|GB|%|ms|s|min|h))?")
 MIN_CLIP = 12  # a clipped column keeps at least this many characters
 
 
