@@ -191,6 +191,13 @@ def test_history_keeps_call_ids_whole(tty: Any, piped: Any, run_ccw: RunCcw, pro
     assert [row[0] for row in piped("cli", "history")] == ["short-id", long_id]
 
 
+def test_keys_list_keeps_names_whole(tty: Any, piped: Any, run_ccw: RunCcw) -> None:
+    name = "A_KEY_NAME_LONG_ENOUGH_TO_CROWD_THE_KEY_TABLE_AT_EIGHTY"
+    assert run_ccw("keys", "set", name, input="sk-test-abcdefghijklmnop1234").returncode == 0
+    _whole_on_every_line(tty("keys", "list"), [name])
+    assert piped("keys", "list") == [[name, "sk-…1234", "yes"]]
+
+
 # ``--help`` of every command, in process, and the root through the real CLI.
 
 
