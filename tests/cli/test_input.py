@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -102,6 +103,28 @@ def test_a_silent_pipe_is_not_waited_on(
     assert out.strip() == DEFAULT_REPLY
     assert "standard input sent nothing" in err
     assert _sent(server)[-1]["content"] == "hello"
+
+
+def test_input_dash_waits_for_a_slow_command(
+    project: Path, configured: Path, server: ProviderServer, ccw_env: dict[str, str]
+) -> None:
+    env = {**ccw_env, "TEST_OPENAI_KEY": "sk-test"}
+    with subprocess.Popen(
+        [sys.executable, "-m", "ccw", "cli", "--input", "-", "Summarise the log"],
+        cwd=project,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        time.sleep(1.5)  # longer than an unasked pipe is waited on
+        out, err = proc.communicate(input="line one\nline two\n", timeout=60)
+    assert proc.returncode == 0, err
+    assert out.strip() == DEFAULT_REPLY
+    assert "standard input sent nothing" not in err
+    content = _sent(server)[-1]["content"]
+    assert content == '<input source="stdin">\nline one\nline two\n</input>\n\nSummarise the log'
 
 
 def _wait_open(proc: subprocess.Popen[str]) -> tuple[str, str]:

@@ -72,6 +72,20 @@ def test_piped_text_is_input_and_dash_f_is_the_prompt() -> None:
         gather([], None, None, stdin=io.StringIO(""))
 
 
+def test_input_from_a_file_or_all_of_stdin(tmp_path: Path, silent_pipe: TextIO) -> None:
+    (tmp_path / "log.txt").write_text("@@ a log @@\n")
+    got = gather(["Explain"], None, None, input_file=str(tmp_path / "log.txt"), stdin=silent_pipe)
+    assert (got.prompt, got.piped) == ("Explain", "@@ a log @@\n")  # the pipe is not read
+    waited = gather(["Explain"], None, None, input_file="-", stdin=io.StringIO("slow\n"))
+    assert (waited.prompt, waited.piped) == ("Explain", "slow\n")
+    with pytest.raises(UsageError, match="either the prompt"):
+        gather([], None, "-", input_file="-", stdin=io.StringIO("x"))
+    with pytest.raises(UsageError, match="--input needs a prompt"):
+        gather([], None, None, input_file="-", stdin=io.StringIO("x"))
+    with pytest.raises(UsageError, match="input file not found"):
+        gather(["Explain"], None, None, input_file=str(tmp_path / "nope"), stdin=_Tty())
+
+
 def test_a_silent_pipe_is_given_up_on_with_a_note(silent_pipe: TextIO) -> None:
     notes: list[str] = []
     got = gather([], "hello", None, stdin=silent_pipe, wait=0.05, note=notes.append)

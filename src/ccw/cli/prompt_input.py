@@ -7,7 +7,8 @@ sent ahead of the prompt, as it is, and never scanned for patterns (a diff is fu
 Piped input is read when standard input is not a terminal. A pipe that stays silent (a
 script's inherited stdin, a command that never writes) is not waited on for long when a
 prompt was given: ``STDIN_WAIT_S`` seconds, then the call goes on without it and says so.
-``-f -`` always waits for the end of the input.
+``--input -`` (input) and ``-f -`` (prompt) always wait for the end of standard input;
+``--input FILE`` sends a file as input.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ def gather(
     prompt: str | None,
     file: str | None,
     *,
+    input_file: str | None = None,
     stdin: TextIO | None = None,
     wait: float = STDIN_WAIT_S,
     note: Callable[[str], None] | None = None,
@@ -55,7 +57,14 @@ def gather(
     typed = prompt if typed is None else typed
     if typed == "-":  # the old spelling of -f -
         typed, file = None, "-"
+    if file == "-" and input_file == "-":
+        raise UsageError("standard input is either the prompt (-f -) or the input (--input -)")
     written = [text for text in (_file_text(file, source), typed) if text is not None]
+    given = _file_text(input_file, source, "input")
+    if given is not None:
+        if not written:
+            raise UsageError("--input needs a prompt to go with it", 'e.g. ccw cli "Summarise"')
+        return PromptInput("\n\n".join(written), given)
     if file == "-":
         return PromptInput("\n\n".join(written))
     if written:
@@ -71,7 +80,7 @@ def gather(
     return PromptInput("", piped)
 
 
-def _file_text(file: str | None, source: TextIO) -> str | None:
+def _file_text(file: str | None, source: TextIO, what: str = "prompt") -> str | None:
     if file is None:
         return None
     if file == "-":
@@ -79,9 +88,9 @@ def _file_text(file: str | None, source: TextIO) -> str | None:
     try:
         return Path(file).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise UsageError(f"prompt file not found: {file}") from None
+        raise UsageError(f"{what} file not found: {file}") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read prompt file {file}: {exc}") from None
+        raise UsageError(f"cannot read {what} file {file}: {exc}") from None
 
 
 def _is_terminal(source: TextIO) -> bool:
@@ -104,9 +113,8 @@ def _piped(source: TextIO, wait: float, note: Callable[[str], None] | None) -> s
         if note is not None:
             note(
                 f"standard input sent nothing in {wait:g} s and was not read; "
-                "to wait for a slow command, pipe it with -f - -p PROMPT"
+                "to wait for a slow command: ... | ccw cli --input - PROMPT"
             )
         return None
     text = source.read()
     return text if text.strip() else None
-

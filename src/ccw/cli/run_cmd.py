@@ -41,7 +41,8 @@ HELP = """Send a prompt (with @file patterns) to an endpoint or a CLI tool.
 The prompt: words (ccw cli "What is 2+2?"), -p TEXT, or -f FILE (-f - reads it from stdin);
 -f and -p together send the file's text, then -p's. Text piped in (git diff | ccw cli
 "Review this diff") is sent ahead of the prompt, marked as input, and never scanned for
-@patterns. A @pattern that matches no file stops the call (exit 2) unless --allow-empty.
+@patterns; a pipe silent for a second is not waited on (--input - waits for it).
+A @pattern that matches no file stops the call (exit 2) unless --allow-empty.
 
 Routing: --model ENDPOINT runs LiteLLM on that endpoint (with --tool litellm or no --tool).
 No --model: the default endpoint (a fresh project: the embedded local model, whose answers
@@ -68,6 +69,16 @@ def cli(
         str | None,
         typer.Option(
             "--file", "-f", metavar="FILE", help="Read the prompt from FILE (- for stdin)."
+        ),
+    ] = None,
+    input_file: Annotated[
+        str | None,
+        typer.Option(
+            "--input",
+            "-i",
+            metavar="FILE",
+            help="Send FILE ahead of the prompt as input, never scanned for @patterns "
+            "(- waits for all of stdin).",
         ),
     ] = None,
     system: Annotated[
@@ -158,7 +169,7 @@ def cli(
     if keep_going and resume:
         raise UsageError("--continue takes the latest call; --resume ID names one: not both")
     try:
-        given = gather(prompt_words(ctx), prompt, file, note=info)
+        given = gather(prompt_words(ctx), prompt, file, input_file=input_file, note=info)
     except UsageError as exc:
         if resume:  # ``--resume "go on"`` took the prompt for a call id
             raise UsageError(
