@@ -36,7 +36,7 @@ def paths(result: ContextResult) -> list[str]:
 
 def test_groups_rank_named_then_source_then_other() -> None:
     def of(rel: str, explicit: bool = False) -> int:
-        return group(Match(rel, rel, (), explicit))
+        return group(Match(rel, (), explicit))
 
     assert [of("a.json", explicit=True), of("src/x.py"), of("Makefile"), of("x.json")] == [
         0,

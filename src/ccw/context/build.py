@@ -406,7 +406,8 @@ class _Build:
         tokens = packing.counter.count(content.data, content.digest)
         self.result.files.append(PackedFile(rel, len(content.data), tokens))
         self.result.pack_bytes += len(content.data)
-        packing.records.append(StoredFile(rel, *content.stat_key, content.digest, tokens))
+        if packing.sink is not None:
+            packing.records.append(StoredFile(rel, *content.stat_key, content.digest, tokens))
 
     def _finish(
         self,

@@ -94,11 +94,11 @@ class Candidate:
 
 
 class Match(NamedTuple):
-    """A path a pattern matched, not yet stat'ed: ``roots`` are the folders it must stay
-    inside, ``explicit`` says the pattern named it (not a glob or a folder)."""
+    """A path a pattern matched (relative to the root, ``/``-separated), not yet stat'ed:
+    ``roots`` are the folders it must stay inside, ``explicit`` says the pattern named it
+    (not a glob or a folder)."""
 
     rel: str
-    path: str
     roots: tuple[str, ...]
     explicit: bool
 
@@ -146,6 +146,7 @@ class Selector:
         exclude_dirs: Collection[str] | None,
     ) -> None:
         self.root = os.path.realpath(root)
+        self.prefix = self.root.rstrip(os.sep) + os.sep  # a match's path is this + its rel
         self.policy = DEFAULT_EXCLUDED_DIRS if exclude_dirs is None else frozenset(exclude_dirs)
         # An empty collection turns the whole policy off, the pyvenv.cfg rule included.
         self.venvs = exclude_dirs is None or bool(exclude_dirs)
@@ -180,7 +181,7 @@ class Selector:
             kept = 0
             excludes = self.excludes
             for rel in sorted(found):
-                path, roots, explicit = found[rel]
+                roots, explicit = found[rel]
                 if excludes and self._excluded_by_pattern(rel):
                     continue
                 if self.file_filter is not None and not self._allowed_by_filter(rel):
@@ -191,7 +192,7 @@ class Selector:
                 if rel in seen:
                     continue
                 seen.add(rel)
-                self.result.matches.append(Match(rel, path, roots, explicit))
+                self.result.matches.append(Match(rel, roots, explicit))
             if not kept:
                 self.result.warnings.append(
                     f"every file pattern {pattern.text!r} matched was left out by the other "
@@ -204,16 +205,16 @@ class Selector:
         self.result.excluded = dict(sorted(counts.items()))
         return self.result
 
-    def _found(self, text: str) -> dict[str, tuple[str, tuple[str, ...], bool]]:
-        found: dict[str, tuple[str, tuple[str, ...], bool]] = {}
+    def _found(self, text: str) -> dict[str, tuple[tuple[str, ...], bool]]:
+        found: dict[str, tuple[tuple[str, ...], bool]] = {}
         for glob in expand_braces(text):
-            for rel, path, roots, explicit in self._resolve(glob):
-                found.setdefault(rel, (path, roots, explicit))
+            for rel, roots, explicit in self._resolve(glob):
+                found.setdefault(rel, (roots, explicit))
         return found
 
     def _from_project_root(
         self, pattern: Pattern, project_root: str
-    ) -> dict[str, tuple[str, tuple[str, ...], bool]]:
+    ) -> dict[str, tuple[tuple[str, ...], bool]]:
         """A pattern that matched nothing from the folder, read from the project root above
         it (a path copied from the project's top level); a warning names the root used."""
         up = os.path.relpath(project_root, self.root)
@@ -236,7 +237,7 @@ class Selector:
             rel = rel[3:]
         return bool(self.file_filter.match_file(rel))
 
-    def _resolve(self, glob: str) -> Iterable[tuple[str, str, tuple[str, ...], bool]]:
+    def _resolve(self, glob: str) -> Iterable[tuple[str, tuple[str, ...], bool]]:
         if glob.startswith("./"):
             glob = glob[2:]
         glob = glob.rstrip("/") or glob
@@ -253,7 +254,7 @@ class Selector:
                     self._note_glob_reading(glob)
                 parent = os.path.realpath(os.path.dirname(literal_path))
                 roots = (*self.allowed, parent) if outside else tuple(self.allowed)
-                yield self.rel(literal_path), literal_path, roots, True
+                yield self.rel(literal_path), roots, True
                 return
         else:
             head, rest = split_base(glob)
@@ -274,10 +275,9 @@ class Selector:
         for relative, reason in listing.excluded:
             if matcher is None or matcher(relative):
                 self.excluded.setdefault(prefix + relative, reason)
-        folder = base.rstrip(os.sep) + os.sep
         for relative in listing.files:
             if matcher is None or matcher(relative):
-                yield prefix + relative, folder + relative, roots, False
+                yield prefix + relative, roots, False
 
     def _note_glob_reading(self, glob: str) -> None:
         """A file named like a glob wins; say so when the glob would match more files."""
@@ -356,7 +356,11 @@ class Selector:
     def stat(self, match: Match) -> Candidate | None:
         """The file to read for ``match``; None (and a skip reason when it was named
         explicitly or leads outside) when it is not a regular file inside its roots."""
-        rel, path, roots, explicit = match
+        rel, roots, explicit = match
+        if rel.startswith("../"):
+            path = os.path.normpath(os.path.join(self.root, rel))
+        else:
+            path = self.prefix + (rel if os.sep == "/" else rel.replace("/", os.sep))
         try:
             info = os.lstat(path)
             link = stat.S_ISLNK(info.st_mode)
