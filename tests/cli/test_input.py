@@ -169,7 +169,10 @@ def test_system_and_model_options_reach_the_provider(
     assert body["max_tokens"] == 20
     assert body["seed"] == 7
     assert body["stop"] == ["END"]
-    assert json.loads(done.stdout)["finishReason"] == "stop"
+    result = json.loads(done.stdout)
+    assert result["finishReason"] == "stop"
+    shown = run_ccw("cli", "detail", result["id"]).stdout
+    assert "── system ──\nYou answer in French." in shown
 
 
 @pytest.mark.parametrize(

@@ -180,6 +180,12 @@ def _show(record: dict[str, Any]) -> None:
     width = max(len(name) for name, _ in facts)
     for name, value in facts:
         console.print(f"[bold]{name.ljust(width)}[/bold]  {escape(str(value))}")
+    system = next(
+        (m["content"] for m in record["messages"] or [] if m.get("role") == "system"), None
+    )
+    if isinstance(system, str):
+        console.print("\n[bold]── system ──[/bold]")
+        console.print(escape(system), soft_wrap=True)
     files = record["cachedFiles"]
     if files:
         console.print(f"\n[bold]── files packed ({len(files)}) ──[/bold]")
