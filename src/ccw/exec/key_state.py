@@ -92,6 +92,13 @@ class KeyStates:
         return {i for i in deployment_ids if i in states and states[i].cooling(now)}
 
     def success(self, deployment_id: str, latency_ms: int | None, *, check: bool = False) -> None:
+        """A call or check that worked. A call on a key already healthy writes nothing (the
+        file is for changes; a health check always records its time and latency)."""
+        if not check:
+            known = self.read().get(deployment_id)
+            if known is not None and known.health_status == HEALTHY and not known.cooldown_until:
+                return
+
         def change(state: KeyHealth) -> None:
             state.health_status = HEALTHY
             state.consecutive_failures = 0
