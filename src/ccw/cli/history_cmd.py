@@ -101,16 +101,17 @@ def _conversation(call_id: str, as_json: bool) -> None:
 
 
 def _table(calls: list[dict[str, Any]]) -> None:
-    """One line per call, ids whole; the prompt's first line gets what width is left."""
+    """One line per call, ids whole, narrow enough for 80 columns; the prompt's first line
+    gets what width is left."""
     from ccw.cli.tables import table
 
-    headers = ["id", "time", "tool", "endpoint/model", "status", "duration", "cost", "prompt"]
+    headers = ["id", "time", "model", "status", "took", "cost", "prompt"]
+    now = datetime.now().astimezone()
     rows = [
         [
             call["id"],
-            _local_time(call["createdAt"], "%m-%d %H:%M"),
-            call["tool"],
-            call["endpointId"] or call["model"],
+            _when(call["createdAt"], now),
+            _who(call),
             _status(call),
             units.duration(call["durationMs"]),
             units.cost(call["cost"], "-"),
@@ -118,7 +119,22 @@ def _table(calls: list[dict[str, Any]]) -> None:
         ]
         for call in calls
     ]
-    table(None, headers, rows, clip={"prompt"})
+    table(None, headers, rows, wrap={"model"}, clip={"prompt"})
+
+
+def _when(stamp: str, now: datetime) -> str:
+    """``14:05`` today, ``Nov 30`` this year, ``2025-11-30`` before (as ``ls -l`` does)."""
+    moment = datetime.fromisoformat(stamp).astimezone()
+    if moment.date() == now.date():
+        return moment.strftime("%H:%M")
+    return moment.strftime("%b %d" if moment.year == now.year else "%Y-%m-%d")
+
+
+def _who(call: dict[str, Any]) -> str:
+    """The endpoint of a LiteLLM call, the tool of a CLI tool's (its model: ``detail``)."""
+    if call["tool"] == "litellm":
+        return str(call["endpointId"] or call["model"])
+    return str(call["tool"])
 
 
 def detail(
