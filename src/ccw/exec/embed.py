@@ -20,6 +20,7 @@ from ccw.errors import UsageError
 from ccw.exec import events, http_guard
 from ccw.exec.call_policy import Tries, TryState, with_policy
 from ccw.exec.deadline import Deadline
+from ccw.exec.deployments import DEFAULT_KEY_ID
 from ccw.exec.key_state import KeyStates, state_file
 from ccw.exec.target import CallTarget, endpoint_target, pool_target
 
@@ -175,7 +176,9 @@ def embed(
         response = _send(litellm, target, batch, deadline, states, on_event)
         rows = sorted(response.data, key=lambda item: _get(item, "index") or 0)
         result.vectors.extend(list(_get(row, "embedding")) for row in rows)
-        deployment = _answered(response)
+        deployment = _answered(response) or (
+            None if target.routed else f"{target.provider.id}/{DEFAULT_KEY_ID}"
+        )
         if deployment:
             result.deployments.append(deployment)
         usage = getattr(response, "usage", None)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ccw.exec.target import CallTarget
 
 GROUP = "ccw"  # the one model group each Router serves
+MAX_ROUTERS = 32  # a long-lived process keeps the most recent ones
 _routers: dict[tuple[Any, ...], Any] = {}
 _lock = threading.Lock()
 
@@ -121,6 +122,8 @@ def router_for(litellm: Any, target: CallTarget, deployments: list[Deployment]) 
             cooldown_time=float(target.health.cooldown_seconds),
         )
         _routers[signature] = router
+        while len(_routers) > MAX_ROUTERS:
+            del _routers[next(iter(_routers))]
         return router
 
 
