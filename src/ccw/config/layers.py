@@ -123,8 +123,11 @@ class LayeredConfig:
 
     def load(self) -> Config:
         loaded = [(layer, layer.store.load()) for layer in self.layers]
-        merged = loaded[0][1]
-        for _, upper in loaded[1:]:
+        # A file that does not exist adds nothing: no merge to pay for (the common case of
+        # a project without .ccw/, or a user without a user file).
+        present = [config for layer, config in loaded if layer.store.exists()] or [loaded[-1][1]]
+        merged = present[0]
+        for upper in present[1:]:
             merged = merge(merged, upper)
         return attach(merged, _provenance(loaded))
 
