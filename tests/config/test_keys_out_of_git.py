@@ -102,3 +102,11 @@ def test_creating_ccw_writes_its_gitignore(run_ccw: RunCcw, tmp_path: Path) -> N
         "?? .ccw/.gitignore",
         "?? .ccw/storage/config/litellm-api-config.json",
     ]
+
+
+def test_a_config_git_ignores_may_hold_a_literal_key(run_ccw: RunCcw, repo: Path) -> None:
+    (repo / ".gitignore").write_text(".ccw/\n")
+    added = ok(run_ccw("provider", "add", "-t", "openai", "--id", "oai", "--api-key", SECRET))
+    assert "stored literally" in added.stderr
+    assert read_json(repo / CONFIG_RELATIVE)["providers"][0]["apiKey"] == SECRET
+    assert _porcelain(repo) == ["?? .gitignore"]

@@ -391,6 +391,23 @@ def _key_material(data: dict[str, Any] | None) -> set[str]:
     return {text for text in found if holds_literal_secret(text) and not is_masked(text)}
 
 
+def _ignored_by_git(path: Path, tree: Path) -> bool:
+    """True when git ignores ``path`` (``git check-ignore``), so no ``git add .`` takes it;
+    without a working git, the file counts as committable."""
+    import subprocess
+
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(tree), "check-ignore", "-q", "--", str(path)],
+            capture_output=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
 def refuse_literal_key_in_git(
     store: ConfigStore,
     data: dict[str, Any],
@@ -398,14 +415,14 @@ def refuse_literal_key_in_git(
     *,
     via_api: bool = False,
 ) -> None:
-    """Refuse to write a new literal key into a file inside a git work tree, where one
-    ``git add`` would commit it; checked before anything is written. ``data`` is the
-    provider as it would be saved, ``before`` as it is stored. Keys already in the file are
-    left to the warning."""
+    """Refuse to write a new literal key into a file inside a git work tree that git does not
+    ignore, where one ``git add`` would commit it; checked before anything is written.
+    ``data`` is the provider as it would be saved, ``before`` as it is stored. Keys already
+    in the file are left to the warning."""
     if not _key_material(data) - _key_material(before):
         return
     tree = git_work_tree(store.target.parent)
-    if tree is None:
+    if tree is None or _ignored_by_git(store.target, tree):
         return
     provider_type = str(data.get("type") or "")
     name = (kind(provider_type).key_env if provider_type in KINDS else None) or "MY_API_KEY"
