@@ -10,6 +10,7 @@ import pty
 import select
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -162,3 +163,11 @@ def test_a_damaged_store_is_an_error_that_quotes_no_key() -> None:
     with pytest.raises(ConfigError) as caught:
         KeyStore().get("A")
     assert str(path) in caught.value.message and STORED not in str(caught.value)
+
+
+def test_concurrent_writers_lose_no_key() -> None:
+    names = [f"KEY_{n}" for n in range(16)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda name: KeyStore().set(name, f"{STORED}{name}"), names))
+    assert sorted(KeyStore().load()) == sorted(names)
+    assert not list(_keys_file().parent.glob(".keys.*.tmp"))
