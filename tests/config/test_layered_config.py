@@ -88,6 +88,9 @@ def test_provenance_names_each_entrys_file_and_unknown_ids_name_every_file(
     assert provenance.provider_source("shared") == "project"
     assert provenance.overridden == {("provider", "shared"): "user"}
     assert provenance.endpoint_source("local") == "built-in"
+    assert provenance.file_of("provider", "oai") == layers.user.path  # type: ignore[union-attr]
+    assert provenance.file_of("endpoint", "local-ep") == layers.project.path
+    assert provenance.file_of("endpoint", "local") is None
     with pytest.raises(NotFoundError) as caught:
         find_endpoint(merged, "nope")
     message = caught.value.message

@@ -42,6 +42,14 @@ class Provenance:
     def endpoint_source(self, endpoint_id: str) -> str:
         return self.endpoints.get(endpoint_id, BUILTIN)
 
+    def file_of(self, kind: str, entry_id: str) -> Path | None:
+        """The file that defines a ``provider`` or ``endpoint`` (``None``: built in)."""
+        if kind == "provider":
+            scope = self.provider_source(entry_id)
+        else:
+            scope = self.endpoint_source(entry_id)
+        return next((read.path for read in self.files if read.scope == scope), None)
+
     def describe(self, kind: str) -> str:
         """``read user /a.json (ids: x, y); project /b.json (no file)``: for messages."""
         parts = []

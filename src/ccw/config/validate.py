@@ -8,17 +8,15 @@ from ccw.config.schema import Config
 
 
 def _file_of(config: Config, kind: str, entry_id: str) -> str:
-    """``/path/file.json: `` for an entry of a merged config, when known."""
+    """``/path/file.json: `` for an entry of a merged config (``default``: the last file
+    read), when known."""
     provenance = provenance_of(config)
     if provenance is None:
         return ""
-    if kind == "provider":
-        scope = provenance.provider_source(entry_id)
-    elif kind == "endpoint":
-        scope = provenance.endpoint_source(entry_id)
+    if kind == "default":
+        path = provenance.files[-1].path if provenance.files else None
     else:
-        scope = provenance.files[-1].scope if provenance.files else ""
-    path = next((read.path for read in provenance.files if read.scope == scope), None)
+        path = provenance.file_of(kind, entry_id)
     return f"{path}: " if path else ""
 
 
