@@ -330,9 +330,12 @@ function fillScope(kind, entry) {
   const hint = $(`#${kind}-scope-hint`);
   const layered = state.files.files.length > 1;
   $(`#${kind}-scope`).closest("label").hidden = !layered;
+  const first = $(`#${kind}-scope`).options[0];
   if (entry && entry.source && entry.source !== "built-in") {
+    first.textContent = `Where it is defined (${entry.source} config)`;
     hint.textContent = `defined in the ${entry.source} config; choose the other one to override it there`;
   } else {
+    first.textContent = `Default (${state.files.defaultScope} config)`;
     hint.textContent = `default: the ${state.files.defaultScope} config`;
   }
 }
