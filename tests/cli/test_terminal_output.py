@@ -191,6 +191,20 @@ def test_history_keeps_call_ids_whole(tty: Any, piped: Any, run_ccw: RunCcw, pro
     assert [row[0] for row in piped("cli", "history")] == ["short-id", long_id]
 
 
+@pytest.mark.usefixtures("crowded")
+def test_piped_messages_are_never_broken_to_a_width(run_ccw: RunCcw) -> None:
+    assert run_ccw("pack", "src/*.py", "-o", os.devnull).returncode == 0
+    entry = json.loads(run_ccw("cache", "list", "--json").stdout)[0]["id"]
+    shown = run_ccw("cache", "show", entry, env={"COLUMNS": "40"})
+    assert shown.returncode == 0, shown.stderr
+    summary = shown.stderr.strip()
+    assert "\n" not in summary and summary.startswith(f"{entry} (src/*.py): 2 files, ")
+    plan = run_ccw("cli", "-p", "Explain @src/*.py", "--dry-run", env={"COLUMNS": "40"})
+    assert any(
+        LONG_ENDPOINT in line and "Nothing was sent" in line for line in plan.stdout.splitlines()
+    )
+
+
 def test_keys_list_keeps_names_whole(tty: Any, piped: Any, run_ccw: RunCcw) -> None:
     name = "A_KEY_NAME_LONG_ENOUGH_TO_CROWD_THE_KEY_TABLE_AT_EIGHTY"
     assert run_ccw("keys", "set", name, input="sk-test-abcdefghijklmnop1234").returncode == 0

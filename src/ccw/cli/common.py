@@ -40,15 +40,20 @@ def print_json(data: Any) -> None:
 
 
 def stdout_console() -> Any:
-    from rich.console import Console
-
-    return Console(highlight=False)
+    """Rich on stdout; when stdout is a pipe or a file, lines are never broken to a width."""
+    return _console(stderr=False)
 
 
 def _stderr_console() -> Any:
+    return _console(stderr=True)
+
+
+def _console(*, stderr: bool) -> Any:
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    console = Console(stderr=stderr, highlight=False)
+    console.soft_wrap = not console.is_terminal  # a log or a grep gets each message whole
+    return console
 
 
 def info(message: str) -> None:
