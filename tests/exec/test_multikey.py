@@ -407,3 +407,28 @@ def test_an_unreachable_endpoint_falls_back_without_retrying_in_place(
     texts = [e.text for e in seen if isinstance(e, events.Status | events.Warning)]
     assert not any("retry" in t for t in texts)  # the fallback is the retry
     assert any("missing" in t and "skipped" in t for t in texts)
+
+
+@pytest.mark.usefixtures("keys")
+def test_an_anthropic_provider_with_two_keys_fails_over_too(
+    project: Path, srv: ProviderServer
+) -> None:
+    keyed = provider(
+        "ant",
+        "anthropic",
+        srv.url,
+        apiKey="",
+        apiKeys=[
+            {"id": "good", "key": "${CCW_KEY_GOOD}"},
+            {"id": "bad", "key": "${CCW_KEY_BAD}"},
+        ],
+    )
+    config = write_config(
+        project, {"providers": [keyed], "endpoints": [endpoint("c", "ant", "claude-x")]}
+    )
+    srv.refuse_key(BAD)
+    for _ in range(3):
+        result = _run(project, config, model="c", record=False)
+        assert result.success, result.error
+        assert (result.deployment, result.finish_reason) == ("ant/good", "stop")
+    assert {r.headers.get("x-api-key") for r in srv.requests} <= {GOOD, BAD}
