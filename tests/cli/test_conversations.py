@@ -12,7 +12,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.cli.conftest import write_config
+import pytest
+
+from ccw.history import open_history
+from ccw.result import ExecutionResult
 from tests.conftest import RunCcw
 from tests.fakes.provider_server import DEFAULT_REPLY, ProviderServer
 
@@ -34,15 +37,18 @@ def test_continue_takes_this_projects_last_call_and_keeps_its_endpoint(
     server: ProviderServer,
     keys: dict[str, str],
     tmp_path: Path,
+    ccw_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     first = run_ccw("cli", "My name is Ada", "--model", "claude", "--json", env=keys)
     assert first.returncode == 0, first.stderr
     first_id = json.loads(first.stdout)["id"]
-    other = tmp_path / "other"
+    other = tmp_path / "other"  # a later call in another project
     (other / ".ccw").mkdir(parents=True)
-    write_config(other, json.loads(configured.read_text()))
-    elsewhere = run_ccw("cli", "Unrelated", cwd=other, env=keys)
-    assert elsewhere.returncode == 0, elsewhere.stderr
+    monkeypatch.setenv("CCW_DATA_DIR", ccw_env["CCW_DATA_DIR"])
+    with open_history() as store:
+        done = ExecutionResult(success=True, output="x", endpoint_id="gpt", model="gpt-4o")
+        assert store.record(done, prompt="Unrelated", cwd=str(other))
 
     again = run_ccw("cli", "What is my name?", "--continue", "--json", env=keys)
     assert again.returncode == 0, again.stderr
