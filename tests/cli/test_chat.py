@@ -173,6 +173,9 @@ def test_quit_and_unknown_commands(chat: tuple[Terminal, subprocess.Popen[bytes]
     term.expect("> ")
     term.send("!nonsense\n")
     term.expect("unknown command !nonsense; !help lists them")
+    term.send("!model claud\n")
+    term.expect("endpoint not found: claud")
+    term.expect("claude")  # the near id
     term.send("!help\n")
     term.expect("!model ID")
     term.expect("> ")

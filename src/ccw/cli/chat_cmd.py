@@ -20,6 +20,7 @@ from typing import Annotated
 import typer
 
 from ccw.cli.common import escape, info
+from ccw.errors import CcwError
 
 CHAT_COMMANDS = {
     "!reset": "start a new conversation",
@@ -109,8 +110,12 @@ def _command(session: Session, text: str) -> bool:
         session.parent = None
         info("new conversation")
     elif name == "!model" and argument:
-        session.model = argument
-        info(f"the next turns go to {argument}")
+        problem = _unknown_endpoint(session, argument)
+        if problem is not None:
+            _error(problem)
+        else:
+            session.model = argument
+            info(f"the next turns go to {argument}")
     elif name == "!help":
         width = max(len(command) for command in CHAT_COMMANDS)
         for command, meaning in CHAT_COMMANDS.items():
@@ -121,11 +126,30 @@ def _command(session: Session, text: str) -> bool:
     return True
 
 
+def _unknown_endpoint(session: Session, endpoint_id: str) -> CcwError | None:
+    """Why ``endpoint_id`` cannot take the next turns (None: it can)."""
+    from ccw.config.effective import find_endpoint
+    from ccw.config.layers import LayeredConfig
+
+    try:
+        find_endpoint(LayeredConfig.open(session.config, session.cwd).load(), endpoint_id)
+    except CcwError as exc:
+        return exc
+    return None
+
+
+def _error(exc: CcwError) -> None:
+    from ccw.cli.common import _stderr_console
+
+    console = _stderr_console()
+    console.print(f"[red]error:[/red] {escape(exc.message)}")
+    if exc.fix:
+        console.print(f"  fix: {escape(exc.fix)}")
+
+
 def _turn(session: Session, line: str) -> None:
     """One call continuing the conversation; its answer streams, then its status line."""
-    from ccw.cli.common import _stderr_console
     from ccw.cli.run_cmd import Screen, summary
-    from ccw.errors import CcwError
     from ccw.exec.run import RunOptions, execute
 
     options = RunOptions(
@@ -144,10 +168,7 @@ def _turn(session: Session, line: str) -> None:
         info("answer stopped; the history keeps it as interrupted")
         return
     except CcwError as exc:
-        console = _stderr_console()
-        console.print(f"[red]error:[/red] {escape(exc.message)}")
-        if exc.fix:
-            console.print(f"  fix: {escape(exc.fix)}")
+        _error(exc)
         return
     screen.end_line()
     summary(result)
