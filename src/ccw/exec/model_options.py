@@ -84,9 +84,7 @@ def parse_options(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
         key = _snake(raw_key)
         spec = KNOWN.get(key)
         if spec is None:
-            raise UsageError(
-                f"unknown model option {raw_key!r}", f"known options: {known_keys()}"
-            )
+            raise UsageError(f"unknown model option {raw_key!r}", f"known options: {known_keys()}")
         value = _typed(key, spec, raw)
         if key in REPEATABLE:
             options.setdefault(key, []).append(value)
