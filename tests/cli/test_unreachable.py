@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from ccw.exec import events
-from ccw.exec.faults import DNS_FAILURE, TLS_FAILURE, UNREACHABLE, connect_failure
+from ccw.exec.faults import DNS_FAILURE, TLS_FAILURE, UNREACHABLE, classify, connect_failure
 from ccw.exec.netcause import diagnose
 from ccw.exec.run import RunOptions, execute
 from tests.cli.conftest import endpoint, provider, write_config
@@ -75,6 +75,25 @@ def test_a_secret_in_the_url_is_masked() -> None:
     failure = connect_failure(_error_of(f"http://{secret}.invalid/v1"), secrets=(secret,))
     assert failure is not None
     assert secret not in failure.detail and "6789" in failure.detail
+
+
+def test_a_connect_timeout_names_the_address_and_stays_a_timeout() -> None:
+    """A firewall that drops packets: no answer while connecting (a built chain, as LiteLLM
+    wraps httpx's error; such a host cannot be relied on in a test)."""
+    request = httpx.Request("POST", "http://10.255.255.1:8080/v1/chat/completions?key=abc")
+    try:
+        try:
+            raise httpx.ConnectTimeout("timed out", request=request)
+        except httpx.ConnectTimeout as inner:
+            raise RuntimeError("litellm.Timeout: Request timed out.") from inner
+    except RuntimeError as outer:
+        fault = classify(outer, where="far")
+    assert (fault.kind, fault.exit_code, fault.fault.retryable) == ("timeout", 14, True)
+    assert fault.message == (
+        "timeout: far: no answer from 10.255.255.1:8080 while connecting for "
+        "http://10.255.255.1:8080/v1/chat/completions"
+    )
+    assert fault.fix is not None and "ccw provider update far --api-base URL" in fault.fix
 
 
 # In process through ``execute``: every wire format, and no retry of a DNS failure.

@@ -222,7 +222,7 @@ def classify(
 ) -> ProviderFault:
     """Map a LiteLLM (or httpx) exception to a ``ProviderFault``; never leaks ``secrets``."""
     kind = _fault_of(exc)
-    if kind is UNREACHABLE:
+    if kind is UNREACHABLE or kind is TIMEOUT:
         failure = connect_failure(exc, secrets=secrets, provider_id=where or None)
         if failure is not None:
             detail = f"{where}: {failure.detail}" if where else failure.detail
@@ -270,6 +270,13 @@ def connect_failure(
             DNS_FAILURE,
             f"DNS lookup of {host} failed ({reason}){tried}",
             f"check the host name in the provider's apiBase{update}, and your network",
+        )
+    if found.cause == "connect_timeout":
+        return ConnectFailure(
+            TIMEOUT,
+            f"no answer from {address} while connecting{tried}",
+            f"check that {address} is reachable from here (a firewall, a VPN?) and the "
+            f"provider's apiBase{update}",
         )
     if found.cause == "refused":
         return ConnectFailure(

@@ -13,7 +13,7 @@ import ssl
 from dataclasses import dataclass
 from typing import Literal
 
-Cause = Literal["dns", "refused", "tls", "network"]
+Cause = Literal["dns", "refused", "tls", "connect_timeout", "network"]
 
 # What the message says when the root exception itself was lost on the way up.
 _TEXT_CAUSES: tuple[tuple[Cause, re.Pattern[str]], ...] = (
@@ -47,10 +47,14 @@ class NetCause:
 
 def diagnose(exc: BaseException) -> NetCause | None:
     """The connection failure behind ``exc``, or None when ``exc`` is not one."""
+    import httpx
+
     chain = _chain(exc)
     if not any(_is_connect_error(item) for item in chain):
         return None
     url, address = _where(chain)
+    if any(isinstance(item, httpx.ConnectTimeout) for item in chain):
+        return NetCause("connect_timeout", url, address, "no answer while connecting")
     for item in reversed(chain):  # the root cause is the most precise
         if isinstance(item, socket.gaierror):
             return NetCause("dns", url, address, item.strerror or str(item))
@@ -80,7 +84,8 @@ def _chain(exc: BaseException) -> list[BaseException]:
 def _is_connect_error(item: BaseException) -> bool:
     import httpx
 
-    if isinstance(item, httpx.ConnectError | ConnectionRefusedError | socket.gaierror):
+    connect = (httpx.ConnectError, httpx.ConnectTimeout, ConnectionRefusedError, socket.gaierror)
+    if isinstance(item, connect):
         return True
     name = type(item).__name__
     return name in ("APIConnectionError", "ClientConnectorError", "ConnectError")
