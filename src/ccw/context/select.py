@@ -12,9 +12,13 @@ configured ``excludeDirs``) and any folder holding ``pyvenv.cfg`` (a virtual env
 counting the files so left out; explicit paths are never left out by policy. ``.git`` is
 never listed, as in git.
 
-Besides the files, a selection returns the folders and ignore files whose stat fingerprints
-decide whether the listing could have changed, so that a later call can trust a stored pack
-after stat calls alone (taken only when a pack is stored).
+Matching and stat'ing are two steps: ``Selector.run`` lists and matches (no stat), and
+``Selector.stat`` stats one match when the pack can use it, so that a limited pack never
+stats what it cannot hold (see ``ccw.context.limits``). A pattern that matches nothing from
+the folder is tried from the project root above it. Besides the matches, a selection
+returns the folders and ignore files whose stat fingerprints decide whether the listing
+could have changed, so that a later call can trust a stored pack after stat calls alone
+(taken only when a pack is stored).
 """
 
 from __future__ import annotations
