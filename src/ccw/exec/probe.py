@@ -107,25 +107,8 @@ def _build(
         headers["openai-organization"] = provider.organization
     headers.update(custom)
     shown_url = shown_base + url[len(base) :]
-    kept_out = tuple(
-        sorted(
-            set(credential_set(key, provider, custom)) | set(_all_keys(provider)),
-            key=len,
-            reverse=True,
-        )
-    )
+    kept_out = credential_set(key, provider, custom)
     return _Request(url, shown_url, headers, params, list_key, kept_out)
-
-
-def _all_keys(provider: Provider) -> tuple[str, ...]:
-    """Every resolvable ``apiKeys[]`` entry: none may show in a message."""
-    found: list[str] = []
-    for entry in provider.api_keys or ():
-        try:
-            found += credential_set(resolve(entry.key), None, {})
-        except MissingKeyError:
-            continue
-    return tuple(found)
 
 
 def _scrub(text: str, secrets: tuple[str, ...]) -> str:

@@ -49,25 +49,17 @@ def credential_set(key: str | None, provider: Any, headers: dict[str, str]) -> t
 
 
 def api_key_values(provider: Any) -> Iterable[str]:
-    """The resolved ``apiKeys[]`` entries of a provider (strings, or objects with
-    ``key``/``apiKey``); entries whose variable is unset are left out."""
-    extra = getattr(provider, "model_extra", None) or {}
-    entries = extra.get("apiKeys")
-    if not isinstance(entries, list):
-        return []
-    raw: list[str] = []
-    for entry in entries:
-        if isinstance(entry, str):
-            raw.append(entry)
-        elif isinstance(entry, dict):
-            raw += [v for k, v in entry.items() if k in ("key", "apiKey") and isinstance(v, str)]
+    """The resolved ``apiKeys[]`` entries of a provider, enabled or not (a disabled key is
+    still a secret); entries whose variable is unset are left out."""
     resolved: list[str] = []
-    for value in raw:
+    for entry in getattr(provider, "api_keys", None) or ():
         try:
-            resolved.append(resolve(value))
+            value = resolve(entry.key)
         except MissingKeyError:
             continue
-    return [value for value in resolved if value]
+        if value:
+            resolved.append(value)
+    return resolved
 
 
 def scrub(text: str | None, secrets: tuple[str, ...]) -> str | None:

@@ -110,25 +110,13 @@ class CallTarget:
 
     def secrets(self) -> tuple[str, ...]:
         """Every credential of the call: each deployment's key and headers, each apiKeys[]
-        entry, longest first. No message may show one."""
+        entry of every provider involved, longest first. No message may show one."""
         found = set(credential_set(self.api_key, self.provider, self.headers))
         for deployment in self.deployments:
-            found.update(credential_set(deployment.api_key, None, deployment.conn.headers))
-        for provider in {d.provider.id: d.provider for d in self.deployments}.values():
-            for entry in provider.api_keys or ():
-                found.update(credential_set(_quiet_resolve(entry.key), None, {}))
-        for entry in self.provider.api_keys or ():
-            found.update(credential_set(_quiet_resolve(entry.key), None, {}))
+            found.update(
+                credential_set(deployment.api_key, deployment.provider, deployment.conn.headers)
+            )
         return tuple(sorted(found, key=len, reverse=True))
-
-
-def _quiet_resolve(value: str) -> str | None:
-    from ccw.config.secrets import MissingKeyError, resolve
-
-    try:
-        return resolve(value)
-    except MissingKeyError:
-        return None
 
 
 def choose_endpoint(config: Config, endpoint_id: str | None) -> Endpoint:
