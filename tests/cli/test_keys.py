@@ -64,9 +64,7 @@ def test_set_list_remove_mask_and_protect_the_store(run_ccw: RunCcw, project: Pa
     assert missing.returncode == 4 and "no stored key MY_KEY" in missing.stderr
 
 
-def test_a_stored_key_reaches_the_provider_and_the_environment_wins(
-    run_ccw: RunCcw, project: Path, server: ProviderServer
-) -> None:
+def _configure(project: Path, server: ProviderServer) -> None:
     write_config(
         project,
         {
@@ -75,6 +73,12 @@ def test_a_stored_key_reaches_the_provider_and_the_environment_wins(
             "defaultEndpoint": "gpt",
         },
     )
+
+
+def test_a_stored_key_reaches_the_provider_and_the_environment_wins(
+    run_ccw: RunCcw, project: Path, server: ProviderServer
+) -> None:
+    _configure(project, server)
     unset = run_ccw("cli", "-p", "hi")
     assert unset.returncode == 10 and "ccw keys set MY_KEY" in unset.stderr
     _store(run_ccw, "MY_KEY", STORED)
@@ -90,7 +94,13 @@ def test_a_stored_key_reaches_the_provider_and_the_environment_wins(
     run_ccw("cli", "-p", "hi", env={"MY_KEY": FROM_ENV})
     assert server.requests[-1].headers["authorization"] == f"Bearer {FROM_ENV}"
 
-    # A provider that echoes the request's headers in its error shows no stored key.
+
+def test_a_stored_key_echoed_by_the_provider_is_masked(
+    run_ccw: RunCcw, project: Path, server: ProviderServer
+) -> None:
+    """A provider that echoes the request's headers in its error shows no stored key."""
+    _configure(project, server)
+    _store(run_ccw, "MY_KEY", STORED)
     server.fail(400, echo_headers=True)
     echoed = run_ccw("cli", "-p", "hi", "--json")
     assert echoed.returncode != 0
