@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from ccw.context.options import PackOptions
+from ccw.errors import UsageError
 from ccw.exec import events, faults
 from ccw.exec.faults import ProviderFault
 from ccw.exec.mock import MockExecutor
@@ -40,13 +42,26 @@ def test_patterns_are_packed_before_the_executor_runs(project: Path) -> None:
     (project / "notes.md").write_text("the notes\n")
     mock = MockExecutor()
     seen: list[events.Event] = []
-    result = execute(_options(project, "@notes.md @gone.md Summarise"), seen.append, executor=mock)
+    packing = PackOptions(allow_empty=True)
+    options = _options(project, "@notes.md @gone.md Summarise", packing=packing)
+    result = execute(options, seen.append, executor=mock)
     ctx = mock.requests[0].context
     assert ctx is not None and [f.path for f in ctx.files] == ["notes.md"]
     assert "the notes" in result.output and result.output.endswith("Summarise")
     assert result.cached_files == ["notes.md"]
     warnings = [e.text for e in seen if isinstance(e, events.Warning)]
     assert any("gone.md" in w and "matched no file" in w for w in warnings)
+
+
+def test_a_pattern_that_matches_nothing_stops_the_call_before_the_executor(
+    project: Path,
+) -> None:
+    (project / "notes.md").write_text("the notes\n")
+    mock = MockExecutor()
+    result = execute(_options(project, "@notes.md @gone.md Summarise"), executor=mock)
+    assert (result.success, result.exit_code) == (False, UsageError.exit_code)
+    assert "gone.md" in (result.error or "")
+    assert mock.requests == []
 
 
 def test_a_provider_fault_is_a_failed_result_with_its_kind(project: Path) -> None:
