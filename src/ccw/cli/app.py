@@ -9,18 +9,21 @@ import sys
 from typing import Annotated, Any, NoReturn
 
 import typer
-from typer.core import TyperGroup
 
 from ccw import __version__
+from ccw.cli.help_style import CleanGroup, apply_help_style
 
 # Each command's module, imported only when that command runs (or ``--help`` lists it):
 # ``ccw pack`` pays for neither the call path nor the server. A module exposes either ``app``
 # (a Typer group) or ``register(app)`` (top-level commands).
 COMMANDS: dict[str, str] = {
     "cli": "ccw.cli.run_cmd",
+    "chat": "ccw.cli.chat_cmd",
+    "embed": "ccw.cli.embed_cmd",
     "provider": "ccw.cli.provider_cmd",
     "endpoint": "ccw.cli.endpoint_cmd",
     "config": "ccw.cli.config_cmd",
+    "keys": "ccw.cli.keys_cmd",
     "cache": "ccw.cli.cache_cmd",
     "local": "ccw.cli.local_cmd",
     "pack": "ccw.cli.pack_cmd",
@@ -28,7 +31,7 @@ COMMANDS: dict[str, str] = {
 }
 
 
-class _LazyGroup(TyperGroup):
+class _LazyGroup(CleanGroup):
     """The root group: sub-commands are built from their modules on first use."""
 
     def list_commands(self, ctx: Any) -> list[str]:
@@ -44,6 +47,7 @@ class _LazyGroup(TyperGroup):
             module.register(holder)
         else:
             holder.add_typer(module.app, name=cmd_name)
+        apply_help_style(holder)
         return typer.main.get_command(holder).get_command(ctx, cmd_name)  # type: ignore[attr-defined]
 
 
@@ -73,7 +77,9 @@ def root(
         typer.Option(
             "--config",
             envvar="CCW_CONFIG",
-            help="Config file (default: <project>/.ccw/storage/config/litellm-api-config.json).",
+            metavar="FILE",
+            help="Use this config file alone (default: your user config, then the "
+            "project's .ccw/storage/config/litellm-api-config.json over it).",
         ),
     ] = None,
     version: Annotated[
