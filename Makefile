@@ -7,6 +7,9 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 DEMO_PROMPT ?= @src/ccw/__init__.py In one sentence, what does this package do?
 
+PROXY_VENV ?= .venv-proxy
+NPM_TOOLS := requirements/npm
+
 .PHONY: demo test setup setup-dev lint bench clean
 
 $(PY):
@@ -28,7 +31,21 @@ $(VENV)/.dev-installed: requirements/dev.lock requirements/model.lock pyproject.
 
 setup: $(VENV)/.run-installed
 
-setup-dev: $(VENV)/.dev-installed
+# LiteLLM's proxy runs as its own process from its own venv (its [proxy] extra installs offline
+# only at 1.106.x); tests start it from ccw's exported config.
+$(PROXY_VENV)/.installed: requirements/proxy.lock
+	$(PYTHON) -m venv $(PROXY_VENV)
+	$(PROXY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements/proxy.lock
+	@touch $@
+
+# The real claude and codex CLIs for the gateway tests: exact versions with integrity hashes;
+# no install script runs except claude's own, which links its bundled native binary.
+$(NPM_TOOLS)/node_modules/.installed: $(NPM_TOOLS)/package-lock.json
+	cd $(NPM_TOOLS) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	node $(NPM_TOOLS)/node_modules/@anthropic-ai/claude-code/install.cjs
+	@touch $@
+
+setup-dev: $(VENV)/.dev-installed $(PROXY_VENV)/.installed $(NPM_TOOLS)/node_modules/.installed
 
 demo: setup
 	$(PY) scripts/check_supply_chain.py
@@ -36,6 +53,7 @@ demo: setup
 
 test: setup-dev
 	$(PY) scripts/check_supply_chain.py
+	$(PROXY_VENV)/bin/python scripts/check_supply_chain.py
 	$(VENV)/bin/ruff check src tests bench scripts
 	$(VENV)/bin/mypy
 	$(PY) -m pytest -q
@@ -46,4 +64,4 @@ lint: setup-dev
 	$(VENV)/bin/mypy
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(PROXY_VENV) $(NPM_TOOLS)/node_modules .pytest_cache .mypy_cache .ruff_cache
