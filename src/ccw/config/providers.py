@@ -8,12 +8,11 @@ embedded model. Callers ask ``kind(type)``; no other module branches on a type's
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
-from ccw.config.secrets import MissingKeyError, resolve
+from ccw.config.secrets import MissingKeyError, lookup, resolve
 
 if TYPE_CHECKING:
     from ccw.config.schema import Provider
@@ -203,7 +202,7 @@ def resolve_key(provider: Provider) -> str | None:
     spec = kind(provider.type)
     if provider.api_key:
         return resolve(provider.api_key, what=f"provider {provider.id} apiKey")
-    found = os.environ.get(spec.key_env) if spec.key_env else None
+    found = lookup(spec.key_env) if spec.key_env else None
     if found:
         return found
     if spec.needs_key:

@@ -25,13 +25,22 @@ class LiteLLMExecutor(Executor):
     name = "litellm"
     conversational = True
 
-    def __init__(self, target: CallTarget, *, config_path: Path, local: LocalModelSettings) -> None:
+    def __init__(
+        self,
+        target: CallTarget,
+        *,
+        config_path: Path,
+        local: LocalModelSettings,
+        key_file: Path | None = None,
+    ) -> None:
         self.target = target
         self.endpoint = target.endpoint
         self.endpoint_id = target.endpoint.id
         self.model = target.endpoint.model  # as configured; ``target.model`` is LiteLLM's
         self.provider = target.provider.id
         self._config_path = config_path
+        # The file that holds the provider (a user-level provider lives outside the project).
+        self._key_file = key_file or config_path
         self._local = local
 
     def messages(self, request: Request) -> Messages:
@@ -166,12 +175,12 @@ class LiteLLMExecutor(Executor):
 
         if on_event is events.ignore:
             return  # nobody would see it: keep the one-time warning for a caller who will
-        if warn_literal_key_once(self.target, self._config_path, data_dir()):
+        if warn_literal_key_once(self.target, self._key_file, data_dir()):
             variable = self.target.provider_kind.key_env or "MY_API_KEY"
             on_event(
                 events.Warning(
                     f"provider {self.target.provider.id} keeps its key literally in "
-                    f"{self._config_path}; prefer an environment reference such as "
+                    f"{self._key_file}; prefer an environment reference such as "
                     f"${{{variable}}}"
                 )
             )

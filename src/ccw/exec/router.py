@@ -105,7 +105,11 @@ def executor_for(
             raise
         on_missing_key(exc)
         target = _keyless_target(config, route.endpoint_id)
-    return LiteLLMExecutor(target, config_path=config_path, local=config.local)
+    from ccw.config.provenance import provenance_of
+
+    provenance = provenance_of(config)
+    key_file = provenance.file_of("provider", target.provider.id) if provenance else None
+    return LiteLLMExecutor(target, config_path=config_path, local=config.local, key_file=key_file)
 
 
 def _keyless_target(config: Config, endpoint_id: str | None) -> CallTarget:
