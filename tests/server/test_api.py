@@ -105,7 +105,11 @@ def test_update_and_delete_with_cascade(dashboard: Dashboard) -> None:
     assert strategy["ttlMinutes"] == 5 and strategy["maxSizeKB"] == 512
 
     deleted = dashboard.api("DELETE", "/providers/p1")
-    assert deleted.json() == {"success": True, "deletedEndpoints": ["e1"]}
+    assert deleted.json() == {
+        "success": True,
+        "message": "provider p1 deleted",
+        "deletedEndpoints": ["e1"],
+    }
     config = dashboard.api("GET", "/config").json()
     assert "defaultEndpoint" not in config
     assert [e["id"] for e in config["endpoints"]] == ["e2"]
@@ -171,7 +175,12 @@ def test_status_codes_mean_something(dashboard: Dashboard) -> None:
 
 def test_models_and_provider_types(dashboard: Dashboard) -> None:
     models = dashboard.api("GET", "/models/openai").json()
-    assert models["providerType"] == "openai" and "gpt-4o" in models["models"]
+    assert models["providerType"] == "openai" and models["count"] == len(models["models"])
+    assert {"id": "gpt-4o", "name": "gpt-4o", "provider": "openai", "description": ""} in (
+        models["models"]
+    )
+    google = dashboard.api("GET", "/models/google").json()
+    assert google["providerType"] == "google" and google["count"] > 0
     types = {t["type"]: t for t in dashboard.api("GET", "/provider-types").json()["types"]}
     assert types["anthropic"]["keyEnv"] == "ANTHROPIC_API_KEY"
     assert types["custom"]["needsBase"] is True

@@ -24,14 +24,19 @@ from ccw.exec.faults import ProviderFault
 from ccw.paths import project_root_of
 from ccw.server import (
     routes_cache,
+    routes_compat,
     routes_config,
     routes_endpoints,
     routes_health,
     routes_history,
     routes_meta,
+    routes_pools,
     routes_providers,
+    routes_proxy_yaml,
 )
 from ccw.server.bodies import ErrorBody, check_path_ids, path_id_pattern
+from ccw.server.gateway.install import install as install_gateway
+from ccw.server.csrf import CsrfMiddleware, CsrfTokens
 from ccw.server.security import MAX_BODY_BYTES, SecurityMiddleware
 from ccw.server.state import ServerState, state
 
@@ -231,10 +236,14 @@ def create_app(config_path: Path, token: str | None, host: str, port: int) -> Fa
         routes_meta.router,
         routes_history.router,
         routes_health.router,
+        routes_compat.router,
+        routes_pools.router,
+        routes_proxy_yaml.router,
     ]
     for router in routers:
         app.include_router(router, prefix=API_PREFIX, dependencies=[Depends(check_path_ids)])
     _install_error_handlers(app)
+    install_gateway(app)  # /v1: the OpenAI- and Anthropic-compatible gateway
     routes = [route for router in routers for route in router.routes]
     _document_errors(app, [route for route in routes if isinstance(route, APIRoute)])
 
@@ -243,5 +252,6 @@ def create_app(config_path: Path, token: str | None, host: str, port: int) -> Fa
         return FileResponse(STATIC_DIR / "index.html", headers={"cache-control": "no-cache"})
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(CsrfMiddleware, tokens=CsrfTokens())
     app.add_middleware(SecurityMiddleware, bound_host=host, port=port, token=token)
     return app

@@ -19,8 +19,10 @@ def _missing(entry_id: str) -> NotFoundError:
 
 @router.get("/cache/stats")
 def cache_stats(s: ServerState = Depends(state)) -> dict[str, Any]:
+    """ccw's counters, and the same sizes under the names the original page reads
+    (``totalSize``, ``maxSize`` in bytes)."""
     stats: dict[str, Any] = s.cache().stats()
-    return stats
+    return {**stats, "totalSize": stats["totalBytes"], "maxSize": stats["maxBytes"]}
 
 
 @router.get("/cache/entries")

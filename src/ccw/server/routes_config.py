@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import Field
 
 from ccw.config import manage
+from ccw.config.schema import GlobalCacheSettings
 from ccw.server.bodies import (
     SCOPE_HELP,
     CacheSettingsUpdate,
@@ -35,12 +37,25 @@ async def config_files(s: ServerState = Depends(state)) -> dict[str, Any]:
     return {"files": files, "defaultScope": s.layers.scope_of(s.layers.store_for(None))}
 
 
+class CacheSettingsForm(CacheSettingsUpdate):
+    """The page's form starts with ``cacheDir: ""``: an empty folder means the default."""
+
+    cache_dir: str | None = Field(
+        default=None,
+        description="A folder: absolute, ~/... or relative to the project; no $ expansion. "
+        "Empty: the default folder.",
+    )
+
+
 @router.put("/config/cache")
 def update_cache_settings(
-    body: CacheSettingsUpdate, s: ServerState = Depends(state)
+    body: CacheSettingsForm, s: ServerState = Depends(state)
 ) -> dict[str, Any]:
-    settings = manage.update_cache_settings(s.store, body.present(), via_api=True)
-    return {"success": True, "globalCacheSettings": settings.to_json()}
+    changes = body.present()
+    if changes.get("cacheDir") == "":
+        changes["cacheDir"] = GlobalCacheSettings().cache_dir
+    settings = manage.update_cache_settings(s.store, changes, via_api=True).to_json()
+    return {"success": True, "settings": settings, "globalCacheSettings": settings}
 
 
 @router.put("/config/default-endpoint")

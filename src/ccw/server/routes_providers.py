@@ -84,7 +84,11 @@ def delete_provider(
 ) -> dict[str, Any]:
     target = s.layers.store_holding("provider", provider_id, scope)
     removed = manage.remove_provider(target, provider_id, others=s.layers.others(target))
-    return {"success": True, "deletedEndpoints": removed}
+    return {
+        "success": True,
+        "message": f"provider {provider_id} deleted",
+        "deletedEndpoints": removed,
+    }
 
 
 @router.post("/providers/{provider_id}/test")
@@ -95,16 +99,29 @@ def test_provider(
     credentials; any request body is ignored."""
     from ccw.exec.probe import probe_provider
 
-    return probe_provider(s.config(), provider_id, key_id=key_id).to_dict()
+    config = s.config()
+    tested = probe_provider(config, provider_id, key_id=key_id).to_dict()
+    return {**tested, "provider": find_provider(config, provider_id).type}
+
+
+# Types the original page lists under other names.
+TYPE_ALIASES = {"google": "gemini"}
 
 
 @router.get("/models/{provider_type}")
 async def list_models(provider_type: str) -> dict[str, Any]:
-    if provider_type not in KINDS:
+    """The models a type usually offers, as ``{id, name, provider, description}``."""
+    name = TYPE_ALIASES.get(provider_type, provider_type)
+    if name not in KINDS:
+        known = [*PROVIDER_TYPES, *TYPE_ALIASES]
         raise NotFoundError(
-            f"unknown provider type: {provider_type}", "one of: " + ", ".join(PROVIDER_TYPES)
+            f"unknown provider type: {provider_type}", "one of: " + ", ".join(known)
         )
-    return {"providerType": provider_type, "models": list(KINDS[provider_type].models)}
+    models = [
+        {"id": model, "name": model, "provider": provider_type, "description": ""}
+        for model in KINDS[name].models
+    ]
+    return {"providerType": provider_type, "models": models, "count": len(models)}
 
 
 @router.get("/provider-types")
