@@ -45,4 +45,38 @@ def check(config: Config) -> list[str]:
     if config.default_endpoint and config.default_endpoint not in seen | {LOCAL_ID}:
         where = _file_of(config, "default", "")
         problems.append(f"{where}defaultEndpoint: no endpoint {config.default_endpoint}")
+    problems += _fallback_problems(config, seen)
+    problems += _pool_problems(config, seen, provider_ids)
+    return problems
+
+
+def _fallback_problems(config: Config, endpoint_ids: set[str]) -> list[str]:
+    """A fallback must name another endpoint (or the built-in local one)."""
+    problems: list[str] = []
+    for endpoint in config.endpoints:
+        where = _file_of(config, "endpoint", endpoint.id)
+        for target in endpoint.fallbacks or ():
+            if target == endpoint.id:
+                problems.append(f"{where}endpoints.{endpoint.id}.fallbacks: names itself")
+            elif target not in endpoint_ids | {LOCAL_ID}:
+                problems.append(f"{where}endpoints.{endpoint.id}.fallbacks: no endpoint {target}")
+    return problems
+
+
+def _pool_problems(config: Config, endpoint_ids: set[str], provider_ids: set[str]) -> list[str]:
+    """A pool id is a ``--model`` name beside the endpoints: it must not shadow one, and the
+    providers it lists or excludes must exist."""
+    problems: list[str] = []
+    where = _file_of(config, "default", "")
+    seen: set[str] = set()
+    for pool in config.model_pools or ():
+        if pool.id in seen:
+            problems.append(f"{where}modelPools: duplicate id {pool.id}")
+        seen.add(pool.id)
+        if pool.id in endpoint_ids | {LOCAL_ID}:
+            problems.append(f"{where}modelPools.{pool.id}: an endpoint has the same id")
+        listed = [m.provider_id for m in pool.providers or ()]
+        for provider_id in [*listed, *(pool.excluded_provider_ids or ())]:
+            if provider_id not in provider_ids:
+                problems.append(f"{where}modelPools.{pool.id}: no provider {provider_id}")
     return problems
