@@ -103,7 +103,7 @@ def test_least_recently_used_entries_are_evicted(
     root = tree({"a.txt": "a" * 1000, "b.txt": "b" * 1000, "c.txt": "c" * 1000})
     age(root)
     clock = Clock()
-    limit = {"max_cache_bytes": 4500, "clock": clock}
+    limit = {"max_cache_bytes": 2500, "clock": clock}
     ids = {}
     for name in ("a", "b"):
         clock.now += 1
@@ -112,9 +112,9 @@ def test_least_recently_used_entries_are_evicted(
     assert pack("@a.txt", root, **limit).cache_used
     clock.now += 1
     ids["c"] = pack("@c.txt", root, **limit).session_id
-    cache = CacheStore(tmp_path / "cache", max_bytes=4500, clock=clock)
+    cache = CacheStore(tmp_path / "cache", max_bytes=2500, clock=clock)
     assert [entry["id"] for entry in cache.entries()] == [ids["c"], ids["a"]]
-    assert cache.stats()["totalBytes"] <= 4500
+    assert cache.stats()["totalBytes"] <= 2500
     too_big = pack("@*.txt", root, **limit)
     assert too_big.session_id is None
     assert any("larger than the cache limit" in warning for warning in too_big.warnings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import resource
 import shutil
@@ -90,42 +91,69 @@ def test_byte_flips_never_serve_an_altered_pack(
     assert served_from_cache > FLIPS // 4
 
 
-def test_a_damaged_pack_blob_is_dropped_re_read_and_warned(
-    tmp_path: Path, pack: Pack, warm: tuple[Path, str, bytes]
-) -> None:
-    root, truth, _ = warm
-    db = tmp_path / "cache" / DB_NAME
+def _damage_a_py(db: Path) -> None:
     with sqlite3.connect(db) as conn:
         # The same length, other bytes: only the hash can tell.
         conn.execute(
             "UPDATE blobs SET data = CAST(REPLACE(CAST(data AS TEXT), 'alpha_1', 'omega_1') "
-            "AS BLOB) WHERE size = (SELECT bytes FROM entries)"
+            "AS BLOB) WHERE hash = (SELECT hash FROM entry_files WHERE path = 'src/a.py')"
         )
         assert conn.total_changes == 1
+
+
+def test_no_whole_pack_is_stored(tmp_path: Path, warm: tuple[Path, str, bytes]) -> None:
+    """The pack is rebuilt from its files: the blobs are the three files, nothing more."""
+    with sqlite3.connect(tmp_path / "cache" / DB_NAME) as conn:
+        sizes = sorted(size for (size,) in conn.execute("SELECT size FROM blobs"))
+    assert sizes == sorted(len(text.encode()) for text in FILES.values())
+
+
+def test_a_damaged_file_blob_is_repaired_from_disk_on_a_hit(
+    tmp_path: Path, pack: Pack, warm: tuple[Path, str, bytes]
+) -> None:
+    root, truth, _ = warm
+    _damage_a_py(tmp_path / "cache" / DB_NAME)
     result = pack(PROMPT, root)
     assert result.pack == truth
-    assert result.files_read == 3
+    assert result.cache_used and result.files_read == 1
     assert any("damaged" in warning for warning in result.warnings)
     later = [pack(PROMPT, root) for _ in range(2)]
     assert all(item.pack == truth and item.warnings == [] for item in later)
     assert later[-1].cache_used and later[-1].files_read == 0
 
 
+def test_a_damaged_blob_of_a_file_changed_behind_its_stat_is_packed_afresh(
+    tmp_path: Path, pack: Pack, warm: tuple[Path, str, bytes]
+) -> None:
+    """The repair needs the very bytes that were stored: a file rewritten with the same
+    size, inode and mtime cannot vouch for them, so the entry goes and the pack is new."""
+    root, truth, _ = warm
+    _damage_a_py(tmp_path / "cache" / DB_NAME)
+    target = root / "src" / "a.py"
+    before = target.stat()
+    with target.open("r+b") as handle:
+        handle.write(b"gamma")
+    os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
+    fresh = pack(PROMPT, root, use_cache=False).pack
+    assert fresh != truth
+    result = pack(PROMPT, root)
+    assert result.pack == fresh and not result.cache_used
+    assert any("damaged" in warning for warning in result.warnings)
+    assert pack(PROMPT, root).pack == fresh
+
+
 def test_a_damaged_file_blob_is_not_used_to_repack(
     tmp_path: Path, pack: Pack, warm: tuple[Path, str, bytes]
 ) -> None:
-    root, truth, _ = warm
-    db = tmp_path / "cache" / DB_NAME
-    with sqlite3.connect(db) as conn:
-        # Damage a.py's stored copy and drop the pack, so the next call repacks from blobs.
-        conn.execute(
-            "UPDATE blobs SET data = CAST(REPLACE(CAST(data AS TEXT), 'alpha_2', 'omega_2') "
-            "AS BLOB) WHERE hash = (SELECT hash FROM entry_files WHERE path = 'src/a.py')"
-        )
-        conn.execute("DELETE FROM blobs WHERE hash = (SELECT pack_hash FROM entries)")
+    root, _, _ = warm
+    _damage_a_py(tmp_path / "cache" / DB_NAME)
+    # notes.md changes, so the next call repacks, reusing the stored a.py and b.py.
+    notes = root / "notes.md"
+    notes.write_text(FILES["notes.md"] + "- one more\n")
+    truth = pack(PROMPT, root, use_cache=False).pack
     result = pack(PROMPT, root)
     assert result.pack == truth
-    assert result.files_read == 1
+    assert result.files_read == 2
     assert pack(PROMPT, root).pack == truth
 
 

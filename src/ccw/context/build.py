@@ -1,8 +1,9 @@
 """The pack builder: select, read (only files that changed), check, pack and store.
 
-A stored pack is reused after a stat-only check (``freshness``); otherwise the files are
-packed in order and streamed to the caller's sink while the pack is hashed and spilled for
-storing. Nothing here writes to the terminal: progress goes to ``request.on_progress``,
+A stored pack is rebuilt from its stored files after a stat-only check (``freshness``), one
+blob read per file; otherwise the files are packed in order and streamed to the caller's
+sink while each new file's bytes are stored by hash. The pack's text is never held or
+stored. Nothing here writes to the terminal: progress goes to ``request.on_progress``,
 problems to ``result.warnings``.
 """
 
@@ -12,18 +13,16 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 from ccw.context.freshness import reusable, unchanged
 from ccw.context.limits import count_reason, plan, size_reason
 from ccw.context.options import parse_format, parse_overflow, parse_token_mode
 from ccw.context.pack import ByteSink, PackWriter
 from ccw.context.parse import Pattern, find_patterns, plain_prompt
-from ccw.context.read import ChangedError, content_problem, read_selected
+from ccw.context.read import ChangedError, content_problem, read_expected, read_selected
 from ccw.context.request import ContextRequest, ContextResult, PackedFile, SkippedFile
 from ccw.context.secrets import secret_name
 from ccw.context.select import Candidate, Match, Selection, Selector, fingerprint
@@ -33,7 +32,6 @@ from ccw.errors import CcwError, UsageError
 
 NOTHING_MATCHED = "no pattern matched: sending without context"
 NOTHING_PACKED = "every matching file was left out: sending without context"
-SPILL_BYTES = 16 * 1024 * 1024
 
 
 def build(request: ContextRequest, out: ByteSink) -> ContextResult:
@@ -49,20 +47,15 @@ def _size(count: int) -> str:
     return f"{count} MB"
 
 
-class _Tee:
-    """The pack's byte sink: the caller's stream, the running hash and the spill for storing."""
+class _Counted:
+    """The caller's byte sink, counting what was written."""
 
-    def __init__(self, out: ByteSink, spill: IO[bytes] | None) -> None:
+    def __init__(self, out: ByteSink) -> None:
         self.out = out
-        self.spill = spill
-        self.hasher = hashlib.sha256()
         self.size = 0
 
     def write(self, chunk: bytes) -> int:
         self.out.write(chunk)
-        if self.spill is not None:
-            self.hasher.update(chunk)
-            self.spill.write(chunk)
         self.size += len(chunk)
         return len(chunk)
 
@@ -80,13 +73,15 @@ class _Content:
 @dataclass
 class _Packing:
     """What one pack is written with: the writer, the token counter, the cache writer, the
-    stored files whose bytes may be reused, and the records to store."""
+    stored files whose bytes may be reused, the records to store and the pack's identity
+    (its files' paths and hashes, in order: the same files give the same pack)."""
 
     writer: PackWriter
     counter: TokenCounter
     sink: CacheWriter | None
     reuse: dict[str, StoredFile]
     records: list[StoredFile] = field(default_factory=list)
+    identity: hashlib._Hash = field(default_factory=hashlib.sha256)
 
 
 class _Build:
@@ -143,12 +138,28 @@ class _Build:
             return None
 
     def _replay(self, stored: StoredEntry) -> bool:
-        """Write the stored pack: the hit that costs stat calls only."""
+        """Rebuild the stored pack from its stored files: the hit that costs stat calls and
+        one blob read per file. A damaged copy is replaced by the file's bytes on disk, which
+        its unchanged stat vouches for and its hash confirms."""
         assert self.store is not None
-        counted = _Tee(self.out, None)
+        counted = _Counted(self.out)
+        writer = PackWriter(self.request.fmt, counted)
+        repaired: dict[str, bytes] | None = {}
+        expected = sum(1 for item in stored.files if item.reason is None)
+
+        def take(path: str, digest: str, data: bytes | None) -> None:
+            nonlocal repaired
+            if data is None:
+                data = read_expected(os.path.join(self.root, path), digest)
+                self.result.files_read += 1
+                if data is None or repaired is None:
+                    repaired = None
+                    raise _Unrepairable
+                repaired[digest] = data
+            writer.add(path, data)
+
         try:
-            if not self.store.copy_blob(stored.pack_hash, counted):
-                return False
+            delivered = self.store.replay(stored, take)
         except CacheUnavailable as error:
             if counted.size:
                 raise CcwError(
@@ -157,9 +168,21 @@ class _Build:
                 ) from None
             self._cache_failed(error)
             return False
+        except _Unrepairable:
+            delivered = -1
+        if delivered != expected:
+            self._drop(stored)
+            if counted.size:
+                raise CcwError(
+                    "a stored file of the context cache was damaged and its file no longer "
+                    "holds the same bytes",
+                    "run the command again (the entry was dropped and is packed afresh)",
+                )
+            return False
+        writer.close()
         result = self.result
         try:
-            self.store.record_hit(stored)
+            self.store.record_hit(stored, repaired)
         except CacheUnavailable as error:
             result.warnings.append(f"{error.message}; the hit was not counted")
         result.files = [
@@ -177,6 +200,13 @@ class _Build:
         result.total_tokens = stored.tokens
         result.pack_bytes = stored.bytes
         return True
+
+    def _drop(self, stored: StoredEntry) -> None:
+        assert self.store is not None
+        try:
+            self.store.record_hit(stored, None)
+        except CacheUnavailable as error:
+            self._cache_failed(error)
 
     def _pack(self, key: str, stored: StoredEntry | None) -> ContextResult:
         request, result = self.request, self.result
@@ -206,10 +236,7 @@ class _Build:
         with contextlib.ExitStack() as stack:
             sink = self._open_sink(stack) if store else None
             counter = TokenCounter(request.tokens, request.model, self._known_tokens())
-            spill = None
-            if sink is not None:
-                spill = stack.enter_context(tempfile.SpooledTemporaryFile(SPILL_BYTES))
-            tee = _Tee(self.out, spill)
+            tee = _Counted(self.out)
             packing = _Packing(PackWriter(request.fmt, tee), counter, sink, reusable(stored))
             if chosen.by_size is None:
                 for done, candidate in enumerate(chosen.files, 1):
@@ -288,15 +315,15 @@ class _Build:
             )
 
     def _will_store(self, files: list[Candidate]) -> bool:
-        """Whether the pack can be stored at all: its files and its text (each at least the
-        files' bytes) must fit under the cache limit. Said up front, nothing written."""
+        """Whether the pack can be stored at all: its files must fit under the cache limit.
+        Said up front, nothing written."""
         if self.store is None:
             return False
         content = min(sum(candidate.size for candidate in files), self.request.max_total_bytes)
-        if 2 * content <= self.store.max_bytes:
+        if content <= self.store.max_bytes:
             return True
         self.result.warnings.append(
-            f"the pack and its files (about {_size(2 * content)}) are larger than the cache "
+            f"the pack's files ({_size(content)}) are larger than the cache "
             f"limit of {_size(self.store.max_bytes)}; it is not stored (raise "
             "globalCacheSettings.maxTotalSizeMB, or use --no-cache)"
         )
@@ -408,13 +435,14 @@ class _Build:
         self.result.pack_bytes += len(content.data)
         if packing.sink is not None:
             packing.records.append(StoredFile(rel, *content.stat_key, content.digest, tokens))
+            packing.identity.update(f"{rel}\0{content.digest}\n".encode())
 
     def _finish(
         self,
         key: str,
         stored: StoredEntry | None,
         packing: _Packing,
-        tee: _Tee,
+        tee: _Counted,
         packed_ns: int,
         watch: set[str],
     ) -> None:
@@ -424,7 +452,7 @@ class _Build:
             tee.size - result.pack_bytes
         )
         result.pack_bytes = tee.size
-        pack_hash = tee.hasher.hexdigest()
+        pack_hash = packing.identity.hexdigest()
         if sink is None or self.store is None or not result.files:
             return
         if sink.error is not None:
@@ -462,9 +490,7 @@ class _Build:
             if not sink.record_hit(stored):
                 result.warnings.append(f"the context cache failed ({sink.error})")
             return
-        assert tee.spill is not None
-        tee.spill.seek(0)
-        if sink.finish(entry, counter.new, counter.model, tee.spill):
+        if sink.finish(entry, counter.new, counter.model):
             result.session_id = entry.id
         elif sink.error is not None:
             self.result.warnings.append(f"the context cache failed ({sink.error}); not stored")
@@ -474,6 +500,10 @@ class _Build:
                 f"the pack ({_size(tee.size)}) is larger than the cache limit of {limit}; "
                 "not stored"
             )
+
+
+class _Unrepairable(Exception):
+    """A damaged stored copy whose file no longer holds its bytes: the hit is abandoned."""
 
 
 def _check_options(request: ContextRequest) -> None:
@@ -486,7 +516,7 @@ def _check_options(request: ContextRequest) -> None:
 def _key(request: ContextRequest, patterns: list[Pattern], root: str) -> str:
     """What a pack depends on besides the files: patterns, root and options."""
     material = {
-        "v": 3,
+        "v": 4,
         "root": root,
         "includeDirs": [os.path.realpath(folder) for folder in request.include_dirs],
         "patterns": [[p.text, p.exclude] for p in patterns],

@@ -7,6 +7,7 @@ after selection; the descriptor is then checked to be the regular file that was 
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import stat
 
@@ -50,6 +51,27 @@ def read_selected(candidate: Candidate, limit: int) -> tuple[bytes, tuple[int, i
         os.close(fd)
     data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
     return data, (info.st_size, info.st_mtime_ns, info.st_ino)
+
+
+def read_expected(path: str, digest: str) -> bytes | None:
+    """The bytes of the regular file at ``path`` when they hash to ``digest``, else None
+    (a stored copy is repaired only from the very bytes it held)."""
+    try:
+        fd = os.open(path, _READ_FLAGS)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        chunks: list[bytes] = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    return data if hashlib.sha256(data).hexdigest() == digest else None
 
 
 def content_problem(data: bytes, allow_secrets: bool) -> str | None:

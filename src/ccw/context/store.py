@@ -1,18 +1,18 @@
 """The persistent context cache: one SQLite database (WAL) shared by every ccw process.
 
-Contents are stored once by SHA-256: each packed file's bytes and each pack's text are rows
-of ``blobs``. An entry ties a key (patterns, root and packing options) to a pack, with the
-stat fingerprints of its files and of the folders and ignore files that decided the
-listing, so that a later call can reuse the pack after stat calls alone. Entries expire by
-TTL; the total size of blobs stays under ``maxTotalSizeMB`` by evicting the least recently
-used entries.
+Contents are stored once by SHA-256: each packed file's bytes are a row of ``blobs``. An
+entry ties a key (patterns, root and packing options) to its files, with the stat
+fingerprints of those files and of the folders and ignore files that decided the listing,
+so that a later call can rebuild the pack from the stored files after stat calls alone (one
+blob read per file; the pack's own text is never stored). Entries expire by TTL; the total
+size of blobs stays under ``maxTotalSizeMB`` by evicting the least recently used entries.
 
 What is read is checked: a blob must hash to its name before any byte of it is served, and
 every row must decode to the types written. Damage of any kind moves the database aside
-(``context.db.corrupt``) and starts a new one, or, for a blob alone, drops it with the
-entries that use it. A database that cannot be used just now (locked, disk full, an I/O or
-permission error, a folder that cannot be made) is left as it is and reported with
-``CacheUnavailable``, so that callers go on without the cache.
+(``context.db.corrupt``) and starts a new one, or, for a blob alone, is repaired from the
+file on disk when it still holds those bytes. A database that cannot be used just now
+(locked, disk full, an I/O or permission error, a folder that cannot be made) is left as it
+is and reported with ``CacheUnavailable``, so that callers go on without the cache.
 """
 
 from __future__ import annotations
@@ -25,9 +25,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import Any, NamedTuple
 
-from ccw.context.pack import ByteSink
 from ccw.errors import CcwError
 from ccw.sqlite import (
     DamagedError,
@@ -42,7 +41,6 @@ from ccw.sqlite import (
 
 DB_NAME = "context.db"
 BUSY_TIMEOUT_MS = 5000
-CHUNK = 1 << 20
 FLUSH_BYTES = 8 << 20
 
 _TABLES = """
@@ -76,6 +74,14 @@ def _add_limits(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE entries ADD COLUMN limits TEXT NOT NULL DEFAULT '{}'")
 
 
+def _drop_pack_texts(conn: sqlite3.Connection) -> None:
+    """Packs are rebuilt from their files: the whole-pack blobs of older entries go."""
+    conn.execute(
+        "DELETE FROM blobs WHERE hash IN (SELECT pack_hash FROM entries) "
+        "AND hash NOT IN (SELECT hash FROM entry_files WHERE hash IS NOT NULL)"
+    )
+
+
 def _create_tables(conn: sqlite3.Connection) -> None:
     run_script(conn, _TABLES)
 
@@ -85,6 +91,7 @@ MIGRATIONS = (
     Migration("create blobs, entries and counters", _create_tables),
     Migration("entries keep their policy counts", _add_excluded),
     Migration("entries keep what limits left out", _add_limits),
+    Migration("packs are rebuilt from their files", _drop_pack_texts),
 )
 
 
@@ -113,7 +120,7 @@ class StoredEntry:
     key: str
     root: str
     patterns: list[str]
-    pack_hash: str
+    pack_hash: str  # the pack's identity: SHA-256 over its files' paths and hashes
     bytes: int
     tokens: int
     created: float
@@ -395,40 +402,37 @@ class CacheStore:
         result: StoredEntry | None = self._run(read)
         return result
 
-    def copy_blob(self, digest: str, out: ByteSink) -> bool:
-        """Stream a stored blob to ``out`` in chunks; False when it is missing or damaged.
+    def replay(self, entry: StoredEntry, take: Callable[[str, str, bytes | None], None]) -> int:
+        """Hand each packed file of ``entry`` to ``take(path, hash, data)`` in pack order, in
+        one read transaction; ``data`` is None when the stored copy is missing or no longer
+        hashes to its name (the caller repairs it, see ``record_hit``). The number of files
+        handed over: fewer than the entry holds when the database was rebuilt meanwhile."""
+        delivered = 0
 
-        The blob is hashed in a first pass and written in a second, both in one read
-        transaction, so that no byte reaches ``out`` unless all of them match ``digest``.
-        A damaged blob is dropped with the entries that use it, and a warning says so.
-        """
-
-        def copy(conn: sqlite3.Connection) -> bool:
+        def read(conn: sqlite3.Connection) -> None:
+            nonlocal delivered
+            delivered = 0
+            sha256 = hashlib.sha256
             conn.execute("BEGIN")
             try:
-                row = conn.execute("SELECT rowid FROM blobs WHERE hash = ?", (digest,)).fetchone()
-                if row is None:
-                    return False
-                intact = _blob_digest(conn, row[0]) == digest
-                if intact:
-                    with conn.blobopen("blobs", "data", row[0], readonly=True) as blob:
-                        while chunk := blob.read(CHUNK):
-                            out.write(chunk)
+                for path, digest, data in conn.execute(_PACKED_BLOBS, (entry.id,)):
+                    if not isinstance(digest, str):
+                        raise DamagedError("a packed file of the context cache has no hash")
+                    if not isinstance(data, bytes) or sha256(data).hexdigest() != digest:
+                        self._damaged_blob("a file")
+                        data = None
+                    take(path, digest, data)
+                    delivered += 1
             finally:
                 _rollback(conn)
-            if not intact:
-                with _transaction(conn):
-                    conn.execute("DELETE FROM blobs WHERE hash = ?", (digest,))
-                    _delete_entries(conn, "pack_hash = ?", (digest,))
-                self._damaged_blob("a stored pack")
-            return intact
 
-        return bool(self._run(copy))
+        self._run(read)
+        return delivered
 
     def _damaged_blob(self, what: str) -> None:
         self.warnings.append(
             f"the context cache at {self.path} held a damaged copy of {what} (its bytes no "
-            "longer match their hash); it was dropped and the files were read again"
+            "longer match their hash); it was read again from disk"
         )
 
     def token_counts(self, model: str) -> dict[str, int]:
@@ -438,11 +442,20 @@ class CacheStore:
 
         return dict(self._run(read))
 
-    def record_hit(self, entry: StoredEntry) -> None:
-        """Count a hit and mark the entry used."""
+    def record_hit(self, entry: StoredEntry, repaired: dict[str, bytes] | None = None) -> None:
+        """Count a hit and mark the entry used; ``repaired`` (hash to bytes read from disk)
+        replaces stored copies found damaged, and an entry whose file could not be repaired
+        (``None``) is dropped instead."""
 
         def write(conn: sqlite3.Connection) -> None:
             with _transaction(conn):
+                if repaired is None:
+                    _delete_entries(conn, "id = ?", (entry.id,))
+                    return
+                conn.executemany(
+                    "INSERT OR REPLACE INTO blobs (hash, size, data) VALUES (?, ?, ?)",
+                    [(digest, len(data), data) for digest, data in repaired.items()],
+                )
                 _touch(conn, entry, self.clock(), refreshed=False)
 
         self._run(write)
@@ -523,17 +536,6 @@ class CacheWriter:
         self.pending.clear()
         self.pending_bytes = 0
 
-    def _put_stream(self, digest: str, size: int, source: IO[bytes]) -> None:
-        cursor = self.conn.execute(
-            "INSERT OR IGNORE INTO blobs (hash, size, data) VALUES (?, ?, zeroblob(?))",
-            (digest, size, size),
-        )
-        if cursor.rowcount != 1 or size == 0:
-            return
-        with self.conn.blobopen("blobs", "data", cursor.lastrowid or 0) as blob:
-            while chunk := source.read(CHUNK):
-                blob.write(chunk)
-
     def record_hit(self, entry: StoredEntry) -> bool:
         """The pack came out identical to the stored one: count a hit, refresh its stats."""
 
@@ -544,11 +546,9 @@ class CacheWriter:
         self._guarded(touch)
         return self.error is None
 
-    def finish(
-        self, entry: StoredEntry, save_tokens: dict[str, int], model: str, pack: IO[bytes]
-    ) -> bool:
-        """Store the entry, its pack (read from ``pack``) and new token counts, replacing the
-        key's old entry and evicting to the size limit, in one transaction.
+    def finish(self, entry: StoredEntry, save_tokens: dict[str, int], model: str) -> bool:
+        """Store the entry, its last file blobs and new token counts, replacing the key's old
+        entry and evicting to the size limit, in one transaction.
 
         False (and nothing stored) when the entry alone is larger than the limit or the
         database failed (see ``error``).
@@ -556,7 +556,6 @@ class CacheWriter:
 
         def store() -> bool:
             self._flush()
-            self._put_stream(entry.pack_hash, entry.bytes, pack)
             self.conn.executemany(
                 "INSERT OR REPLACE INTO token_counts (hash, model, tokens) VALUES (?, ?, ?)",
                 [(digest, model, tokens) for digest, tokens in save_tokens.items()],
@@ -592,9 +591,9 @@ class CacheWriter:
         )
         _collect_blobs(conn)
         own = conn.execute(
-            "SELECT COALESCE(SUM(size), 0) FROM blobs WHERE hash = ? OR hash IN "
+            "SELECT COALESCE(SUM(size), 0) FROM blobs WHERE hash IN "
             "(SELECT hash FROM entry_files WHERE entry_id = ?)",
-            (entry.pack_hash, entry.id),
+            (entry.id,),
         ).fetchone()[0]
         if own > self.store.max_bytes:
             _delete_entries(conn, "id = ?", (entry.id,))
@@ -631,14 +630,6 @@ def _rollback(conn: sqlite3.Connection) -> None:
         conn.execute("ROLLBACK")
 
 
-def _blob_digest(conn: sqlite3.Connection, rowid: int) -> str:
-    hasher = hashlib.sha256()
-    with conn.blobopen("blobs", "data", rowid, readonly=True) as blob:
-        while chunk := blob.read(CHUNK):
-            hasher.update(chunk)
-    return hasher.hexdigest()
-
-
 def _is_pair_of_text(item: Any) -> bool:
     return isinstance(item, list) and len(item) == 2 and all(isinstance(v, str) for v in item)
 
@@ -660,6 +651,11 @@ _MISTYPED_FILES = (
     "typeof(path) = 'text' AND typeof(size) = 'integer' AND typeof(mtime_ns) = 'integer' "
     "AND typeof(ino) = 'integer' AND typeof(hash) IN ('text', 'null') "
     "AND typeof(tokens) = 'integer' AND typeof(reason) IN ('text', 'null'))"
+)
+# The packed files of an entry with their stored bytes (NULL when the blob is missing).
+_PACKED_BLOBS = (
+    "SELECT f.path, f.hash, b.data FROM entry_files AS f LEFT JOIN blobs AS b ON b.hash = f.hash "
+    "WHERE f.entry_id = ? AND f.reason IS NULL ORDER BY f.pos"
 )
 
 
@@ -700,9 +696,7 @@ def _delete_entries(
 def _collect_blobs(conn: sqlite3.Connection) -> None:
     """Drop blobs that no entry refers to any more."""
     conn.execute(
-        "DELETE FROM blobs WHERE hash NOT IN "
-        "(SELECT hash FROM entry_files WHERE hash IS NOT NULL) "
-        "AND hash NOT IN (SELECT pack_hash FROM entries)"
+        "DELETE FROM blobs WHERE hash NOT IN (SELECT hash FROM entry_files WHERE hash IS NOT NULL)"
     )
 
 
