@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from ccw.errors import CcwError, ExitCode
 
@@ -19,6 +21,9 @@ MASK_CHAR = "…"
 # Literal text around a reference that is an auth scheme, not a secret: ``Bearer ${TOKEN}``.
 _SCHEME_WORDS = re.compile(r"^\s*(bearer|basic|token|apikey|key)?\s*$", re.IGNORECASE)
 ALLOW_ENV_FIX = "ccw config allow-env {name}"
+# The caller's environment for one call a warm server runs (``ccw.warm``): while set, it
+# stands in for ``os.environ`` in this context only (a thread of the server), never stored.
+_CALLER_ENV: ContextVar[Mapping[str, str] | None] = ContextVar("ccw_caller_env", default=None)
 
 
 class MissingKeyError(CcwError):
@@ -104,10 +109,28 @@ def resolve(
     return _REF.sub(substitute, value)
 
 
+@contextmanager
+def caller_environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Resolve references with ``values`` (a caller's environment) instead of this process's
+    environment, for the calls made in the current context only."""
+    token = _CALLER_ENV.set(dict(values))
+    try:
+        yield
+    finally:
+        _CALLER_ENV.reset(token)
+
+
+def environment_value(name: str) -> str | None:
+    """A variable of the environment the call belongs to: the caller's while a warm server
+    runs it (``caller_environment``), else this process's."""
+    overlay = _CALLER_ENV.get()
+    return overlay.get(name) if overlay is not None else os.environ.get(name)
+
+
 def lookup(name: str) -> str | None:
     """A variable's value: the environment first, then the key store (``ccw keys``). The
     value stays in memory: it is never put into ``os.environ``."""
-    found = os.environ.get(name)
+    found = environment_value(name)
     if found:
         return found
     from ccw.config.keystore import stored_key
