@@ -35,6 +35,7 @@ from ccw.server import (
     routes_proxy_yaml,
 )
 from ccw.server.bodies import ErrorBody, check_path_ids, path_id_pattern
+from ccw.server.gateway.install import install as install_gateway
 from ccw.server.csrf import CsrfMiddleware, CsrfTokens
 from ccw.server.security import MAX_BODY_BYTES, SecurityMiddleware
 from ccw.server.state import ServerState, state
@@ -242,6 +243,7 @@ def create_app(config_path: Path, token: str | None, host: str, port: int) -> Fa
     for router in routers:
         app.include_router(router, prefix=API_PREFIX, dependencies=[Depends(check_path_ids)])
     _install_error_handlers(app)
+    install_gateway(app)  # /v1: the OpenAI- and Anthropic-compatible gateway
     routes = [route for router in routers for route in router.routes]
     _document_errors(app, [route for route in routes if isinstance(route, APIRoute)])
 
