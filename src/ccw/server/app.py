@@ -35,8 +35,8 @@ from ccw.server import (
     routes_proxy_yaml,
 )
 from ccw.server.bodies import ErrorBody, check_path_ids, path_id_pattern
-from ccw.server.gateway.install import install as install_gateway
 from ccw.server.csrf import CsrfMiddleware, CsrfTokens
+from ccw.server.gateway.install import install as install_gateway
 from ccw.server.security import MAX_BODY_BYTES, SecurityMiddleware
 from ccw.server.state import ServerState, state
 
