@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ccw.cli import scope
-from ccw.cli.common import info, print_json, store, success
+from ccw.cli.common import info, print_json, store, success, warn
 from ccw.cli.options import JsonOpt
 from ccw.cli.scope import GlobalOpt, ProjectOpt
 
@@ -124,3 +124,56 @@ def validate(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     for item in present:
         info(f"read {item}")
     success(", ".join(present) + (" is valid" if len(present) == 1 else " are valid"))
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    litellm_proxy: Annotated[
+        bool,
+        typer.Option(
+            "--litellm-proxy",
+            help="Write the config as a LiteLLM proxy config.yaml (the only format so far).",
+        ),
+    ] = False,
+    output: Annotated[
+        str | None,
+        typer.Option("--output", "-o", help="Write to this file instead of standard output."),
+    ] = None,
+) -> None:
+    """Export the merged config for another tool: with --litellm-proxy, a LiteLLM proxy
+    ``config.yaml`` (``litellm --config FILE``).
+
+    One model group per endpoint and per model pool, one deployment per enabled key. No key
+    or header value is written: ``${VAR}`` becomes ``os.environ/VAR``, and a literal in ccw's
+    config becomes a variable name listed at the top of the file (and here), to export before
+    starting the proxy.
+    """
+    from pathlib import Path
+
+    from ccw.config.proxy_yaml import proxy_config
+    from ccw.errors import UsageError
+
+    if not litellm_proxy:
+        raise UsageError("choose a format to export", "ccw config export --litellm-proxy")
+    found = proxy_config(store(ctx).load())
+    for name, where in found.exports.items():
+        warn(f"{where} is a literal in the config: export {name}=... before starting the proxy")
+    if output is None or output == "-":
+        typer.echo(found.text, nl=False)
+        return
+    target = Path(output).expanduser()
+    if target.is_dir():
+        raise UsageError(f"{target} is a folder", "give a file name: -o litellm-proxy.yaml")
+    if not target.parent.is_dir():
+        raise UsageError(f"folder {target.parent} does not exist", "create it or choose another -o")
+    partial = target.with_name(f".{target.name}.tmp")
+    try:
+        partial.write_text(found.text, encoding="utf-8")
+        partial.replace(target)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise UsageError(f"cannot write {target}: {exc.strerror}", "choose another -o") from None
+    success(
+        f"LiteLLM proxy config written to {target} ({len(found.data['model_list'])} deployments)"
+    )

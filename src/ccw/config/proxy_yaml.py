@@ -115,6 +115,8 @@ class _Builder:
         base = (per_model.base_url if per_model else None) or provider.api_base
         if base and referenced_names(base):
             base = self.secret(base, _env_name(provider.id, "API_BASE"), f"{provider.id} apiBase")
+        if not base and spec.embedded:  # ccw's own local model server (``ccw local start``)
+            base = spec.base_for(None, self.config.local.port)
         base = base or spec.call_base
         if spec.needs_base and not base:
             raise UsageError(

@@ -103,10 +103,25 @@ function token() {
   return sessionStorage.getItem("ccw-token");
 }
 
-async function api(method, path, body) {
+// The session's next single-use CSRF token (GET /api/csrf-token; each mutation's answer
+// carries the next one). Not needed when the page sends the server token.
+let csrfToken = null;
+
+async function freshCsrfToken() {
+  const response = await fetch("/api/csrf-token", { headers: { accept: "application/json" } });
+  csrfToken = response.ok ? (await response.json()).csrfToken : null;
+}
+
+async function api(method, path, body, retried = false) {
   const headers = { accept: "application/json" };
   const secret = token();
   if (secret) headers.authorization = `Bearer ${secret}`;
+  const mutation = !["GET", "HEAD"].includes(method);
+  if (mutation && !secret) {
+    if (!csrfToken) await freshCsrfToken().catch(() => {});
+    if (csrfToken) headers["x-csrf-token"] = csrfToken;
+    csrfToken = null;
+  }
   const init = { method, headers };
   if (body !== undefined) {
     headers["content-type"] = "application/json";
@@ -120,11 +135,15 @@ async function api(method, path, body) {
     throw new ApiError("cannot reach the ccw server", "is `ccw serve` still running?", 0);
   }
   setOnline(response.status !== 401, "token needed");
+  if (response.headers.get("x-csrf-token")) csrfToken = response.headers.get("x-csrf-token");
   const text = await response.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
   if (!response.ok) {
     const message = (data && data.error) || `HTTP ${response.status}`;
+    if (response.status === 403 && mutation && !retried && message.startsWith("CSRF")) {
+      return api(method, path, body, true);  // the token expired: one more with a new one
+    }
     throw new ApiError(message, data && data.fix, response.status);
   }
   return data;
