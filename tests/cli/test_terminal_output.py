@@ -147,16 +147,19 @@ def test_cache_lists_keep_ids_and_paths_whole(tty: Any, piped: Any, run_ccw: Run
     _whole_on_every_line(shown, ids)
     _fits(shown)
     header = next(line for line in shown.splitlines() if line.startswith("id "))
-    assert header.split() == ["id", "patterns", "files", "bytes", "accessed", "expires"]
-    assert [row[0] for row in piped("cache", "list")] == ids  # no header, no title
+    assert header.split() == ["id", "patterns", "files", "bytes", "accessed", "expires"], shown
+    listed = piped("cache", "list")
+    assert [row[0] for row in listed] == ids, listed  # no header, no title
 
     narrow = tty("cache", "list", columns=40)  # too narrow for a table: one block per entry
     _whole_on_every_line(narrow, ids)
-    assert [line.split()[1] for line in narrow.splitlines() if line.startswith("id ")] == ids
+    blocks = [line.split()[1] for line in narrow.splitlines() if line.startswith("id ")]
+    assert blocks == ids, narrow
 
     first = next(e for e in entries if e["patterns"] == ["src/*.py"])["id"]
     _whole_on_every_line(tty("cache", "show", first), [LONG_FILE])
-    assert [row[0] for row in piped("cache", "show", first)] == [LONG_FILE, "src/b.py"]
+    files = piped("cache", "show", first)
+    assert [row[0] for row in files] == [LONG_FILE, "src/b.py"], files
 
 
 def test_cache_stats_are_key_value_lines(tty: Any, piped: Any, run_ccw: RunCcw) -> None:
