@@ -14,6 +14,8 @@ const state = {
   entries: [],
   history: null,
   tests: new Map(),
+  health: new Map(),
+  pools: [],
   stamps: {},
   editing: null,
   files: { files: [], defaultScope: "project" },
@@ -192,6 +194,14 @@ async function loadConfig() {
   state.providers = providers.providers;
   state.endpoints = endpoints.endpoints;
   state.config = config;
+  const multi = state.providers.filter((p) => (p.apiKeys || []).length);
+  const [pools, ...health] = await Promise.all([
+    api("GET", "/model-pools"),
+    ...multi.map((p) => api("GET", `/providers/${encodeURIComponent(p.id)}/health-status`)),
+  ]);
+  state.pools = pools.pools;
+  for (const report of health) state.health.set(report.providerId, report);
+  renderPools();
   renderProviders();
   renderEndpoints();
   renderCacheSettings();
@@ -235,6 +245,8 @@ function typeInfo(type) {
 }
 
 function keyBadge(provider) {
+  const several = (provider.apiKeys || []).length;
+  if (several && !provider.apiKey) return h("span", { class: "badge" }, `${several} keys below`);
   if (!provider.apiKey) {
     const info = typeInfo(provider.type);
     if (!info.needsKey) return h("span", { class: "badge" }, "no key needed");
@@ -290,9 +302,51 @@ function renderProviders() {
         p.builtin ? null : h("button", { class: "btn small danger", onclick: () => deleteProvider(p), "data-action": "delete" }, "Delete"),
       ),
       testResultView(state.tests.get(p.id)),
+      keysView(p),
     );
     list.append(row);
   }
+}
+
+function healthBadge(status) {
+  const cls = status === "healthy" ? "ok" : status === "unhealthy" ? "bad" : "";
+  return h("span", { class: `badge ${cls}`, "data-key-status": status }, status);
+}
+
+/** A multi-key provider's keys: label, weight and the health each last check recorded. */
+function keysView(p) {
+  const keys = p.apiKeys || [];
+  if (!keys.length) return null;
+  const report = state.health.get(p.id);
+  const byId = new Map(((report && report.keys) || []).map((k) => [k.keyId, k]));
+  const routing = p.routingStrategy || "simple-shuffle";
+  return h(
+    "div",
+    { class: "keys", "data-keys": p.id },
+    h("div", { class: "keys-head" },
+      h("span", { class: "sub" }, `${keys.length} keys · routing: ${routing}`),
+      h("button", { class: "btn small", onclick: () => checkKeys(p.id), "data-action": "check-keys" }, "Check keys")),
+    ...keys.map((k) => {
+      const health = byId.get(k.id) || {};
+      return h(
+        "div",
+        { class: `key-line${k.enabled === false ? " disabled" : ""}`, "data-key": k.id },
+        h("span", { class: "title" }, k.label || k.id),
+        h("code", {}, k.key || ""),
+        h("span", { class: "sub" }, k.weight ? `weight ${k.weight}` : ""),
+        healthBadge(k.enabled === false ? "disabled" : health.status || "unknown"),
+        health.lastError ? h("span", { class: "sub" }, health.lastError) : null,
+      );
+    }),
+  );
+}
+
+async function checkKeys(id) {
+  await guarded(async () => {
+    const report = await api("POST", `/providers/${encodeURIComponent(id)}/health-check-now`);
+    state.health.set(id, report);
+    renderProviders();
+  }, "Key check failed");
 }
 
 async function testProvider(id) {
@@ -364,6 +418,7 @@ function openProviderDialog(provider) {
   const form = $("#provider-form");
   form.reset();
   fillScope("provider", provider);
+  $("#provider-keys").replaceChildren();
   state.editing = provider || null;
   fillTypes(form.elements.type);
   $("#provider-error").hidden = true;
@@ -377,6 +432,8 @@ function openProviderDialog(provider) {
     form.elements.timeout.value = provider.timeout || "";
     form.elements.apiVersion.value = provider.apiVersion || "";
     form.elements.organization.value = provider.organization || "";
+    form.elements.routingStrategy.value = provider.routingStrategy || "";
+    for (const entry of provider.apiKeys || []) addKeyRow(entry);
     const match = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(provider.apiKey || "");
     if (match) {
       form.elements.keyMode.value = "env";
@@ -393,6 +450,43 @@ function openProviderDialog(provider) {
   dialog.showModal();
 }
 
+/** One row of the keys editor; an existing key shows masked and is kept unless replaced. */
+function addKeyRow(entry) {
+  const row = h(
+    "div",
+    { class: "key-row", "data-key-row": entry ? entry.id : "" },
+    h("input", { name: "keyLabel", placeholder: "Label", value: entry ? entry.label || "" : "", "aria-label": "Key label", autocomplete: "off" }),
+    h("input", { name: "keyValue", type: "password", autocomplete: "new-password", placeholder: entry ? entry.key : "sk-… or ${VAR}", "aria-label": "Key" }),
+    h("input", { name: "keyWeight", type: "number", min: "0", step: "any", placeholder: "weight", value: entry && entry.weight ? entry.weight : "", "aria-label": "Weight" }),
+    h("label", { class: "check" }, h("input", { type: "checkbox", name: "keyEnabled", checked: !entry || entry.enabled !== false }), " on"),
+    h("button", { class: "icon-btn", type: "button", "aria-label": "Remove key", onclick: () => row.remove() }, "×"),
+  );
+  if (entry) row.dataset.masked = entry.key || "";
+  $("#provider-keys").append(row);
+}
+
+function keysPayload() {
+  const rows = [...document.querySelectorAll("#provider-keys .key-row")];
+  const taken = new Set(rows.map((r) => r.dataset.keyRow).filter(Boolean));
+  let n = 0;
+  return rows.map((row) => {
+    let id = row.dataset.keyRow;
+    while (!id) {
+      n += 1;
+      if (!taken.has(`key-${n}`)) id = `key-${n}`;
+    }
+    taken.add(id);
+    const key = $("[name=keyValue]", row).value.trim() || row.dataset.masked;
+    if (!key) throw new ApiError("enter each key, or remove its row");
+    const entry = { id, key, enabled: $("[name=keyEnabled]", row).checked };
+    const label = $("[name=keyLabel]", row).value.trim();
+    if (label) entry.label = label;
+    const weight = Number($("[name=keyWeight]", row).value);
+    if (weight > 0) entry.weight = weight;
+    return entry;
+  });
+}
+
 function providerPayload(form) {
   const f = form.elements;
   const editing = state.editing;
@@ -402,6 +496,11 @@ function providerPayload(form) {
     if (value) data[key] = value;
     else if (editing) data[key] = null;
   }
+  const keys = keysPayload();
+  if (keys.length) data.apiKeys = keys;
+  else if (editing && (editing.apiKeys || []).length) data.apiKeys = null;
+  if (f.routingStrategy.value) data.routingStrategy = f.routingStrategy.value;
+  else if (editing && editing.routingStrategy) data.routingStrategy = null;
   if (f.timeout.value) data.timeout = Number(f.timeout.value);
   else if (editing) data.timeout = null;
   if (!editing && f.id.value.trim()) data.id = f.id.value.trim();
@@ -715,6 +814,59 @@ function renderHistory() {
 
 // ---- dialogs and wiring ---------------------------------------------------------------------
 
+// ---- pools ----------------------------------------------------------------------------------
+
+function renderPools() {
+  const list = $("#pools");
+  $("#count-pools").textContent = state.pools.length || "";
+  const models = new Set(state.providers.flatMap((p) => (p.llmModels || []).map((m) => m.id)));
+  $("#pool-models").replaceChildren(...[...models].map((m) => h("option", { value: m })));
+  list.replaceChildren();
+  if (!state.pools.length) {
+    list.append(h("div", { class: "empty" }, "No pools yet. A pool serves one model from every provider that offers it."));
+    return;
+  }
+  for (const pool of state.pools) {
+    list.append(h(
+      "div",
+      { class: `row${pool.enabled === false ? " disabled" : ""}`, "data-pool": pool.id },
+      h("div", { class: "cell" }, h("div", { class: "title" }, pool.name || pool.id), h("div", { class: "sub mono" }, pool.id)),
+      h("div", { class: "cell" }, h("span", { class: "badge accent" }, pool.modelType || "llm"), " ", h("code", {}, pool.targetModel)),
+      h("div", { class: "cell" }, h("span", { class: "sub" }, `${pool.strategy}${pool.autoDiscover === false ? "" : " · auto-discover"}`)),
+      h("div", { class: "cell cell-actions" },
+        h("button", { class: "btn small", onclick: () => copy(commandLine(pool.id)) }, "Copy command"),
+        h("button", { class: "btn small danger", onclick: () => deletePool(pool), "data-action": "delete" }, "Delete")),
+    ));
+  }
+}
+
+async function addPool(event) {
+  event.preventDefault();
+  const f = event.target.elements;
+  const errorBox = $("#pool-error");
+  errorBox.hidden = true;
+  const body = { targetModel: f.targetModel.value.trim(), modelType: f.modelType.value, strategy: f.strategy.value, enabled: true, autoDiscover: true };
+  if (f.name.value.trim()) body.name = f.name.value.trim();
+  try {
+    const created = await api("POST", "/model-pools", body);
+    event.target.reset();
+    toast(`Pool ${created.poolId} added`);
+    await loadConfig();
+  } catch (error) {
+    errorBox.textContent = error.fix ? `${error.message}. ${error.fix}` : error.message;
+    errorBox.hidden = false;
+  }
+}
+
+async function deletePool(pool) {
+  if (!(await confirmAction("Delete pool?", `${pool.name || pool.id} will be removed from the config.`))) return;
+  await guarded(async () => {
+    await api("DELETE", `/model-pools/${encodeURIComponent(pool.id)}`);
+    toast("Pool deleted");
+    await loadConfig();
+  }, "Delete failed");
+}
+
 function confirmAction(title, text, okLabel = "Delete") {
   const dialog = $("#confirm-dialog");
   $("#confirm-title").textContent = title;
@@ -747,6 +899,8 @@ function wire() {
   $("#alert-close").addEventListener("click", clearError);
   $("#add-provider").addEventListener("click", () => openProviderDialog(null));
   $("#add-endpoint").addEventListener("click", () => openEndpointDialog(null));
+  $("#add-key").addEventListener("click", () => addKeyRow(null));
+  $("#pool-form").addEventListener("submit", addPool);
   const providerForm = $("#provider-form");
   providerForm.addEventListener("submit", (event) => saveDialog(event, "provider", providerPayload));
   providerForm.elements.type.addEventListener("change", () => updateTypeHints(providerForm));
@@ -792,7 +946,7 @@ document.addEventListener("DOMContentLoaded", () => {
   takeTokenFromHash();
   wire();
   const initial = location.hash.replace("#", "");
-  selectTab(["providers", "endpoints", "cache", "history"].includes(initial) ? initial : "providers");
+  selectTab(["providers", "endpoints", "pools", "cache", "history"].includes(initial) ? initial : "providers");
   start();
   setInterval(poll, POLL_MS);
   document.addEventListener("visibilitychange", poll);
