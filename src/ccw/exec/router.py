@@ -3,7 +3,9 @@
 - ``--model`` names a configured endpoint (and ``--tool`` is absent or ``litellm``): LiteLLM.
 - ``--tool litellm`` (or no ``--tool``) without ``--model``: LiteLLM on the default endpoint.
 - ``--tool gemini|qwen|codex|claude``: that CLI tool; ``--model`` is passed to its own model flag.
-- An endpoint id with a CLI tool is an error that says which of the two was meant.
+- ``--tool claude|codex --model ENDPOINT`` (an endpoint or pool id): the tool, its model calls
+  answered by that endpoint through a gateway of the run's own (``ccw.exec.tools.on_endpoint``);
+  gemini and qwen take no base URL, so that is an error naming the limitation.
 """
 
 from __future__ import annotations
@@ -66,13 +68,18 @@ def decide(config: Config, tool: str | None, model: str | None) -> Route:
             f"unknown --tool {tool}",
             f"use one of: {LITELLM}, {', '.join(CLI_TOOLS)} (or pass an endpoint id as --model)",
         )
-    if model and effective_config(config).endpoint(model) is not None:
-        raise UsageError(
-            f"--model {model} is a configured endpoint, but --tool {name} runs the {name} CLI",
-            f"for the endpoint: ccw cli --tool litellm --model {model}; "
-            f"for {name}: pass its own model name, e.g. --tool {name} --model <{name} model>",
-        )
+    if model and _is_model_id(config, model):
+        from ccw.exec.tools.on_endpoint import check_on_endpoint
+
+        check_on_endpoint(name, model)
+        return Route(name, endpoint_id=model, tool_model=model)
     return Route(name, tool_model=model)
+
+
+def _is_model_id(config: Config, model: str) -> bool:
+    """Whether ``model`` names a configured endpoint or model pool (not a tool's own model)."""
+    effective = effective_config(config)
+    return effective.endpoint(model) is not None or effective.pool(model) is not None
 
 
 def executor_for(
@@ -90,6 +97,10 @@ def executor_for(
     ``on_missing_key``: plan without the key instead (``--dry-run``): a key (or another
     ``${VAR}``) that cannot be resolved goes to it, and the executor is for estimates only.
     """
+    if route.is_tool and route.endpoint_id is not None:
+        from ccw.exec.tools.on_endpoint import EndpointToolExecutor
+
+        return EndpointToolExecutor(route.tool, route.endpoint_id, config_path, packs=pack)
     if route.is_tool:
         from ccw.exec.tools import ToolExecutor
 

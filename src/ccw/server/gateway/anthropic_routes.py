@@ -27,6 +27,9 @@ router = APIRouter(prefix="/v1")
 
 def to_openai(body: dict[str, Any]) -> dict[str, Any]:
     """The Anthropic request as an OpenAI chat request, by LiteLLM's adapter."""
+    from ccw.exec.litellm_call import load_litellm
+
+    load_litellm()  # quiet: LiteLLM prints its provider list on stdout otherwise
     from litellm.llms.anthropic.messages.adapters.transformation import AnthropicAdapter
 
     wanted = dict(body)
