@@ -24,6 +24,9 @@ BACKGROUND_WAIT_S = 30.0
 
 
 def register(root: typer.Typer) -> None:
+    from ccw.cli.serve_token_cmd import token
+
+    app.command("token")(token)
     root.add_typer(app, name="serve")
 
 
