@@ -173,6 +173,14 @@ class _Builder:
             found.append(entry)
         return found
 
+    @staticmethod
+    def _even_weights(group: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """LiteLLM reads a missing weight as 0 once any deployment has one: give it 1."""
+        if any("weight" in d["litellm_params"] for d in group):
+            for deployment in group:
+                deployment["litellm_params"].setdefault("weight", 1)
+        return group
+
     def build(self) -> ProxyYaml:
         config = self.config
         model_list: list[dict[str, Any]] = []
@@ -181,21 +189,23 @@ class _Builder:
             provider = config.provider(endpoint.provider_id)
             if not endpoint.enabled or provider is None or not provider.enabled:
                 continue
-            model_list += self.deployments(endpoint.id, provider, endpoint.model)
+            model_list += self._even_weights(
+                self.deployments(endpoint.id, provider, endpoint.model)
+            )
             groups.add(endpoint.id)
         for pool in config.model_pools or ():
             if not pool.enabled or pool.id in groups:
                 continue
             from ccw.exec.deployments import pool_members
 
+            group: list[dict[str, Any]] = []
             for provider, member, model in pool_members(config, pool):
                 only = None
                 if member is not None and not member.use_all_keys:
                     only = set(member.selected_key_ids or ())
                 scale = member.weight if member is not None else None
-                model_list += self.deployments(
-                    pool.id, provider, model, pool.model_type, only, scale
-                )
+                group += self.deployments(pool.id, provider, model, pool.model_type, only, scale)
+            model_list += self._even_weights(group)
             groups.add(pool.id)
         data: dict[str, Any] = {"model_list": model_list, "router_settings": self.router(groups)}
         return ProxyYaml(data, self.exports)
