@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ccw.config.schema import Config
-from ccw.errors import CcwError
+from ccw.errors import CcwError, ExitCode
 from ccw.exec import events, router
 from ccw.exec.executor import Messages, Request
 from ccw.result import ExecutionResult
@@ -39,6 +39,13 @@ class ClientGone(BaseException):
     A ``BaseException``, so that no retry or fault classification mistakes it for a
     provider failure.
     """
+
+
+class ClientLeft(CcwError):
+    """How the history records a call whose client went away mid-answer."""
+
+    kind = "interrupted"
+    exit_code = ExitCode.INTERRUPTED
 
 
 @dataclass(frozen=True)
@@ -128,6 +135,13 @@ def run(
     route = router.Route(router.LITELLM, endpoint_id=call.model)
     messages: Messages | None = None
     cwd = call.pack_root or config_path.parent
+    streamed: list[str] = []
+
+    def listen(event: events.Event) -> None:
+        on_event(event)  # raises ClientGone when the client left
+        if isinstance(event, events.Text):
+            streamed.append(event.piece)
+
     try:
         executor = router.executor_for(route, config, config_path, pack=True)
         context = _pack(call, config, executor.endpoint) if call.pack_root else None
@@ -141,13 +155,35 @@ def run(
             options=dict(call.options),
         )
         messages = executor.messages(request)
-        result = executor.run(request, on_event)
+        result = executor.run(request, listen)
     except CcwError as exc:
         result = route.failed(exc)
+    except ClientGone:
+        result = _left(route, "".join(streamed))
+        _finish(result, call, messages, cwd, parent_id, started)
+        raise
+    _finish(result, call, messages, cwd, parent_id, started)
+    return result
+
+
+def _left(route: router.Route, streamed: str) -> ExecutionResult:
+    """The call of a client that went away: what had streamed, marked as interrupted."""
+    result = route.failed(ClientLeft("the client went away: the answer is incomplete"))
+    result.output = streamed
+    return result
+
+
+def _finish(
+    result: ExecutionResult,
+    call: ChatCall,
+    messages: Messages | None,
+    cwd: Path,
+    parent_id: str | None,
+    started: float,
+) -> None:
     result.tool = call.client
     result.duration_ms = int((time.monotonic() - started) * 1000)
     _record(result, call, messages, cwd, parent_id)
-    return result
 
 
 def _pack(call: ChatCall, config: Config, endpoint: Any) -> Any:
