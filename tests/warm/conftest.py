@@ -1,9 +1,8 @@
-"""Warm-path fixtures: a ``ccw serve --warm-only`` process per test, and ``run_ccw`` run
-both ways (in-process and through that server) for the call tests borrowed from tests/cli."""
+"""Warm-path fixtures: a private runtime folder and a ``ccw serve --warm-only`` process per
+test."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
@@ -16,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import configured, keys, server  # noqa: F401 - fixtures used here
-from tests.conftest import RunCcw
 
 WARM_START_S = 60.0
 
@@ -96,32 +94,3 @@ def warm(warm_env: dict[str, str], project: Path) -> Iterator[Warm]:
     started = Warm(warm_env, project).start()
     yield started
     started.stop()
-
-
-@pytest.fixture(params=["in-process", "server"])
-def run_ccw(
-    request: pytest.FixtureRequest, run_ccw: RunCcw, warm_env: dict[str, str], project: Path
-) -> Iterator[RunCcw]:
-    """tests/conftest's ``run_ccw``, run in-process (CCW_WARM=off) or through a warm server
-    that must have served every call."""
-    if request.param == "in-process":
-
-        def in_process(*args: str, env: dict[str, str] | None = None, **kw: object) -> object:
-            return run_ccw(*args, env={**warm_env, "CCW_WARM": "off", **(env or {})}, **kw)  # type: ignore[arg-type]
-
-        yield in_process  # type: ignore[misc]
-        return
-    served = Warm(warm_env, project).start()
-
-    def through_server(*args: str, env: dict[str, str] | None = None, **kw: object) -> object:
-        before = served.calls()
-        done = run_ccw(*args, env={**warm_env, **(env or {})}, **kw)  # type: ignore[arg-type]
-        if args[:1] == ("cli",) and "--dry-run" not in args and done.returncode != 2:
-            assert served.calls() == before + 1, f"not served warm: {done.stderr}"
-        return done
-
-    try:
-        yield through_server  # type: ignore[misc]
-    finally:
-        served.stop()
-        assert os.path.exists(warm_env["CCW_RUNTIME_DIR"])

@@ -3,6 +3,12 @@ is parametrised in this folder's conftest): the same output, exit codes and requ
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
 from tests.cli.test_cli_calls import (
     test_auth_failure_is_classified_not_retried_and_hides_the_key,
     test_json_result_shape_for_each_wire_format,
@@ -11,6 +17,8 @@ from tests.cli.test_cli_calls import (
     test_streams_answer_to_stdout_and_status_to_stderr,
     test_unknown_endpoint_suggests_near_ids,
 )
+from tests.conftest import RunCcw
+from tests.warm.conftest import Warm
 
 __all__ = [
     "test_auth_failure_is_classified_not_retried_and_hides_the_key",
@@ -20,3 +28,32 @@ __all__ = [
     "test_streams_answer_to_stdout_and_status_to_stderr",
     "test_unknown_endpoint_suggests_near_ids",
 ]
+
+
+@pytest.fixture(params=["in-process", "server"])
+def run_ccw(
+    request: pytest.FixtureRequest, run_ccw: RunCcw, warm_env: dict[str, str], project: Path
+) -> Iterator[RunCcw]:
+    """tests/conftest's ``run_ccw``, run in-process (CCW_WARM=off) or through a warm server
+    that must have served every call."""
+    if request.param == "in-process":
+
+        def in_process(*args: str, env: dict[str, str] | None = None, **kw: object) -> object:
+            return run_ccw(*args, env={**warm_env, "CCW_WARM": "off", **(env or {})}, **kw)  # type: ignore[arg-type]
+
+        yield in_process  # type: ignore[misc]
+        return
+    served = Warm(warm_env, project).start()
+
+    def through_server(*args: str, env: dict[str, str] | None = None, **kw: object) -> object:
+        before = served.calls()
+        done = run_ccw(*args, env={**warm_env, **(env or {})}, **kw)  # type: ignore[arg-type]
+        if args[:1] == ("cli",) and "--dry-run" not in args and done.returncode != 2:
+            assert served.calls() == before + 1, f"not served warm: {done.stderr}"
+        return done
+
+    try:
+        yield through_server  # type: ignore[misc]
+    finally:
+        served.stop()
+        assert os.path.exists(warm_env["CCW_RUNTIME_DIR"])

@@ -21,7 +21,7 @@ def _missing(entry_id: str) -> NotFoundError:
 def cache_stats(s: ServerState = Depends(state)) -> dict[str, Any]:
     """ccw's counters, and the same sizes under the names the original page reads
     (``totalSize``, ``maxSize`` in bytes)."""
-    stats: dict[str, Any] = s.cache().stats()
+    stats: dict[str, Any] = s.cache_stats()
     return {**stats, "totalSize": stats["totalBytes"], "maxSize": stats["maxBytes"]}
 
 

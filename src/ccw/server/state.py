@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
+import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,19 +36,52 @@ class ServerState:
     listen: str = ""
     open_history: Callable[[], Any] = field(default=_open_history)
     layers: LayeredConfig = field(init=False)
+    _guard: threading.Lock = field(init=False, default_factory=threading.Lock)
+    _config: tuple[str, Config] | None = field(init=False, default=None)
+    _stats: tuple[tuple[Any, ...], dict[str, Any], list[float]] | None = field(
+        init=False, default=None
+    )
 
     def __post_init__(self) -> None:
         self.layers = LayeredConfig.for_file(self.store)
 
     def config(self) -> Config:
-        """The merged config (user file beneath the project's), marked with provenance."""
-        return self.layers.load()
+        """The merged config (user file beneath the project's), marked with provenance.
+
+        Shared and read-only: parsed again only when a config file changes (a request
+        costs a stat per file, not a parse and a deep copy). Edits go through a
+        ``ConfigStore`` (``manage``), never through this object."""
+        stamp = self.config_stamp()
+        with self._guard:
+            if self._config is not None and self._config[0] == stamp:
+                return self._config[1]
+        config = self.layers.load()
+        with self._guard:
+            self._config = (stamp, config)
+        return config
 
     def cache(self, config: Config | None = None) -> Any:
         """The context cache the CLI uses for this project, with the current settings."""
         from ccw.context.api import open_cache
 
         return open_cache(config or self.config(), self.project_root)
+
+    def cache_stats(self) -> dict[str, Any]:
+        """The cache's stats, read from the database only when it changed (its files'
+        stamps): a request does not open SQLite nor sum the blobs, however large the
+        cache. ``expired`` is counted from the entries' expiry times kept beside them."""
+        store = self.cache()
+        stamp = (str(store.path), store.max_bytes, store.enabled, *_stamps(store.path))
+        with self._guard:
+            cached = self._stats if self._stats and self._stats[0] == stamp else None
+        if cached is None:
+            stats = dict(store.stats())
+            expiries = sorted(_epoch(e["expiresAt"]) for e in store.entries())
+            cached = (stamp, stats, expiries)
+            with self._guard:
+                self._stats = cached
+        _, stats, expiries = cached
+        return {**stats, "expired": bisect.bisect_right(expiries, store.clock())}
 
     def config_stamp(self) -> str:
         """Changes when any config file read changes (the page polls it)."""
@@ -63,9 +100,27 @@ class ServerState:
         )
 
     def cache_stamp(self) -> str:
-        stats = self.cache().stats()
+        stats = self.cache_stats()
         text = json.dumps(stats, sort_keys=True, default=str)
         return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def _stamps(db: Path) -> tuple[tuple[int, int, int], ...]:
+    """The database file's and its write-ahead log's (mtime, size, inode): a write to the
+    cache changes one of them."""
+    found = []
+    for path in (db, db.with_name(db.name + "-wal")):
+        try:
+            st = os.stat(path)
+        except OSError:
+            found.append((0, -1, 0))
+            continue
+        found.append((st.st_mtime_ns, st.st_size, st.st_ino))
+    return tuple(found)
+
+
+def _epoch(value: Any) -> float:
+    return datetime.fromisoformat(str(value)).timestamp() if value else 0.0
 
 
 def state(request: Request) -> ServerState:

@@ -115,9 +115,11 @@ class WarmServer:
         self._server.daemon_threads = True
         self._threads: list[threading.Thread] = []
 
-    def start(self) -> None:
-        """Serve in background threads; import LiteLLM now so the first call is warm."""
-        for target in (self._server.serve_forever, _warm_up, self._watch_idle):
+    def start(self, warm_up: bool = True) -> None:
+        """Serve in background threads; import LiteLLM now (``warm_up``) so the first call
+        is warm."""
+        targets = [self._server.serve_forever, self._watch_idle]
+        for target in [*targets, _warm_up] if warm_up else targets:
             thread = threading.Thread(target=target, name="ccw-warm", daemon=True)
             thread.start()
             self._threads.append(thread)
