@@ -11,6 +11,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from ccw import __version__
+from ccw.cli import plain_params
 from ccw.cli.help_style import CleanGroup, apply_help_style
 
 # Each command's module, imported only when that command runs (or ``--help`` lists it):
@@ -34,6 +35,10 @@ COMMANDS: dict[str, str] = {
 class _LazyGroup(CleanGroup):
     """The root group: sub-commands are built from their modules on first use."""
 
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        plain_params.install(self)
+        return super().parse_args(ctx, args)
+
     def list_commands(self, ctx: Any) -> list[str]:
         return [*super().list_commands(ctx), *COMMANDS]
 
@@ -48,7 +53,9 @@ class _LazyGroup(CleanGroup):
         else:
             holder.add_typer(module.app, name=cmd_name)
         apply_help_style(holder)
-        return typer.main.get_command(holder).get_command(ctx, cmd_name)  # type: ignore[attr-defined]
+        command = typer.main.get_command(holder).get_command(ctx, cmd_name)  # type: ignore[attr-defined]
+        plain_params.install(command)
+        return command
 
 
 app = typer.Typer(
@@ -93,6 +100,9 @@ def main() -> NoReturn:
     """Run the CLI: user errors become one message and an exit code, never a traceback."""
     from ccw.errors import CcwError, ExitCode
 
+    # ccw uses no pydantic plugin; looking for them scans every installed distribution's
+    # entry points on the first validation (a large share of a short command's time).
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     try:
         code = app(args=_optional_resume(sys.argv[1:]), standalone_mode=False)
     except CcwError as exc:
