@@ -182,6 +182,8 @@ class _Builder:
         return group
 
     def build(self) -> ProxyYaml:
+        from ccw.exec.deployments import pool_members  # the members a call would use
+
         config = self.config
         model_list: list[dict[str, Any]] = []
         groups: set[str] = set()
@@ -196,8 +198,6 @@ class _Builder:
         for pool in config.model_pools or ():
             if not pool.enabled or pool.id in groups:
                 continue
-            from ccw.exec.deployments import pool_members
-
             group: list[dict[str, Any]] = []
             for provider, member, model in pool_members(config, pool):
                 only = None
