@@ -257,15 +257,21 @@ def _table(plan: list[Scenario]) -> None:
 
 def startup(runs: int) -> None:
     """``ccw pack`` up to its first useful work (one missing pattern, allowed) beside
-    ``python -c pass``."""
+    ``python -c pass`` and ``python -c "import typer"``."""
     work = Path(tempfile.mkdtemp(prefix="ccw-bench-"))
     env = {**os.environ, "CCW_CONFIG": str(work / "config.json")}
     plan = [
         Scenario("python -c pass", lambda: [sys.executable, "-c", "pass"]),
+        Scenario("import typer", lambda: [sys.executable, "-c", "import typer"]),
         Scenario(
             "ccw pack, nothing to pack",
             lambda: [sys.executable, "-m", "ccw", "pack", "none", "--allow-empty", "--no-cache"],
             "python -c pass",
+        ),
+        Scenario(
+            "ccw pack, beside import typer",
+            lambda: [sys.executable, "-m", "ccw", "pack", "none", "--allow-empty", "--no-cache"],
+            "import typer",
         ),
     ]
     try:

@@ -11,7 +11,7 @@ order, and ``rule`` says in one line which rule chose them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from ccw.context.select import Candidate, Match
@@ -72,9 +72,7 @@ def plan(
     None when the file is left out for a reason of its own (it then takes no place)."""
     result = Plan()
     count_cut = len(matches) > max_files
-    order = range(len(matches))
-    if count_cut:
-        order = sorted(order, key=lambda index: group(matches[index]))  # type: ignore[assignment]
+    order: Iterable[int] = _ranked(matches) if count_cut else range(len(matches))
     chosen: list[tuple[int, Candidate]] = []
     consumed = 0
     for index in order:
@@ -96,6 +94,21 @@ def plan(
         )
     result.rule = _rule(max_files if result.not_considered else None, size_cut, result.groups)
     return result
+
+
+def _ranked(matches: Sequence[Match]) -> Iterator[int]:
+    """Indices of ``matches`` by group, in path order within each, computed only as far as
+    they are taken: the named files, then one pass that yields source files and keeps the
+    others for last (a file count limit filled by source files ranks nothing beyond)."""
+    yield from (index for index, match in enumerate(matches) if match.explicit)
+    others: list[int] = []
+    for index, match in enumerate(matches):
+        kind = group(match)
+        if kind == SOURCE:
+            yield index
+        elif kind == OTHER:
+            others.append(index)
+    yield from others
 
 
 def _rule(max_files: int | None, size_cut: bool, groups: list[int]) -> str | None:
