@@ -200,6 +200,20 @@ def test_every_call_of_the_original_page_succeeds(page: PageClient, tmp_path: Pa
         assert page.ok("GET", "/endpoints/page-ep")["description"] == "edited"
         assert page.ok("PUT", "/config/default-endpoint", {"endpointId": "page-ep"})["success"]
 
+        for listed_type in (
+            "anthropic",
+            "google",
+            "ollama",
+            "azure",
+            "mistral",
+            "deepseek",
+            "custom",
+        ):
+            answer = page.ok("GET", f"/models/{listed_type}")
+            assert answer["providerType"] == listed_type and answer["count"] == len(
+                answer["models"]
+            )
+        assert pid in {p["id"] for p in page.ok("GET", "/config")["providers"]}
         models = page.ok("GET", "/models/openai")
         assert models["count"] == len(models["models"]) > 0
         assert set(models["models"][0]) == {"id", "name", "provider", "description"}
