@@ -9,6 +9,8 @@
   ``X-CCW-Token``. Never a cookie, so a browser cannot attach it on another site's behalf.
 - CSRF: a mutation with an ``Origin`` other than the ``Host`` it was sent to, or a body that is not
   JSON, is refused. Cross-site forms can only send form or text bodies.
+- Session tokens: a mutation carrying the dashboard's session cookie also needs a single-use
+  ``X-CSRF-Token`` (``ccw.server.csrf``, which runs inside this middleware, after these checks).
 - No CORS headers at all; the page and the API share one origin.
 """
 
