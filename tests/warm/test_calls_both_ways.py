@@ -20,6 +20,9 @@ from tests.cli.test_cli_calls import (
 from tests.conftest import RunCcw
 from tests.warm.conftest import Warm
 
+# A warm server per test, and each call a ccw process: slow on a loaded machine.
+pytestmark = pytest.mark.timeout(400)
+
 __all__ = [
     "test_auth_failure_is_classified_not_retried_and_hides_the_key",
     "test_json_result_shape_for_each_wire_format",

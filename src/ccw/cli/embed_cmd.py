@@ -69,20 +69,35 @@ def embed(
     """Embed texts: one JSON array of numbers per text on stdout (--json: with the model,
     the deployments that answered and the usage)."""
     from ccw.exec.embed import embed as run_embed
+    from ccw.warm import client as warm
 
-    config_store = store(ctx)
     inputs = _read_inputs(texts or [], input_file)
-    result = run_embed(
-        config_store.load(),
-        config_store.path,
+    root = ctx.find_root().obj
+    explicit = root.get("config") if isinstance(root, dict) else None
+    via = "server"
+    result = warm.embed(
         inputs,
         model_id=model,
         batch_size=batch_size,
         timeout=timeout,
+        config=Path(explicit) if explicit else None,
+        cwd=Path.cwd(),
         on_event=_on_event,
     )
+    if result is None:
+        via = "in-process"
+        config_store = store(ctx)
+        result = run_embed(
+            config_store.load(),
+            config_store.path,
+            inputs,
+            model_id=model,
+            batch_size=batch_size,
+            timeout=timeout,
+            on_event=_on_event,
+        )
     if as_json:
-        print_json(result.to_dict())
+        print_json({**result.to_dict(), "via": via})
         return
     for vector in result.vectors:
         sys.stdout.write(json.dumps(vector) + "\n")

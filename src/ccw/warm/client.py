@@ -22,6 +22,7 @@ from ccw.result import ExecutionResult
 from ccw.warm import paths, protocol
 
 if TYPE_CHECKING:
+    from ccw.exec.embed import EmbedResult
     from ccw.exec.run import RunOptions
 
 WARM_ENV = "CCW_WARM"  # auto | off | on (the default: use a server that runs)
@@ -67,20 +68,79 @@ def run(options: RunOptions, on_event: events.OnEvent) -> ExecutionResult | None
     """Run the call on the warm server; ``None``: run it in-process (reason said once)."""
     if options.tool not in (None, "litellm"):
         return None  # a CLI tool runs here, in the caller's own environment and terminal
-    files = protocol.config_files(options.config, options.cwd)
+    request = {"kind": "run", "options": protocol.options_to_dict(options)}
+    answer = _exchange(request, options.config, options.cwd, on_event)
+    if answer is None:
+        return None
+    if isinstance(answer, str):
+        return _cut(answer)
+    return protocol.result_from_dict(answer)
+
+
+def embed(
+    texts: list[str],
+    *,
+    model_id: str | None,
+    batch_size: int,
+    timeout: float | None,
+    config: Path | None,
+    cwd: Path,
+    on_event: events.OnEvent,
+) -> EmbedResult | None:
+    """``ccw embed`` on the warm server; ``None``: run it in-process."""
+    from ccw.exec.embed import EmbedResult
+
+    call = {
+        "texts": texts,
+        "model_id": model_id,
+        "batch_size": batch_size,
+        "timeout": timeout,
+        "config": str(config) if config else None,
+        "cwd": str(cwd),
+    }
+    answer = _exchange({"kind": "embed", "embed": call}, config, cwd, on_event)
+    if answer is None:
+        return None
+    if isinstance(answer, str):
+        raise WarmCallError(
+            "stream_cut",
+            "the warm server stopped in the middle of the call",
+            "run it again (it runs in-process while no warm server answers)",
+            ExitCode.STREAM_CUT,
+        )
+    return EmbedResult(
+        vectors=answer["embeddings"],
+        model=answer["model"],
+        deployments=list(answer["deployments"]),
+        prompt_tokens=answer["usage"]["promptTokens"],
+        batches=int(answer["batches"]),
+    )
+
+
+def _exchange(
+    request: dict[str, Any], config: Path | None, cwd: Path, on_event: events.OnEvent
+) -> dict[str, Any] | str | None:
+    """Send one call; its events go to ``on_event``. The answer's ``result``; ``None``: run
+    it in-process; a string: what streamed before the server went away."""
+    files = protocol.config_files(config, cwd)
     chosen = settings(files)
     if chosen.mode == "off":
         return None
-    path = paths.socket_path()
-    conn = _connect(path, on_event)
+    conn = _connect(paths.socket_path(), on_event)
     if conn is None:
         if chosen.mode == "auto":
             from ccw.warm.autostart import start_in_background
 
             start_in_background(chosen.idle_minutes)
         return None
+    full = {
+        **request,
+        "protocol": protocol.PROTOCOL,
+        "identity": protocol.identity_for(files).to_dict(),
+        "env": protocol.caller_values(files),
+    }
     with conn:
-        return _call(conn, options, files, on_event)
+        return _stream(conn, full, on_event)
 
 
 def _connect(path: Path, on_event: events.OnEvent) -> socket.socket | None:
@@ -107,22 +167,14 @@ def _connect(path: Path, on_event: events.OnEvent) -> socket.socket | None:
     return conn
 
 
-def _call(
-    conn: socket.socket, options: RunOptions, files: list[Path], on_event: events.OnEvent
-) -> ExecutionResult | None:
-    request = {
-        "kind": "run",
-        "protocol": protocol.PROTOCOL,
-        "identity": protocol.identity_for(files).to_dict(),
-        "options": protocol.options_to_dict(options),
-        "env": protocol.caller_values(files),
-    }
+def _stream(
+    conn: socket.socket, request: dict[str, Any], on_event: events.OnEvent
+) -> dict[str, Any] | str | None:
     streamed: list[str] = []
     accepted = False
     try:
         conn.sendall(protocol.encode(request))
-        reader = conn.makefile("rb")
-        for line in reader:
+        for line in conn.makefile("rb"):
             message = protocol.decode(line)
             if "event" in message:
                 event = protocol.event_from_dict(message)
@@ -146,13 +198,14 @@ def _call(
                 )
             elif "result" in message:
                 _forget_note()
-                return protocol.result_from_dict(message["result"])
+                found: dict[str, Any] = message["result"]
+                return found
     except (OSError, ValueError):
         pass
     if not accepted:
         _note("the warm server did not answer: the call runs in-process", on_event)
         return None
-    return _cut("".join(streamed))
+    return "".join(streamed)
 
 
 def _cut(streamed: str) -> ExecutionResult:

@@ -177,7 +177,7 @@ class WarmServer:
             elif kind == "stop":
                 send({"stopping": True})
                 threading.Thread(target=self._stop_from_client, daemon=True).start()
-            elif kind == "run":
+            elif kind in ("run", "embed"):
                 self._run(request, send)
 
     def _stop_from_client(self) -> None:
@@ -205,15 +205,13 @@ class WarmServer:
 
     def _execute(self, request: dict[str, Any], send: Callable[[dict[str, Any]], None]) -> None:
         from ccw.config.secrets import caller_environment
-        from ccw.exec.run import execute
 
         def on_event(event: events.Event) -> None:
             send(protocol.event_to_dict(event))
 
         try:
-            options = protocol.options_from_dict(request["options"])
             with caller_environment(request.get("env") or {}):
-                result = execute(options, on_event)
+                result = _call(request, on_event)
         except _ClientGone:
             return
         except CcwError as exc:
@@ -241,7 +239,31 @@ class WarmServer:
                 }
             )
             return
-        send({"result": result.to_dict()})
+        send({"result": result})
+
+
+def _call(request: dict[str, Any], on_event: events.OnEvent) -> dict[str, Any]:
+    """Run a ``ccw cli`` call (``run``) or a ``ccw embed`` (``embed``) as the caller's
+    process would; the result as the wire carries it."""
+    if request.get("kind") == "embed":
+        from ccw.config.layers import LayeredConfig
+        from ccw.exec.embed import embed
+
+        call = request["embed"]
+        layered = LayeredConfig.open(call.get("config"), Path(call["cwd"]))
+        embedded = embed(
+            layered.load(),
+            layered.path,
+            list(call["texts"]),
+            model_id=call.get("model_id"),
+            batch_size=int(call["batch_size"]),
+            timeout=call.get("timeout"),
+            on_event=on_event,
+        )
+        return embedded.to_dict()
+    from ccw.exec.run import execute
+
+    return execute(protocol.options_from_dict(request["options"]), on_event).to_dict()
 
 
 def _warm_up() -> None:
