@@ -155,7 +155,7 @@ def _connect(path: Path, on_event: events.OnEvent) -> socket.socket | None:
     conn.settimeout(HANDSHAKE_TIMEOUT)
     try:
         conn.connect(str(path))
-    except OSError:
+    except ConnectionRefusedError:  # nobody listens: a crashed server's socket
         conn.close()
         with contextlib.suppress(OSError):
             path.unlink()
@@ -163,6 +163,10 @@ def _connect(path: Path, on_event: events.OnEvent) -> socket.socket | None:
             "the warm server is gone (a stale socket, now removed): the call runs in-process",
             on_event,
         )
+        return None
+    except OSError:  # busy, or not ours to judge: its server keeps it
+        conn.close()
+        _note("the warm server did not answer: the call runs in-process", on_event)
         return None
     return conn
 

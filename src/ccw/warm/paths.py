@@ -1,7 +1,7 @@
 """Where the warm server listens: a Unix socket in the user's runtime directory.
 
-``CCW_RUNTIME_DIR`` overrides it; without ``XDG_RUNTIME_DIR`` (Linux) the socket goes in a
-0700 folder under the user data dir, never in a shared /tmp folder.
+``CCW_RUNTIME_DIR`` overrides it; with ``CCW_DATA_DIR`` set, or without ``XDG_RUNTIME_DIR``
+(Linux), the socket goes in a 0700 folder under the data dir, never in a shared /tmp folder.
 """
 
 from __future__ import annotations
@@ -24,7 +24,11 @@ def runtime_dir() -> Path:
     override = os.environ.get("CCW_RUNTIME_DIR")
     if override:
         folder = Path(override).expanduser()
-    elif sys.platform.startswith("linux") and not os.environ.get("XDG_RUNTIME_DIR"):
+    elif os.environ.get("CCW_DATA_DIR") or (
+        sys.platform.startswith("linux") and not os.environ.get("XDG_RUNTIME_DIR")
+    ):
+        # A ccw with a data dir of its own has a warm server of its own: a server keeping
+        # its history elsewhere could not take its calls anyway.
         folder = data_dir() / "run"
     else:
         import warnings
