@@ -88,6 +88,8 @@ def run_ccw(project: Path, ccw_env: dict[str, str]) -> RunCcw:
             cwd=cwd or project,
             env={**ccw_env, **(env or {})},
             input=input,
+            # Never the runner's own stdin: piped input joins the prompt.
+            stdin=subprocess.DEVNULL if input is None else None,
             capture_output=True,
             text=True,
             timeout=timeout,

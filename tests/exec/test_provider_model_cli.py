@@ -56,9 +56,10 @@ def _no_secret(*texts: str) -> None:
 def test_two_keys_one_refused_answers_and_shows_the_bad_key_unhealthy(
     run_ccw: RunCcw, project: Path, srv: ProviderServer
 ) -> None:
-    write_config(
-        project, {"providers": [multi(srv.url + "/v1")], "endpoints": [endpoint("e", "multi")]}
-    )
+    shuffled = multi(srv.url + "/v1")
+    shuffled["apiKeys"][1]["weight"] = 1000  # the bad key is drawn first: it must be tried
+    shuffled["apiKeys"][0]["weight"] = 1
+    write_config(project, {"providers": [shuffled], "endpoints": [endpoint("e", "multi")]})
     srv.refuse_key(BAD)
     answers = [
         run_ccw("cli", "-p", "hello", "--model", "e", "--json", env=KEYS, input="")
@@ -69,7 +70,7 @@ def test_two_keys_one_refused_answers_and_shows_the_bad_key_unhealthy(
         assert result["output"] == DEFAULT_REPLY
         assert result["deployment"] == "multi/good"
         _no_secret(done.stdout, done.stderr)
-    assert srv.calls_by_key().get(BAD, 0) <= 1  # set aside after its first refusal
+    assert srv.calls_by_key().get(BAD, 0) == 1  # tried once, then set aside
     health = ok_json(run_ccw("provider", "health", "multi", "--json", env=KEYS))
     keys = {k["keyId"]: k for k in health["providers"][0]["keys"]}
     assert keys["bad"]["healthStatus"] == "unhealthy"
@@ -78,9 +79,15 @@ def test_two_keys_one_refused_answers_and_shows_the_bad_key_unhealthy(
     shown = run_ccw("provider", "health", env=KEYS)
     assert "unhealthy" in ok(shown).stdout
     _no_secret(shown.stdout, json.dumps(health))
-    # history names the deployment's provider, never a key
+    # history names the deployment (provider and key id), never a key
     listed = run_ccw("cli", "history", "--json", env=KEYS)
     _no_secret(listed.stdout, listed.stderr)
+    calls = json.loads(listed.stdout)
+    calls = calls["calls"] if isinstance(calls, dict) else calls
+    assert [c["deployment"] for c in calls] == ["multi/good"] * 3
+    detail = ok(run_ccw("cli", "detail", calls[0]["id"], env=KEYS))
+    assert "multi/good" in detail.stdout
+    _no_secret(detail.stdout, detail.stderr)
 
 
 def test_provider_test_per_key_and_health_check_now(
@@ -197,6 +204,8 @@ def test_fallback_is_said_on_stderr_and_in_the_result(run_ccw: RunCcw, project: 
         assert result["output"] == "second answers"
         assert (result["endpointId"], result["fallbackFrom"]) == ("two", ["one"])
         assert "falling back" in done.stderr
+        detail = ok(run_ccw("cli", "detail", result["id"], "--json"))
+        assert json.loads(detail.stdout)["fallbackFrom"] == ["one"]
 
 
 def test_timeout_is_a_deadline_for_the_whole_call(

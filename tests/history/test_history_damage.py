@@ -180,6 +180,8 @@ def test_a_version_1_history_is_migrated_with_projects(tmp_path: Path) -> None:
     with History(path) as history:
         old = history.record(result(), prompt="old", cwd=str(one))
     with sqlite3.connect(path) as conn:
+        for column in ("deployment", "fallback_from"):  # as in every migration since
+            conn.execute(f"ALTER TABLE calls DROP COLUMN {column}")
         _drop_conversations(conn)
         conn.execute("DROP INDEX calls_project")
         conn.execute("ALTER TABLE calls DROP COLUMN project")
@@ -255,3 +257,26 @@ def test_cli_history_lists_this_project_unless_all_projects(
     assert [c["id"] for c in json.loads(every.stdout)["calls"]] == [theirs, mine]
     there = run_ccw("cli", "history", "--json", cwd=other)
     assert [c["id"] for c in json.loads(there.stdout)["calls"]] == [theirs]
+
+
+def test_a_history_from_before_deployments_is_migrated_and_records_them(tmp_path: Path) -> None:
+    path = tmp_path / "history.db"
+    with History(path) as history:
+        old = history.record(result(), prompt="old")
+    with sqlite3.connect(path) as conn:
+        for column in ("deployment", "fallback_from"):
+            conn.execute(f"ALTER TABLE calls DROP COLUMN {column}")
+        conn.execute(
+            "DELETE FROM ccw_migrations WHERE name = ?",
+            ("calls know the deployment that answered and their fallbacks",),
+        )
+    routed = result()
+    routed.deployment, routed.fallback_from = "pool/key-2", ["first"]
+    with History(path) as history:
+        assert history.warnings == []
+        record = history.get(old)
+        assert record is not None and (record["deployment"], record["fallbackFrom"]) == (None, None)
+        new = history.record(routed, prompt="new")
+        again = history.get(new or "")
+        assert again is not None
+        assert (again["deployment"], again["fallbackFrom"]) == ("pool/key-2", ["first"])

@@ -100,6 +100,8 @@ def test_a_recorded_call_comes_back_whole(history: History) -> None:
         "parentId": None,
         "conversationId": call_id,
         "finishReason": "stop",
+        "deployment": None,
+        "fallbackFrom": None,
         "cwd": "/work/p",
         "prompt": "Capital of France?",
         "output": "Paris.",

@@ -166,6 +166,7 @@ def _show(record: dict[str, Any]) -> None:
         ("tool", record["tool"]),
         ("endpoint", record["endpointId"] or "-"),
         ("provider", record["provider"]),
+        ("deployment", record["deployment"] or "-"),
         ("model", record["model"]),
         ("mode", record["mode"]),
         ("project", record["project"] or "-"),
@@ -179,6 +180,8 @@ def _show(record: dict[str, Any]) -> None:
         ("cost", units.cost(record["cost"], "-")),
         ("context cache", _cache(record)),
     ]
+    if record["fallbackFrom"]:
+        facts.append(("fell back from", ", ".join(record["fallbackFrom"])))
     if record["error"]:
         facts.append(("error", f"{record['error']} [{record['errorKind'] or 'error'}]"))
     if record["fix"]:

@@ -81,6 +81,14 @@ CREATE INDEX IF NOT EXISTS calls_conversation ON calls (conversation_id, seq);
 """
 
 
+# Which deployment answered (``provider/key-id`` of a multi-key provider or a pool, never the
+# key) and the endpoints the call fell back from, as a JSON list.
+_DEPLOYMENTS = """
+ALTER TABLE calls ADD COLUMN deployment TEXT;
+ALTER TABLE calls ADD COLUMN fallback_from TEXT;
+"""
+
+
 def _create_calls(db: sqlite3.Connection) -> None:
     run_script(db, _CALLS)
 
@@ -101,11 +109,16 @@ def _add_conversations(db: sqlite3.Connection) -> None:
     run_script(db, _CONVERSATIONS)
 
 
+def _add_deployments(db: sqlite3.Connection) -> None:
+    run_script(db, _DEPLOYMENTS)
+
+
 # In order; the first two are schemas 1 and 2 of the ``PRAGMA user_version`` days.
 MIGRATIONS = (
     Migration("create calls and their full-text index", _create_calls),
     Migration("calls know their project and answer length", _add_projects),
     Migration("calls know their conversation, parent and finish reason", _add_conversations),
+    Migration("calls know the deployment that answered and their fallbacks", _add_deployments),
 )
 
 

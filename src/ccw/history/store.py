@@ -38,7 +38,8 @@ T = TypeVar("T")
 _LIST_COLUMNS = (
     "id, created_at, tool, endpoint_id, provider, model, mode, prompt, prompt_tokens, "
     "completion_tokens, cached_tokens, cost, duration_ms, success, exit_code, error, "
-    "error_kind, cache_used, project, parent_id, conversation_id, finish_reason"
+    "error_kind, cache_used, project, parent_id, conversation_id, finish_reason, "
+    "deployment, fallback_from"
 )
 _OPTIONAL_TEXT = (str, type(None))
 _OPTIONAL_INT = (int, type(None))
@@ -66,6 +67,8 @@ _KINDS: dict[str, type | tuple[type, ...]] = {
     "parent_id": _OPTIONAL_TEXT,
     "conversation_id": _OPTIONAL_TEXT,
     "finish_reason": _OPTIONAL_TEXT,
+    "deployment": _OPTIONAL_TEXT,
+    "fallback_from": _OPTIONAL_TEXT,
     "cwd": str,
     "output": str,
     "messages": _OPTIONAL_TEXT,
@@ -195,6 +198,8 @@ class History:
             "warnings": json.dumps(list(result.warnings), ensure_ascii=False),
             "parent_id": parent_id,
             "finish_reason": result.finish_reason,
+            "deployment": result.deployment,
+            "fallback_from": json.dumps(result.fallback_from) if result.fallback_from else None,
         }
         columns = ", ".join(["id", "conversation_id", *row])
         marks = ", ".join(["?"] * (len(row) + 2))
@@ -448,6 +453,8 @@ def _summary(row: sqlite3.Row) -> dict[str, Any]:
         "parentId": row["parent_id"],
         "conversationId": row["conversation_id"] or row["id"],
         "finishReason": row["finish_reason"],
+        "deployment": row["deployment"],
+        "fallbackFrom": _json(row["fallback_from"], list),
         "promptPreview": _preview(row["prompt"]),
     }
 
