@@ -117,3 +117,19 @@ def test_a_browser_page_of_another_origin_is_refused(gateway: Gateway) -> None:
     )
     assert got.status_code == 403
     assert gateway.provider.requests == []
+
+
+def test_responses_api_whole_and_streamed(gateway: Gateway) -> None:
+    gateway.provider.reply = "alpha beta gamma"
+    with client(gateway) as sdk:
+        whole = sdk.responses.create(model="gpt", instructions="be brief", input="hello responses")
+        events = list(sdk.responses.create(model="gpt", input="again", stream=True))
+    assert whole.output_text == "alpha beta gamma"
+    assert whole.usage is not None and whole.usage.output_tokens > 0
+    sent = gateway.provider.requests[0].body
+    assert sent["messages"][0] == {"role": "system", "content": "be brief"}
+    assert "hello responses" in str(sent["messages"][-1])
+    deltas = [e.delta for e in events if e.type == "response.output_text.delta"]
+    assert "".join(deltas) == "alpha beta gamma" and len(deltas) > 1
+    assert events[-1].type == "response.completed"
+    assert events[-1].response.output_text == "alpha beta gamma"

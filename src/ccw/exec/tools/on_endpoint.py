@@ -10,6 +10,10 @@ gemini and qwen take no base URL ccw can set: refused with the reason.
 
 from __future__ import annotations
 
+import contextlib
+import json
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from ccw.errors import UsageError
@@ -18,11 +22,10 @@ from ccw.exec.executor import Executor, Request
 from ccw.exec.tools.executor import ToolRequest, default_tool_timeout, run_tool
 from ccw.result import ExecutionResult
 
-ON_ENDPOINT: tuple[str, ...] = ("claude",)
+ON_ENDPOINT: tuple[str, ...] = ("claude", "codex")
+CODEX_TOKEN_ENV = "CCW_GATEWAY_TOKEN"
 # Why each other tool cannot be pointed at the gateway.
 LIMITATION: dict[str, str] = {
-    "codex": "codex (0.171 and later) sends a custom model provider only OpenAI's Responses "
-    'API (wire_api = "responses"), which the gateway does not answer yet',
     "gemini": "the gemini CLI takes no API base URL that ccw can point at its gateway",
     "qwen": "the qwen CLI takes no API base URL that ccw can point at its gateway",
 }
@@ -33,7 +36,7 @@ def check_on_endpoint(tool: str, endpoint_id: str) -> None:
     if tool not in ON_ENDPOINT:
         raise UsageError(
             f"--tool {tool} cannot answer from endpoint {endpoint_id}: {LIMITATION[tool]}",
-            f"use --tool claude --model {endpoint_id}, or call the "
+            f"use --tool claude or --tool codex with --model {endpoint_id}, or call the "
             f"endpoint itself: ccw cli --model {endpoint_id}",
         )
 
@@ -55,6 +58,19 @@ def claude_environment(url: str, token: str, endpoint_id: str) -> dict[str, str]
     }
 
 
+def codex_config(url: str, endpoint_id: str) -> str:
+    """A codex ``config.toml`` whose one model provider is the gateway (Responses API)."""
+    return (
+        f"model = {json.dumps(endpoint_id)}\n"
+        'model_provider = "ccw"\n\n'
+        "[model_providers.ccw]\n"
+        'name = "ccw gateway"\n'
+        f"base_url = {json.dumps(url + '/v1')}\n"
+        f'env_key = "{CODEX_TOKEN_ENV}"\n'
+        'wire_api = "responses"\n'
+    )
+
+
 class EndpointToolExecutor(Executor):
     """Runs a CLI tool with its model calls answered by one endpoint (or pool)."""
 
@@ -72,8 +88,10 @@ class EndpointToolExecutor(Executor):
         from ccw.server.gateway.local import local_gateway
 
         ctx = request.context
-        with local_gateway(self._config_path) as gateway:
-            env = claude_environment(gateway.url, gateway.token, self._endpoint)
+        with (
+            local_gateway(self._config_path) as gateway,
+            self._settings(gateway.url, gateway.token) as env,
+        ):
             result = run_tool(
                 ToolRequest(
                     tool=self.name,
@@ -89,3 +107,14 @@ class EndpointToolExecutor(Executor):
             )
         result.endpoint_id = self.endpoint_id
         return result
+
+    @contextlib.contextmanager
+    def _settings(self, url: str, token: str) -> Iterator[dict[str, str]]:
+        """The tool's environment for the run: claude's variables, or codex's own
+        ``CODEX_HOME`` in a temporary folder (the user's codex config is never read)."""
+        if self.name == "claude":
+            yield claude_environment(url, token, self._endpoint)
+            return
+        with tempfile.TemporaryDirectory(prefix="ccw-codex-") as home:
+            (Path(home) / "config.toml").write_text(codex_config(url, self._endpoint))
+            yield {"CODEX_HOME": home, CODEX_TOKEN_ENV: token}

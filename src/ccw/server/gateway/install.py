@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from ccw.server.gateway import anthropic_routes, openai_routes, token
+from ccw.server.gateway import anthropic_routes, openai_routes, responses_routes, token
 from ccw.server.gateway.errors import GatewayError, Wire, body, headers
 
 ANTHROPIC_PATH = "/v1/messages"
@@ -33,6 +33,7 @@ def install(app: FastAPI, gateway_token: str | None = None, parent_id: str | Non
     guard = [Depends(check_token)]
     app.include_router(openai_routes.router, dependencies=guard, include_in_schema=False)
     app.include_router(anthropic_routes.router, dependencies=guard, include_in_schema=False)
+    app.include_router(responses_routes.router, dependencies=guard, include_in_schema=False)
 
     async def refused(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, GatewayError)
