@@ -118,6 +118,7 @@ def _serve_http(
     info(f"config: {config_file}")
     url = f"http://{shown_host}:{port}/"
     info(f"dashboard: {url}" + ("#token=<your token>" if token else ""))
+    info(f"API (OpenAI, Anthropic): {url}v1 with the token of: ccw serve token")
     # h11 bounds the request line and headers it buffers (a 400 beyond); httptools would not.
     config = uvicorn.Config(
         server_app,
