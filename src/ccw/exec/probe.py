@@ -82,10 +82,13 @@ def _base(provider: Provider, local_port: int | None) -> str:
 
 
 def _custom_headers(provider: Provider, allowed: Collection[str]) -> dict[str, str]:
-    """The provider's custom headers, ``${VAR}`` references resolved."""
+    """The provider's custom headers as a call sends them (``advancedSettings.customHeaders``
+    beneath the top-level ``customHeaders``), ``${VAR}`` references resolved."""
+    advanced = provider.advanced_settings.custom_headers if provider.advanced_settings else None
+    raw = {**(advanced or {}), **(provider.custom_headers or {})}
     return {
         name: resolve(value, what=f"provider {provider.id} header {name}", allowed=allowed)
-        for name, value in (provider.custom_headers or {}).items()
+        for name, value in raw.items()
     }
 
 
@@ -189,6 +192,9 @@ def test_provider(
     except httpx.TimeoutException:
         return ProbeResult.fault(faults.TIMEOUT, elapsed(), f"no answer within {timeout:g} s")
     except (httpx.TransportError, httpx.InvalidURL) as exc:
+        failure = faults.connect_failure(exc, secrets=request.secrets, provider_id=provider.id)
+        if failure is not None:  # the same root cause a call names: DNS, refused, TLS
+            return ProbeResult.fault(failure.kind, elapsed(), f"{failure.detail}; {failure.fix}")
         reason = _scrub(str(exc) or type(exc).__name__, request.secrets)
         return ProbeResult.fault(
             faults.UNREACHABLE, elapsed(), f"cannot reach {request.shown_url}: {reason}"
