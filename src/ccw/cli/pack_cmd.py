@@ -139,20 +139,34 @@ class _Discard:
 class _Replacing:
     """The sink of ``-o FILE``: a file beside it, made at the first byte (after selection,
     so never packed into itself), that replaces it only once the pack is complete; an error
-    (a pattern matching nothing, a limit with --on-overflow fail) changes no file."""
+    (a pattern matching nothing, a limit with --on-overflow fail) changes no file.
+
+    A symlink's target is replaced, not the link; something that is not a regular file (a
+    device such as ``/dev/null``, a FIFO) is written to as it is, as a shell redirect would.
+    """
 
     def __init__(self, output: Path) -> None:
-        self.output = output
+        import os
+        import stat
+
+        self.target = output.resolve()
+        try:
+            mode = os.stat(self.target).st_mode
+        except OSError:
+            mode = stat.S_IFREG
+        self.direct = not stat.S_ISREG(mode)
         self.handle: IO[bytes] | None = None
 
     def write(self, data: bytes) -> int:
         if self.handle is None:
-            import tempfile
+            if self.direct:
+                self.handle = self.target.open("wb")
+            else:
+                import tempfile
 
-            folder, prefix = self.output.resolve().parent, f".{self.output.name}."
-            self.handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed by __exit__)
-                "wb", dir=folder, prefix=prefix, delete=False
-            )
+                self.handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed by __exit__)
+                    "wb", dir=self.target.parent, prefix=f".{self.target.name}.", delete=False
+                )
         return self.handle.write(data)
 
     def __enter__(self) -> _Replacing:
@@ -163,11 +177,13 @@ class _Replacing:
 
         if self.handle is None:
             if kind is None:
-                self.output.write_bytes(b"")
+                self.target.write_bytes(b"")
             return
         self.handle.close()
+        if self.direct:
+            return
         if kind is None:
-            os.replace(self.handle.name, self.output)
+            os.replace(self.handle.name, self.target)
         else:
             Path(self.handle.name).unlink(missing_ok=True)
 

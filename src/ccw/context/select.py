@@ -182,8 +182,14 @@ class Selector:
             if not found:
                 self.result.unmatched.append(pattern.text)
                 continue
-            kept = 0
             excludes = self.excludes
+            if not excludes and self.file_filter is None:  # every match is kept
+                self.result.matches.extend(
+                    [Match(rel, *where) for rel, where in sorted(found.items()) if rel not in seen]
+                )
+                seen.update(found)
+                continue
+            kept = 0
             for rel in sorted(found):
                 roots, explicit = found[rel]
                 if excludes and self._excluded_by_pattern(rel):
@@ -210,8 +216,11 @@ class Selector:
         return self.result
 
     def _found(self, text: str) -> dict[str, tuple[tuple[str, ...], bool]]:
+        globs = expand_braces(text)
+        if len(globs) == 1:  # one listing: no path twice, no need to merge
+            return {rel: (roots, explicit) for rel, roots, explicit in self._resolve(globs[0])}
         found: dict[str, tuple[tuple[str, ...], bool]] = {}
-        for glob in expand_braces(text):
+        for glob in globs:
             for rel, roots, explicit in self._resolve(glob):
                 found.setdefault(rel, (roots, explicit))
         return found
@@ -321,6 +330,12 @@ class Selector:
         listing = _Listing()
         # Decided once per folder (a few per hundred files), then looked up for each file.
         reasons: dict[str, str | None] = {"": None}
+        for folder in {name.rpartition("/")[0] for name in names}:
+            if folder not in reasons:
+                reasons[folder] = self._policy_reason(folder.split("/"), venvs)
+        if not any(reasons.values()):
+            listing.files = names  # nothing is left out: no step per file
+            return listing
         for name in names:
             folder = name.rpartition("/")[0]
             if folder not in reasons:
@@ -457,10 +472,11 @@ def _git_listing(base: str, top: str, watch: set[str]) -> list[str] | None:
     if completed.returncode != 0:
         return None
     listed = completed.stdout.decode("utf-8", "surrogateescape").split("\0")
-    names = sorted({name for name in listed if name})
+    unique = set(listed)
+    unique.discard("")
+    names = sorted(unique)
     folders = {""}
-    for name in names:
-        folder = name.rpartition("/")[0]
+    for folder in {name.rpartition("/")[0] for name in names}:
         while folder and folder not in folders:
             folders.add(folder)
             folder = folder.rpartition("/")[0]
