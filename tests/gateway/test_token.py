@@ -37,3 +37,11 @@ def test_the_token_is_made_once_and_kept(tmp_path: Path) -> None:
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert gateway_token(tmp_path / "other") != first
+
+
+def test_ccw_serve_token_imports_neither_litellm_nor_the_server(run_ccw: RunCcw) -> None:
+    done = run_ccw("serve", "token", env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert done.returncode == 0, done.stderr
+    imported = [line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()]
+    assert "ccw.server.gateway.token" in imported
+    assert not [name for name in imported if name.startswith(("litellm", "fastapi"))]
