@@ -18,7 +18,7 @@ from ccw.config.effective import effective_config, find_provider
 from ccw.config.schema import Config, HealthCheck, Provider
 from ccw.exec.deployments import DEFAULT_KEY_ID
 from ccw.exec.key_state import KeyHealth, KeyStates, state_file
-from ccw.exec.probe import probe_provider
+from ccw.exec.probe import KeyProbe, probe_provider
 
 TICK_S = 1.0  # how often the loop looks for a provider that is due
 
@@ -32,24 +32,30 @@ def states_for(config_path: Path) -> KeyStates:
 def check_provider(config: Config, config_path: Path, provider_id: str) -> dict[str, Any]:
     """Test every enabled key of a provider once, record each outcome, return the report."""
     provider = find_provider(config, provider_id)
-    policy = provider.health_check or HealthCheck()
     states = states_for(config_path)
     for probe in probe_provider(config, provider_id).keys:
-        deployment = f"{provider.id}/{probe.key_id}"
-        result = probe.result
-        if result.success:
-            states.success(deployment, result.latency_ms, check=True)
-        else:
-            states.failure(
-                deployment,
-                f"{result.error_kind}: {result.error}",
-                threshold=policy.failure_threshold,
-                cooldown_s=float(policy.cooldown_seconds),
-                at_once=result.error_kind == "authentication",
-                check=True,
-                latency_ms=result.latency_ms or None,
-            )
+        record_probe(provider, states, probe)
     return provider_report(provider, states.read())
+
+
+def record_probe(provider: Provider, states: KeyStates, probe: KeyProbe) -> None:
+    """One key's test, recorded as a health check: with the provider's failure threshold and
+    cooldown; an authentication failure sets the key aside at once."""
+    policy = provider.health_check or HealthCheck()
+    deployment = f"{provider.id}/{probe.key_id}"
+    result = probe.result
+    if result.success:
+        states.success(deployment, result.latency_ms, check=True)
+        return
+    states.failure(
+        deployment,
+        f"{result.error_kind}: {result.error}",
+        threshold=policy.failure_threshold,
+        cooldown_s=float(policy.cooldown_seconds),
+        at_once=result.error_kind == "authentication",
+        check=True,
+        latency_ms=result.latency_ms or None,
+    )
 
 
 def provider_report(provider: Provider, states: dict[str, KeyHealth]) -> dict[str, Any]:

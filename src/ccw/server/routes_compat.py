@@ -16,7 +16,6 @@ from pydantic import BaseModel, ConfigDict
 from ccw.config.effective import find_provider
 from ccw.config.manage import now_iso
 from ccw.errors import NotFoundError, UsageError
-from ccw.server.key_record import record
 from ccw.server.state import ServerState, state
 
 router = APIRouter(tags=["compat"])
@@ -55,6 +54,7 @@ def test_key(
 ) -> dict[str, Any]:
     """Test one key (``keyId``; ``default`` is a provider's single ``apiKey``) and record
     the outcome as a health check would."""
+    from ccw.exec.health import record_probe, states_for
     from ccw.exec.probe import probe_provider
 
     if not body.keyId:
@@ -62,7 +62,7 @@ def test_key(
     name, labels = _labels(s, provider_id)
     config = s.config()
     probe = probe_provider(config, provider_id, key_id=body.keyId).keys[0]
-    record(find_provider(config, provider_id), s.store.path, probe)
+    record_probe(find_provider(config, provider_id), states_for(s.store.path), probe)
     result = probe.result
     return {
         "valid": result.success,
