@@ -115,6 +115,11 @@ class EndpointToolExecutor(Executor):
         if self.name == "claude":
             yield claude_environment(url, token, self._endpoint)
             return
-        with tempfile.TemporaryDirectory(prefix="ccw-codex-") as home:
+        from ccw.paths import data_dir
+
+        # Not under /tmp: codex refuses to set up its helper commands in a temporary folder.
+        parent = data_dir() / "tool-homes"
+        parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="codex-", dir=parent) as home:
             (Path(home) / "config.toml").write_text(codex_config(url, self._endpoint))
             yield {"CODEX_HOME": home, CODEX_TOKEN_ENV: token}
