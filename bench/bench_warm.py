@@ -117,8 +117,22 @@ def many_calls(project: Path, env: dict[str, str], count: int) -> float:
     for n in range(count):
         result = client.run(options, events.ignore)
         if result is None or not result.success:
-            raise SystemExit(f"call {n} was not served warm: {result}")
+            reason = result.error if result is not None else "not taken"
+            raise SystemExit(f"call {n} of {count} was not served warm: {reason}")
     return time.perf_counter() - start
+
+
+def report(samples: dict[str, list[tuple[float, float]]], runs: int) -> None:
+    first = {k: statistics.median(s[0] for s in v) for k, v in samples.items()}
+    total = {k: statistics.median(s[1] for s in v) for k, v in samples.items()}
+    print(f"{'command':22} {'first byte':>11} {'total':>9}   (median of {runs})")
+    for label in samples:
+        print(f"{label:22} {first[label] * 1000:8.0f} ms {total[label] * 1000:6.0f} ms")
+    warm_first = first["ccw cli, warm"]
+    print(f"warm first byte - curl's: {(warm_first - first['curl']) * 1000:.0f} ms")
+    print(f"llm total / warm total: {total['llm'] / total['ccw cli, warm']:.1f}x")
+    local = total["ccw cli, in-process"]
+    print(f"in-process total / warm total: {local / total['ccw cli, warm']:.1f}x", flush=True)
 
 
 def main() -> None:
@@ -154,6 +168,7 @@ def main() -> None:
                 for _ in range(args.runs):  # interleaved: the machine's noise hits all alike
                     for label, (cmd, cmd_env) in commands.items():
                         samples[label].append(timed(cmd, project, cmd_env))
+                report(samples, args.runs)
                 took = many_calls(project, env, args.calls)
                 after = rss_mb(warm.pid)
             finally:
@@ -161,16 +176,6 @@ def main() -> None:
                 warm.wait(30)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    first = {k: statistics.median(s[0] for s in v) for k, v in samples.items()}
-    total = {k: statistics.median(s[1] for s in v) for k, v in samples.items()}
-    print(f"{'command':22} {'first byte':>11} {'total':>9}   (median of {args.runs})")
-    for label in commands:
-        print(f"{label:22} {first[label] * 1000:8.0f} ms {total[label] * 1000:6.0f} ms")
-    warm_first = first["ccw cli, warm"]
-    print(f"warm first byte - curl's: {(warm_first - first['curl']) * 1000:.0f} ms")
-    print(f"llm total / warm total: {total['llm'] / total['ccw cli, warm']:.1f}x")
-    local = total["ccw cli, in-process"]
-    print(f"in-process total / warm total: {local / total['ccw cli, warm']:.1f}x")
     print(
         f"warm server RSS: {idle:.0f} MB idle, {after:.0f} MB after {args.calls} more calls "
         f"({(after / idle - 1) * 100:+.1f}%), {args.calls / took:.0f} calls/s through the socket"
