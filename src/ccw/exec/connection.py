@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from typing import Any
 
 from ccw.config.providers import kind
 from ccw.config.schema import AdvancedSettings, ModelDefinition, Provider
@@ -107,3 +108,26 @@ def connection(
         proxy=adv.proxy,
         warnings=tuple(warnings),
     )
+
+
+def litellm_params(
+    model: str,
+    api_key: str | None,
+    *,
+    api_base: str | None,
+    headers: dict[str, str],
+    organization: str | None,
+    api_version: str | None,
+) -> dict[str, Any]:
+    """LiteLLM's connection arguments for one key: what a plain call, an embedding and each
+    Router deployment pass alike. Holds the key: never print it."""
+    params: dict[str, Any] = {"model": model, "api_key": api_key}
+    if api_base:
+        params["api_base"] = api_base
+    if headers:
+        params["extra_headers"] = dict(headers)
+    if organization:
+        params["organization"] = organization
+    if api_version:
+        params["api_version"] = api_version
+    return params

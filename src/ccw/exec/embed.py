@@ -133,14 +133,7 @@ def _kwargs(target: CallTarget, batch: list[str], timeout: float | None) -> dict
     if timeout:
         kwargs["timeout"] = timeout
     if not target.routed:
-        kwargs["model"] = target.model
-        kwargs["api_key"] = target.api_key
-        if target.api_base:
-            kwargs["api_base"] = target.api_base
-        if target.headers:
-            kwargs["extra_headers"] = dict(target.headers)
-        if target.api_version:
-            kwargs["api_version"] = target.api_version
+        kwargs.update(target.litellm_params())
     client = http_guard.client_for(target.model)
     if client is not None and not target.routed:
         kwargs["client"] = client

@@ -172,18 +172,7 @@ def _kwargs(
     options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A plain call's kwargs: the shared ones plus the one key's credentials."""
-    kwargs = call_kwargs(target, messages, timeout, stream, options)
-    kwargs["model"] = target.model
-    kwargs["api_key"] = target.api_key
-    if target.api_base:
-        kwargs["api_base"] = target.api_base
-    if target.headers:
-        kwargs["extra_headers"] = dict(target.headers)
-    if target.organization:
-        kwargs["organization"] = target.organization
-    if target.api_version:
-        kwargs["api_version"] = target.api_version
-    return kwargs
+    return {**call_kwargs(target, messages, timeout, stream, options), **target.litellm_params()}
 
 
 def _usage(raw: Any) -> Usage:

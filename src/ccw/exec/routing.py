@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
+from ccw.exec.connection import litellm_params
 from ccw.exec.deployments import Deployment
 
 if TYPE_CHECKING:
@@ -25,19 +26,15 @@ _lock = threading.Lock()
 
 def _litellm_params(deployment: Deployment, weighted: bool) -> dict[str, Any]:
     conn = deployment.conn
-    params: dict[str, Any] = {
-        "model": deployment.model,
-        "api_key": deployment.api_key,
-        "max_retries": 0,
-    }
-    if conn.api_base:
-        params["api_base"] = conn.api_base
-    if conn.headers:
-        params["extra_headers"] = dict(conn.headers)
-    if conn.organization:
-        params["organization"] = conn.organization
-    if conn.api_version:
-        params["api_version"] = conn.api_version
+    params = litellm_params(
+        deployment.model,
+        deployment.api_key,
+        api_base=conn.api_base,
+        headers=conn.headers,
+        organization=conn.organization,
+        api_version=conn.api_version,
+    )
+    params["max_retries"] = 0
     if conn.rpm:
         params["rpm"] = conn.rpm
     if conn.tpm:

@@ -8,6 +8,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ccw.config.effective import LOCAL_ID, effective_config, find_endpoint, find_provider
 from ccw.config.providers import ProviderKind, kind
@@ -107,6 +108,19 @@ class CallTarget:
             if base and d.conn.proxy:
                 found[base] = d.conn.proxy
         return found
+
+    def litellm_params(self) -> dict[str, Any]:
+        """LiteLLM's connection arguments for this target's one key (a plain call)."""
+        from ccw.exec.connection import litellm_params
+
+        return litellm_params(
+            self.model,
+            self.api_key,
+            api_base=self.api_base,
+            headers=self.headers,
+            organization=self.organization,
+            api_version=self.api_version,
+        )
 
     def secrets(self) -> tuple[str, ...]:
         """Every credential of the call: each deployment's key and headers, each apiKeys[]
