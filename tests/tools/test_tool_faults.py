@@ -199,6 +199,29 @@ def test_a_tool_run_has_a_default_deadline(monkeypatch: pytest.MonkeyPatch) -> N
             default_tool_timeout()
 
 
+def test_the_config_deadline_sits_between_the_environment_and_the_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("CCW_TOOL_TIMEOUT", raising=False)
+    assert default_tool_timeout(45) == 45
+    assert default_tool_timeout(0) is None
+    monkeypatch.setenv("CCW_TOOL_TIMEOUT", "90")
+    assert default_tool_timeout(45) == 90
+
+
+def test_cli_deadline_from_the_config(
+    run_ccw: RunCcw, tool_env: dict[str, str], project: Path
+) -> None:
+    config = project / ".ccw" / "storage" / "config" / "litellm-api-config.json"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('{"toolTimeoutSeconds": 1}')
+    env = {**tool_env, "FAKE_TOOL_ACTION": "hang"}
+    env.pop("CCW_TOOL_TIMEOUT", None)
+    done = run_ccw("cli", "-p", "hi", "--tool", "gemini", env=env)
+    assert done.returncode == 14
+    assert "gemini timed out after 1s and was terminated" in done.stderr
+
+
 def test_the_executor_applies_its_default_deadline(
     tool_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -329,6 +329,9 @@ class Config(_Model):
     allowed_env_vars: list[Annotated[str, Field(pattern=ENV_NAME_PATTERN)]] | None = None
     model_pools: list[ModelPool] | None = None
     embedding_pool_config: EmbeddingPoolConfig | None = None
+    # The deadline of a ``ccw cli --tool`` run that sets no ``--timeout`` (0: none);
+    # ``CCW_TOOL_TIMEOUT`` overrides it.
+    tool_timeout_seconds: float | None = Field(default=None, ge=0, le=7 * 86_400)
 
     def provider(self, provider_id: str) -> Provider | None:
         return next((p for p in self.providers if p.id == provider_id), None)

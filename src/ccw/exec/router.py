@@ -104,7 +104,9 @@ def executor_for(
     if route.is_tool:
         from ccw.exec.tools import ToolExecutor
 
-        return ToolExecutor(route.tool, route.tool_model, packs=pack)
+        return ToolExecutor(
+            route.tool, route.tool_model, packs=pack, default_timeout=config.tool_timeout_seconds
+        )
     from ccw.config.secrets import MissingKeyError
     from ccw.exec.litellm_executor import LiteLLMExecutor
     from ccw.exec.target import resolve_target

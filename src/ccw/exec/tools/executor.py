@@ -86,8 +86,8 @@ class ToolExecutor(Executor):
         packs: bool = False,
         default_timeout: float | None = None,
     ) -> None:
-        """``default_timeout``: the deadline of a request that sets none (else
-        ``default_tool_timeout()``)."""
+        """``default_timeout``: the config's ``toolTimeoutSeconds`` (0: none), used when the
+        request sets no deadline and ``CCW_TOOL_TIMEOUT`` is not set."""
         self.name = tool
         self.provider = tool
         self.model = model or "default"
@@ -105,17 +105,20 @@ class ToolExecutor(Executor):
                 mode=request.mode,
                 cwd=request.cwd,
                 include_dirs=request.include_dirs,
-                timeout=request.timeout or self._default_timeout or default_tool_timeout(),
+                timeout=request.timeout or default_tool_timeout(self._default_timeout),
             ),
             on_output=lambda piece: on_event(events.Text(piece)),
         )
 
 
-def default_tool_timeout() -> float | None:
-    """The deadline of a tool run that sets none: ``CCW_TOOL_TIMEOUT`` seconds (0: none),
-    else ``DEFAULT_TOOL_TIMEOUT_SECONDS``."""
+def default_tool_timeout(configured: float | None = None) -> float | None:
+    """The deadline of a tool run that sets none: ``CCW_TOOL_TIMEOUT`` seconds, else the
+    config's ``toolTimeoutSeconds`` (``configured``), else ``DEFAULT_TOOL_TIMEOUT_SECONDS``;
+    0 means no deadline."""
     value = os.environ.get(TOOL_TIMEOUT_ENV, "").strip()
     if not value:
+        if configured is not None:
+            return configured or None
         return DEFAULT_TOOL_TIMEOUT_SECONDS
     try:
         seconds = float(value)
