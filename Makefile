@@ -56,7 +56,7 @@ test: setup-dev
 	$(PROXY_VENV)/bin/python scripts/check_supply_chain.py
 	$(VENV)/bin/ruff check src tests bench scripts
 	$(VENV)/bin/mypy
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 lint: setup-dev
 	$(VENV)/bin/ruff check src tests bench scripts
