@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import yaml
 
-from ccw.config.proxy_yaml import dump, proxy_config
+from ccw.exec.proxy_yaml import dump, proxy_config
 from ccw.config.schema import Config
 from ccw.errors import UsageError
 

@@ -151,7 +151,7 @@ def export(
     """
     from pathlib import Path
 
-    from ccw.config.proxy_yaml import proxy_config
+    from ccw.exec.proxy_yaml import proxy_config
     from ccw.errors import UsageError
 
     if not litellm_proxy:

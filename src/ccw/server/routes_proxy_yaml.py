@@ -1,5 +1,5 @@
 """The config as a LiteLLM proxy ``config.yaml``: preview it, or write it beside the config
-file (``POST /config/sync``). No key or header value is ever in it (``ccw.config.proxy_yaml``)."""
+file (``POST /config/sync``). No key or header value is ever in it (``ccw.exec.proxy_yaml``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
-from ccw.config.proxy_yaml import proxy_config
+from ccw.exec.proxy_yaml import proxy_config
 from ccw.server.state import ServerState, state
 
 router = APIRouter(tags=["config"])
