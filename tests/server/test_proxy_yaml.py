@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 import yaml
 
-from ccw.exec.proxy_yaml import dump, proxy_config
 from ccw.config.schema import Config
 from ccw.errors import UsageError
+from ccw.exec.proxy_yaml import dump, proxy_config
 
 
 def _config(**extra: Any) -> Config:

@@ -151,8 +151,8 @@ def export(
     """
     from pathlib import Path
 
-    from ccw.exec.proxy_yaml import proxy_config
     from ccw.errors import UsageError
+    from ccw.exec.proxy_yaml import proxy_config
 
     if not litellm_proxy:
         raise UsageError("choose a format to export", "ccw config export --litellm-proxy")
