@@ -57,6 +57,7 @@ def test_two_keys_one_refused_answers_and_shows_the_bad_key_unhealthy(
     run_ccw: RunCcw, project: Path, srv: ProviderServer
 ) -> None:
     shuffled = multi(srv.url + "/v1")
+    shuffled["routingStrategy"] = "weighted"  # weights count only for the weighted strategy
     shuffled["apiKeys"][1]["weight"] = 1000  # the bad key is drawn first: it must be tried
     shuffled["apiKeys"][0]["weight"] = 1
     write_config(project, {"providers": [shuffled], "endpoints": [endpoint("e", "multi")]})
