@@ -15,6 +15,7 @@ from ccw.history import History
 from ccw.history.store import MAX_OUTPUT_CHARS
 from ccw.result import ExecutionResult
 from tests.conftest import RunCcw
+from tests.history.old_schemas import drop_ledger
 
 SEED = 20261201
 FLIPS = 150
@@ -180,6 +181,7 @@ def test_a_version_1_history_is_migrated_with_projects(tmp_path: Path) -> None:
     with History(path) as history:
         old = history.record(result(), prompt="old", cwd=str(one))
     with sqlite3.connect(path) as conn:
+        drop_ledger(conn)
         for column in ("deployment", "fallback_from"):  # as in every migration since
             conn.execute(f"ALTER TABLE calls DROP COLUMN {column}")
         _drop_conversations(conn)

@@ -89,6 +89,25 @@ ALTER TABLE calls ADD COLUMN fallback_from TEXT;
 """
 
 
+# The ledger: the rest of each call's usage and price (see ``ccw.result``), and the pack it
+# sent. ``calls_ledger`` covers every column a cost report reads, so a report over a time
+# range reads the index alone, never the rows with their prompts and answers;
+# ``calls_pack`` finds the last call that sent a pack to an endpoint.
+_LEDGER = """
+ALTER TABLE calls ADD COLUMN cache_write_tokens INTEGER;
+ALTER TABLE calls ADD COLUMN cache_write_ttl TEXT;
+ALTER TABLE calls ADD COLUMN cost_uncached REAL;
+ALTER TABLE calls ADD COLUMN cost_source TEXT;
+ALTER TABLE calls ADD COLUMN cache_miss TEXT;
+ALTER TABLE calls ADD COLUMN pack_key TEXT;
+CREATE INDEX IF NOT EXISTS calls_ledger ON calls (
+    created_at, endpoint_id, project, model, tool, success, prompt_tokens, cached_tokens,
+    cache_write_tokens, completion_tokens, cost, cost_uncached
+);
+CREATE INDEX IF NOT EXISTS calls_pack ON calls (pack_key, endpoint_id, seq);
+"""
+
+
 def _create_calls(db: sqlite3.Connection) -> None:
     run_script(db, _CALLS)
 
@@ -113,12 +132,17 @@ def _add_deployments(db: sqlite3.Connection) -> None:
     run_script(db, _DEPLOYMENTS)
 
 
+def _add_ledger(db: sqlite3.Connection) -> None:
+    run_script(db, _LEDGER)
+
+
 # In order; the first two are schemas 1 and 2 of the ``PRAGMA user_version`` days.
 MIGRATIONS = (
     Migration("create calls and their full-text index", _create_calls),
     Migration("calls know their project and answer length", _add_projects),
     Migration("calls know their conversation, parent and finish reason", _add_conversations),
     Migration("calls know the deployment that answered and their fallbacks", _add_deployments),
+    Migration("calls carry the ledger: cache writes, uncached cost, pricing, pack", _add_ledger),
 )
 
 

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from ccw.errors import CcwError, NotFoundError, UsageError
 from ccw.history.schema import DamagedError, connect, is_damage, move_aside
-from ccw.result import ExecutionResult
+from ccw.result import ExecutionResult, Usage
 
 LITELLM = "litellm"
 STATUSES = ("ok", "error")
@@ -39,7 +39,8 @@ _LIST_COLUMNS = (
     "id, created_at, tool, endpoint_id, provider, model, mode, prompt, prompt_tokens, "
     "completion_tokens, cached_tokens, cost, duration_ms, success, exit_code, error, "
     "error_kind, cache_used, project, parent_id, conversation_id, finish_reason, "
-    "deployment, fallback_from"
+    "deployment, fallback_from, cache_write_tokens, cache_write_ttl, cost_uncached, "
+    "cost_source, cache_miss, pack_key"
 )
 _OPTIONAL_TEXT = (str, type(None))
 _OPTIONAL_INT = (int, type(None))
@@ -76,6 +77,12 @@ _KINDS: dict[str, type | tuple[type, ...]] = {
     "cached_files": str,
     "warnings": str,
     "output_chars": _OPTIONAL_INT,
+    "cache_write_tokens": _OPTIONAL_INT,
+    "cache_write_ttl": _OPTIONAL_TEXT,
+    "cost_uncached": (int, float, type(None)),
+    "cost_source": _OPTIONAL_TEXT,
+    "cache_miss": _OPTIONAL_TEXT,
+    "pack_key": _OPTIONAL_TEXT,
 }
 
 
@@ -169,9 +176,7 @@ class History:
             ).fetchone()
             conversation = (found[0] if found is not None else None) or parent_id
         row = {
-            "created_at": now.astimezone(UTC)
-            .isoformat(timespec="milliseconds")
-            .replace("+00:00", "Z"),
+            "created_at": stamp(now),
             "tool": result.tool,
             "endpoint_id": result.endpoint_id,
             "provider": result.provider,
@@ -186,7 +191,13 @@ class History:
             "prompt_tokens": result.usage.prompt_tokens,
             "completion_tokens": result.usage.completion_tokens,
             "cached_tokens": result.usage.cached_tokens,
+            "cache_write_tokens": result.usage.cache_write_tokens,
+            "cache_write_ttl": result.usage.cache_write_ttl,
             "cost": result.cost,
+            "cost_uncached": result.cost_uncached,
+            "cost_source": result.cost_source,
+            "cache_miss": result.cache_miss,
+            "pack_key": result.pack_key,
             "duration_ms": result.duration_ms,
             "success": int(result.success),
             "exit_code": result.exit_code,
@@ -332,6 +343,54 @@ class History:
             )
         return calls
 
+    # -- the ledger ------------------------------------------------------------------------
+
+    def spent(
+        self,
+        since: datetime,
+        *,
+        endpoint_id: str | None = None,
+        project: str | None = None,
+    ) -> float:
+        """USD spent since ``since``: the sum of the known costs of the calls made since then
+        (of one endpoint, of one project root, when given).
+
+        A call whose model is unpriced has no known cost and adds nothing here. Reports
+        (``ccw cost``) count such calls apart and never show them as $0; a budget can only
+        hold what is known, so this sum is what a budget compares with its cap.
+        """
+        where, params = _since(since)
+        if endpoint_id is not None:
+            where.append("endpoint_id = ?")
+            params.append(endpoint_id)
+        if project is not None:
+            where.append("project = ?")
+            params.append(str(Path(project).resolve()))
+        sql = "SELECT TOTAL(cost) FROM calls WHERE " + " AND ".join(where)
+        return float(self._read(lambda db: db.execute(sql, params).fetchone()[0]))
+
+    def last_sent(
+        self, pack_key: str, endpoint_id: str | None, since: datetime
+    ) -> dict[str, Any] | None:
+        """The newest successful call since ``since`` that sent the pack ``pack_key`` to
+        ``endpoint_id`` (None: calls made without an endpoint), as ``list`` gives calls
+        (``usage`` holds its cache reads and writes); None when there is none.
+
+        A failed call is left out: the provider may never have seen its pack."""
+        where, params = _since(since)
+        where += ["pack_key = ?", "endpoint_id IS ?", "success = 1"]
+        params += [pack_key, endpoint_id]
+        sql = (
+            f"SELECT {_LIST_COLUMNS} FROM calls WHERE {' AND '.join(where)} "
+            "ORDER BY seq DESC LIMIT 1"
+        )
+
+        def read(db: sqlite3.Connection) -> dict[str, Any] | None:
+            row = db.execute(sql, params).fetchone()
+            return _summary(row) if row is not None else None
+
+        return self._read(read)
+
     # -- plumbing --------------------------------------------------------------------------
 
     def _connection(self) -> sqlite3.Connection:
@@ -363,6 +422,17 @@ class History:
                 f"cannot open the history database {self.path}: {exc.strerror or exc}",
                 "check the folder's permissions, or set CCW_DATA_DIR",
             ) from None
+
+
+def stamp(moment: datetime) -> str:
+    """A time as the history stores it: UTC, milliseconds, ``Z`` (so text order is time
+    order)."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _since(moment: datetime) -> tuple[list[str], list[Any]]:
+    """The condition (and its parameter) keeping the calls made at ``moment`` or later."""
+    return ["created_at >= ?"], [stamp(moment)]
 
 
 def _project_of(cwd: str) -> str | None:
@@ -441,11 +511,18 @@ def _summary(row: sqlite3.Row) -> dict[str, Any]:
         "exitCode": row["exit_code"],
         "durationMs": row["duration_ms"],
         "cost": row["cost"],
-        "usage": {
-            "promptTokens": row["prompt_tokens"],
-            "completionTokens": row["completion_tokens"],
-            "cachedTokens": row["cached_tokens"],
-        },
+        "costUncached": row["cost_uncached"],
+        "saved": _saved(row["cost"], row["cost_uncached"]),
+        "costSource": row["cost_source"],
+        "cacheMiss": row["cache_miss"],
+        "packKey": row["pack_key"],
+        "usage": Usage(
+            prompt_tokens=row["prompt_tokens"],
+            completion_tokens=row["completion_tokens"],
+            cached_tokens=row["cached_tokens"],
+            cache_write_tokens=row["cache_write_tokens"],
+            cache_write_ttl=row["cache_write_ttl"],
+        ).to_dict(),
         "cacheUsed": bool(row["cache_used"]),
         "error": row["error"],
         "errorKind": row["error_kind"],
@@ -459,7 +536,17 @@ def _summary(row: sqlite3.Row) -> dict[str, Any]:
     }
 
 
+def _saved(cost: float | None, uncached: float | None) -> float | None:
+    """What the prompt cache saved on a call (as ``ExecutionResult.to_dict`` says it)."""
+    if cost is None or uncached is None:
+        return None
+    return round(uncached - cost, 8)
+
+
 def _full(row: sqlite3.Row) -> dict[str, Any]:
+    # ``SELECT *`` names the columns as the schema does: a damaged schema can rename one.
+    if not set(_KINDS) <= set(row.keys()):
+        raise DamagedError("a history column is missing")
     record = _summary(row)
     del record["promptPreview"]
     record.update(
