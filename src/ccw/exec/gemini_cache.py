@@ -1,0 +1,312 @@
+"""Gemini explicit context caching, tied to the pack's life in the local context cache.
+
+The first call that sends a pack at least the model's minimum size (``MINIMUM_TOKENS``) to a
+Gemini endpoint creates a cached content holding the pack (and the system prompt, which
+Gemini does not accept beside a cached content), TTL the endpoint's
+``cacheStrategy.ttlMinutes``, and keeps its name beside the pack (``gemini_store``). Later
+calls with the same pack send only the question and ``cached_content=<name>``, after
+extending its TTL; nothing ever lists the provider's cached contents. ``sweep`` deletes a
+cached content once its pack has left the local cache (evicted, replaced by a changed pack,
+``ccw cache clear``); it runs on every Gemini call and after a clear.
+
+Below the minimum, with ``cacheStrategy.enabled: false``, without a stored pack, or on a
+provider with several keys (a cached content belongs to the key that made it), the pack is
+sent whole and Gemini's implicit caching applies; its hits are read from the usage as for
+any call. Nothing here is allowed to fail a call: a request that fails is a warning and
+the pack goes whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ccw.exec import events
+from ccw.exec.gemini_api import CachedContents, GeminiApiError
+from ccw.exec.gemini_store import GeminiCacheStore, GeminiStoreUnavailable, Row, Slot
+from ccw.result import Usage
+
+if TYPE_CHECKING:
+    from ccw.config.schema import Config
+    from ccw.context.request import ContextResult
+    from ccw.exec.executor import Messages, Request
+    from ccw.exec.target import CallTarget
+
+# Smallest cached content each model family accepts, in its own tokens: the limits the API
+# enforces (its 400 names them: "min_total_token_count"), longest prefix first. A model not
+# listed gets the largest, so ccw never pays for a create the provider refuses.
+MINIMUM_TOKENS: tuple[tuple[str, int], ...] = (
+    ("gemini-2.5-flash-lite", 2048),
+    ("gemini-2.5-flash", 1024),
+    ("gemini-2.5-pro", 4096),
+    ("gemini-2.0-flash", 2048),
+    ("gemini-3", 4096),
+)
+DEFAULT_MINIMUM = 4096
+EXPIRY_MARGIN_S = 10.0  # a name this close to its expiry is not relied on
+HTTP_TIMEOUT_S = 30.0
+
+
+def minimum_tokens(model: str) -> int:
+    """The smallest cached content ``model`` (with or without ``gemini/``) accepts."""
+    bare = model.split("/", 1)[-1]
+    for prefix, count in MINIMUM_TOKENS:
+        if bare.startswith(prefix):
+            return count
+    return DEFAULT_MINIMUM
+
+
+@dataclass(frozen=True)
+class Shaped:
+    """A call reshaped around a cached content: what to send instead, and what it cost."""
+
+    messages: Messages
+    name: str
+    write_tokens: int = 0  # tokens the create billed (0 when an existing one was reused)
+    ttl: str = ""
+
+    def kwargs(self) -> dict[str, Any]:
+        return {"cached_content": self.name}
+
+    def account(self, usage: Usage) -> Usage:
+        """The call's usage with the create's tokens in it: billed as input once, at the
+        write, on top of what the call itself read from the cache."""
+        if not self.write_tokens or usage.prompt_tokens is None:
+            return usage
+        usage.prompt_tokens += self.write_tokens
+        usage.cache_write_tokens = (usage.cache_write_tokens or 0) + self.write_tokens
+        usage.cache_write_ttl = self.ttl
+        return usage
+
+
+@dataclass
+class Swept:
+    """What a sweep did: names deleted on the provider, and what it could not do."""
+
+    deleted: list[str] = field(default_factory=list)
+    forgotten: int = 0  # rows dropped without a request (already expired remotely)
+    warnings: list[str] = field(default_factory=list)
+
+
+def cache_dir(config: Config, project_root: Path) -> Path:
+    from ccw.paths import expand_dir
+
+    return expand_dir(config.global_cache_settings.cache_dir, project_root)
+
+
+def shape(
+    target: CallTarget,
+    messages: Messages,
+    request: Request | None,
+    project_root: Path | None,
+    on_event: events.OnEvent = events.ignore,
+    *,
+    timeout: float | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Shaped | None:
+    """The call with its pack in a cached content, or None to send it as it is."""
+    if (
+        request is None
+        or project_root is None
+        or target.provider_kind.name != "gemini"
+        or target.config is None
+    ):
+        return None
+    strategy = target.endpoint.cache_strategy
+    if strategy is not None and (not strategy.enabled or strategy.ttl_minutes <= 0):
+        return None
+    config = target.config
+    store = GeminiCacheStore(cache_dir(config, project_root))
+    swept = sweep(config, project_root, clock=clock)
+    for warning in swept.warnings:
+        on_event(events.Warning(warning))
+    ctx = request.context
+    split = _split(messages, ctx)
+    if split is None or target.routed or ctx is None or not ctx.session_id:
+        return None
+    rest, system = split
+    model = target.model.split("/", 1)[-1]
+    need = minimum_tokens(model)
+    if ctx.total_tokens + len(system) // 4 < need:
+        return None
+    base = target.api_base or target.provider_kind.default_base or ""
+    slot = Slot(ctx.session_id, target.provider.id, base, model, _digest(system))
+    ttl_minutes = strategy.ttl_minutes if strategy is not None else 60
+    api = CachedContents(
+        base, target.api_key, dict(target.headers), target.proxies(), timeout or HTTP_TIMEOUT_S
+    )
+    try:
+        return _reuse_or_create(api, store, slot, ctx, system, rest, ttl_minutes, clock, on_event)
+    except GeminiStoreUnavailable as error:
+        on_event(events.Warning(f"Gemini context cache not used: {error.message}"))
+        return None
+    finally:
+        for warning in store.warnings:
+            on_event(events.Warning(warning))
+
+
+def _reuse_or_create(
+    api: CachedContents,
+    store: GeminiCacheStore,
+    slot: Slot,
+    ctx: ContextResult,
+    system: str,
+    rest: Messages,
+    ttl_minutes: int,
+    clock: Callable[[], float],
+    on_event: events.OnEvent,
+) -> Shaped | None:
+    ttl_s = ttl_minutes * 60
+    found = store.find(slot)
+    if found is not None and found.expires > clock() + EXPIRY_MARGIN_S:
+        try:
+            expires = api.extend(found.name, ttl_s)
+        except GeminiApiError as error:
+            if not error.gone:
+                on_event(events.Warning(f"Gemini cached content not extended ({error.message})"))
+                return None
+            store.forget(found.name)
+        else:
+            store.save(found._replace(expires=expires))
+            return Shaped(rest, found.name)
+    elif found is not None:
+        store.forget(found.name)
+    try:
+        created = api.create(slot.model, ctx.pack, system, ttl_s, f"ccw {slot.pack_key}")
+    except GeminiApiError as error:
+        if error.too_small:
+            on_event(events.Status(f"the pack is below {slot.model}'s cached-content minimum"))
+        else:
+            on_event(events.Warning(f"Gemini cached content not created ({error.message})"))
+        return None
+    store.save(Row(slot, created.name, created.expires, created.tokens))
+    return Shaped(rest, created.name, created.tokens, _ttl_text(ttl_minutes))
+
+
+def _split(messages: Messages, ctx: ContextResult | None) -> tuple[Messages, str] | None:
+    """The turns to send beside a cached content (the system turns and the pack left out)
+    and the system prompt the cached content holds; None when the last turn is not the
+    pack followed by the prompt."""
+    from ccw.context.options import SEPARATOR
+
+    if ctx is None or not ctx.pack or not messages:
+        return None
+    last = messages[-1]
+    if last.get("role") != "user" or last.get("content") != ctx.pack + SEPARATOR + ctx.prompt:
+        return None
+    system: list[str] = []
+    rest: Messages = []
+    for turn in messages[:-1]:
+        if turn.get("role") == "system":
+            content = turn.get("content")
+            if not isinstance(content, str):
+                return None
+            system.append(content)
+        else:
+            rest.append(turn)
+    return [*rest, {"role": "user", "content": ctx.prompt}], "\n\n".join(system)
+
+
+def sweep(
+    config: Config,
+    project_root: Path,
+    *,
+    clock: Callable[[], float] = time.time,
+) -> Swept:
+    """Delete the cached contents whose pack is no longer in the local context cache, and
+    forget those past their expiry (the provider has dropped them). A delete that fails is
+    a warning; its name is kept for the next sweep until it expires."""
+    swept = Swept()
+    folder = cache_dir(config, project_root)
+    store = GeminiCacheStore(folder)
+    if not store.exists():
+        return swept
+    try:
+        rows = store.rows()
+        if not rows:
+            return swept
+        live = _live_packs(config, project_root, swept)
+        if live is None:
+            return swept
+        now = clock()
+        for row in rows:
+            if row.expires <= now:
+                store.forget(row.name)
+                swept.forgotten += 1
+            elif row.slot.pack_key not in live:
+                _delete(config, store, row, swept)
+    except GeminiStoreUnavailable as error:
+        swept.warnings.append(f"Gemini cached contents not swept: {error.message}")
+    swept.warnings.extend(store.warnings)
+    return swept
+
+
+def _live_packs(config: Config, project_root: Path, swept: Swept) -> set[str] | None:
+    from ccw.context.api import open_cache
+    from ccw.context.store import CacheUnavailable
+
+    cache = open_cache(config, project_root)
+    try:
+        return {entry["id"] for entry in cache.entries()}
+    except CacheUnavailable as error:
+        swept.warnings.append(f"Gemini cached contents not swept: {error.message}")
+        return None
+    finally:
+        swept.warnings.extend(cache.warnings)
+
+
+def _delete(config: Config, store: GeminiCacheStore, row: Row, swept: Swept) -> None:
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(row.expires))
+    try:
+        api = _api_for(config, row)
+    except ValueError as problem:
+        store.forget(row.name)
+        swept.warnings.append(
+            f"Gemini cached content {row.name} not deleted ({problem}); it expires at {when}"
+        )
+        return
+    try:
+        api.delete(row.name)
+    except GeminiApiError as error:
+        if not error.gone:
+            swept.warnings.append(
+                f"Gemini cached content {row.name} not deleted ({error.message}); "
+                f"tried again at the next call, it expires at {when}"
+            )
+            return
+    store.forget(row.name)
+    swept.deleted.append(row.name)
+
+
+def _api_for(config: Config, row: Row) -> CachedContents:
+    """The cachedContents client of the row's provider, if it still sends its key to the
+    base the row was made on (a key goes nowhere else)."""
+    from ccw.config.effective import effective_config
+    from ccw.config.providers import kind
+    from ccw.errors import CcwError
+    from ccw.exec.deployments import for_provider
+
+    provider = effective_config(config).provider(row.slot.provider_id)
+    if provider is None or provider.type != "gemini":
+        raise ValueError(f"provider {row.slot.provider_id} is no longer configured")
+    try:
+        first = for_provider(provider, row.slot.model, allowed=config.allowed_env)[0]
+    except (CcwError, IndexError) as error:
+        raise ValueError(getattr(error, "message", None) or "no key to send") from None
+    base = first.conn.api_base or kind(provider.type).default_base or ""
+    if base != row.slot.api_base:
+        raise ValueError(f"provider {provider.id} now sends its key to another apiBase")
+    proxies = {base: first.conn.proxy} if first.conn.proxy else {}
+    return CachedContents(base, first.api_key, dict(first.conn.headers), proxies, HTTP_TIMEOUT_S)
+
+
+def _digest(system: str) -> str:
+    return hashlib.sha256(system.encode()).hexdigest() if system else ""
+
+
+def _ttl_text(minutes: int) -> str:
+    return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"
