@@ -15,6 +15,7 @@ The hierarchy (``kind`` in brackets; exit code after the colon):
   x MissingKeyError [missing_key]: 10 (``ccw.config.secrets``)
     + EnvNotAllowedError [env_not_allowed]: 3
   x DisabledError [disabled]: 3 (``ccw.exec.target``)
+  x BudgetExceeded [budget]: 17 (``ccw.exec.budget``)
   x ProviderFault [the fault's name]: the fault's code (``ccw.exec.faults``); its ``fault``
     is a ``FaultKind``: authentication, rate_limit, bad_request, not_found, server_error,
     timeout, unreachable, stream_cut, bad_response, redirect_refused, redirect_loop
@@ -39,6 +40,7 @@ class ExitCode:
     TIMEOUT = 14
     UNREACHABLE = 15
     STREAM_CUT = 16
+    BUDGET = 17
     TOOL_MISSING = 20
     INTERRUPTED = 130
 
@@ -101,3 +103,12 @@ class BusyError(ConfigError):
     def __init__(self, message: str, fix: str | None = None, retry_after: int = 2) -> None:
         super().__init__(message, fix)
         self.retry_after = retry_after
+
+
+class BudgetExceeded(CcwError):
+    """A call refused before it was sent: its estimated cost would take a budget past its
+    hard cap, or is more than ``--max-cost``. The message names the budget, where it is set,
+    what was spent and the cap; the fix how to raise it."""
+
+    kind = "budget"
+    exit_code = ExitCode.BUDGET

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 MAX_PATH_CHARS = 4096
@@ -21,6 +29,7 @@ ProviderType = Literal[
     "openrouter",
     "custom",
     "local",
+    "litellm-proxy",
 ]
 PROVIDER_TYPES: tuple[str, ...] = ProviderType.__args__  # type: ignore[attr-defined]
 
@@ -65,6 +74,28 @@ class CacheStrategy(_Model):
     file_patterns: list[str] = Field(default_factory=list)
 
 
+class Budget(_Model):
+    """A spending limit in USD (``ccw.exec.budget``). ``dailyUsd`` and ``monthlyUsd`` are hard
+    caps: a call whose estimated input cost would take the spend of the day (or month, local
+    time) past one is refused. ``warnAt`` is the share of a cap (default 0.8) past which a
+    call warns on stderr."""
+
+    daily_usd: float | None = Field(default=None, ge=0, strict=True)
+    monthly_usd: float | None = Field(default=None, ge=0, strict=True)
+    warn_at: float | None = Field(default=None, gt=0, le=1, strict=True)
+
+    @model_validator(mode="after")
+    def _has_a_cap(self) -> Budget:
+        if self.daily_usd is None and self.monthly_usd is None:
+            raise ValueError("a budget needs dailyUsd or monthlyUsd (USD, a number >= 0)")
+        return self
+
+    @field_serializer("daily_usd", "monthly_usd")
+    def _whole_usd(self, value: float | None) -> float | int | None:
+        """``5`` stays ``5`` on disk, not ``5.0``."""
+        return int(value) if value is not None and float(value).is_integer() else value
+
+
 class GlobalCacheSettings(_Model):
     enabled: bool = True
     cache_dir: str = "~/.ccw/cache/context"
@@ -72,6 +103,7 @@ class GlobalCacheSettings(_Model):
     # Folder names left out of globs such as ``**/*`` (not of explicit paths); ``None`` means
     # ccw's documented default list, ``[]`` turns the rule off.
     exclude_dirs: list[str] | None = None
+    budget: Budget | None = None  # the spend of every call (``ccw.exec.budget``)
 
     @field_validator("cache_dir")
     @classmethod
@@ -313,8 +345,27 @@ class Endpoint(_Model):
     # Endpoint ids tried in order after a rate limit, server error, timeout or unreachable
     # provider, and for a pack too big for this endpoint's context window.
     fallbacks: list[str] | None = None
+    budget: Budget | None = None  # this endpoint's spend (``ccw.exec.budget``)
     created_at: str | None = None
     updated_at: str | None = None
+
+
+class ScopedBudget(Budget):
+    """An entry of the top-level ``budgets`` list: the calls of one ``endpoint`` id, of one
+    ``project`` (a folder; relative to the project the file belongs to, ``~`` expanded), of
+    both, or, with neither, every call."""
+
+    endpoint: str | None = Field(default=None, min_length=1, max_length=MAX_ID_CHARS)
+    project: str | None = Field(default=None, min_length=1, max_length=MAX_PATH_CHARS)
+
+    def folder(self, root: Path) -> Path | None:
+        """``project`` as the folder calls record: ``~`` expanded, a relative path taken from
+        ``root`` (the project the file belongs to), resolved. Environment variables are not
+        expanded (see ``ccw.paths.expand_dir``)."""
+        if self.project is None:
+            return None
+        path = Path(self.project).expanduser()
+        return (path if path.is_absolute() else root / path).resolve()
 
 
 class Config(_Model):
@@ -332,6 +383,8 @@ class Config(_Model):
     # The deadline of a ``ccw cli --tool`` run that sets no ``--timeout`` (0: none);
     # ``CCW_TOOL_TIMEOUT`` overrides it.
     tool_timeout_seconds: float | None = Field(default=None, ge=0, le=7 * 86_400)
+    # Budgets by endpoint and/or project, or of every call (``ccw.exec.budget``).
+    budgets: list[ScopedBudget] | None = None
 
     def provider(self, provider_id: str) -> Provider | None:
         return next((p for p in self.providers if p.id == provider_id), None)

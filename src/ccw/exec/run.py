@@ -55,6 +55,8 @@ class RunOptions:
     resume: str | None = None  # "" = the last call
     pack: bool = False  # CLI tools: pack @patterns instead of passing them through
     record: bool = True
+    # ``--max-cost``: refuse a call whose estimated input costs more (USD).
+    max_cost: float | None = None
 
 
 @dataclass
@@ -348,13 +350,29 @@ def execute(
         prior = prepared.resumed.turns if prepared.resumed is not None else []
         ctx = _context(options, prepared, runner, True, notify)
         request = _request(options, ctx, prior)
+        from ccw.exec import budget
+
+        budget.enforce(
+            prepared.config,
+            runner,
+            request,
+            cwd=options.cwd,
+            max_cost=options.max_cost,
+            tool=route.is_tool,
+            on_event=notify,
+        )
         messages = runner.messages(request)
         result = runner.run(request, listen)
         if ctx is not None:
             result.cache_used = ctx.cache_used
             result.cached_files = [f.path for f in ctx.files]
+        if ctx is not None and ctx.pack:
+            from ccw.exec import cache_miss, prompt_cache
+
+            result.pack_key = prompt_cache.pack_key(ctx.pack)
+            cache_miss.check(runner, request, result, notify)
         if result.success and result.cost is None and _free(prepared, runner):
-            result.cost = 0.0
+            result.cost = result.cost_uncached = 0.0
     except CcwError as exc:
         result = route.failed(exc)
     except KeyboardInterrupt:
