@@ -15,7 +15,7 @@ from pathlib import Path
 from ccw.sqlite import DamagedError, Migration, is_damage, open_database, run_script
 from ccw.sqlite import move_aside as move_file_aside
 
-__all__ = ["DamagedError", "connect", "is_damage", "move_aside"]
+__all__ = ["DamagedError", "connect", "is_damage", "move_aside", "stamp"]
 
 BUSY_TIMEOUT_S = 10
 
@@ -146,6 +146,12 @@ MIGRATIONS = (
 )
 
 
+def stamp(moment: datetime) -> str:
+    """A time as the history stores it: UTC, milliseconds, ``Z`` (so text order is time
+    order). A naive time is taken as local."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def connect(path: Path, warnings: list[str]) -> sqlite3.Connection:
     """Open (creating if needed, readable by the user only) and migrate the database; a
     damaged file is moved aside, a new one made, and ``warnings`` told."""
@@ -161,11 +167,11 @@ def connect(path: Path, warnings: list[str]) -> sqlite3.Connection:
 def move_aside(path: Path, warnings: list[str]) -> None:
     """Rename a damaged database (and its WAL files) to ``<name>.corrupt-<timestamp>``, and
     add a warning saying so to ``warnings`` (none when another process moved it first)."""
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    moved_at = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.corrupt-{moved_at}")
     n = 2
     while target.exists():
-        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+        target = path.with_name(f"{path.name}.corrupt-{moved_at}-{n}")
         n += 1
     if move_file_aside(path, target):
         warnings.append(

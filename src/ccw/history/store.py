@@ -14,15 +14,18 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ccw.errors import CcwError, NotFoundError, UsageError
-from ccw.history.schema import DamagedError, connect, is_damage, move_aside
+from ccw.history.schema import DamagedError, connect, is_damage, move_aside, stamp
 from ccw.result import ExecutionResult, Usage
+
+if TYPE_CHECKING:
+    from ccw.history.ledger import CostReport
 
 LITELLM = "litellm"
 STATUSES = ("ok", "error")
@@ -369,6 +372,22 @@ class History:
         sql = "SELECT TOTAL(cost) FROM calls WHERE " + " AND ".join(where)
         return float(self._read(lambda db: db.execute(sql, params).fetchone()[0]))
 
+    def cost_report(
+        self,
+        since: datetime,
+        *,
+        by: Sequence[str] = (),
+        project: str | None = None,
+    ) -> CostReport:
+        """What calls cost from ``since`` until now, in total and grouped ``by`` up to two of
+        endpoint, day, project and model (see ``ccw.history.ledger``); ``project`` (a project
+        root) keeps that project's calls only."""
+        from ccw.history import ledger
+
+        root = str(Path(project).resolve()) if project is not None else None
+        until = self._clock()
+        return self._read(lambda db: ledger.report(db, since, until, by=by, project=root))
+
     def last_sent(
         self, pack_key: str, endpoint_id: str | None, since: datetime
     ) -> dict[str, Any] | None:
@@ -422,12 +441,6 @@ class History:
                 f"cannot open the history database {self.path}: {exc.strerror or exc}",
                 "check the folder's permissions, or set CCW_DATA_DIR",
             ) from None
-
-
-def stamp(moment: datetime) -> str:
-    """A time as the history stores it: UTC, milliseconds, ``Z`` (so text order is time
-    order)."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _since(moment: datetime) -> tuple[list[str], list[Any]]:

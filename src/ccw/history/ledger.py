@@ -1,0 +1,235 @@
+"""The ledger's reports: what calls cost since a time, in total or grouped.
+
+A report is one SQL aggregate over the history's ``calls_ledger`` index, which holds every
+column it reads: the rows themselves (prompts, answers, packed files) are never read.
+
+Money is USD as each call was priced (LiteLLM's prices or a proxy's). A call whose model is
+unpriced has no known cost: it is counted apart (``unpriced_calls``), never as $0, and a
+group of unpriced calls alone has a cost of None. Days are local days, as budgets count them.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from ccw.errors import UsageError
+from ccw.history.schema import stamp
+
+# Each way to group a report, and the SQL that gives a call's key.
+DIMENSIONS: dict[str, str] = {
+    "endpoint": "endpoint_id",
+    "day": "date(created_at, 'localtime')",
+    "project": "project",
+    "model": "model",
+}
+DEFAULT_SINCE = "30d"
+SINCE_EXAMPLES = "e.g. 7d, 24h, 2w, today, month or 2026-11-01"
+BY_EXAMPLES = "one of endpoint, day, project, model, or two joined by a comma (day,endpoint)"
+_AGO = re.compile(r"(\d+)\s*([hdw])")
+_UNITS = {"h": "hours", "d": "days", "w": "weeks"}
+
+_AGGREGATES = """
+COUNT(*),
+IFNULL(SUM(success = 0), 0),
+IFNULL(SUM(cost IS NOT NULL), 0),
+IFNULL(SUM(success = 1 AND cost IS NULL), 0),
+IFNULL(SUM(prompt_tokens), 0),
+IFNULL(SUM(MAX(prompt_tokens - IFNULL(cached_tokens, 0) - IFNULL(cache_write_tokens, 0), 0)), 0),
+IFNULL(SUM(cache_write_tokens), 0),
+IFNULL(SUM(cached_tokens), 0),
+IFNULL(SUM(completion_tokens), 0),
+TOTAL(cost),
+IFNULL(SUM(cost IS NOT NULL AND cost_uncached IS NOT NULL), 0),
+TOTAL(CASE WHEN cost IS NOT NULL AND cost_uncached IS NOT NULL THEN cost_uncached - cost END)
+"""
+
+
+@dataclass(frozen=True)
+class Spend:
+    """What a set of calls used and cost.
+
+    ``input_tokens`` is every input token; of those ``cache_read_tokens`` came from the
+    provider's prompt cache, ``cache_write_tokens`` were written to it and
+    ``uncached_tokens`` were plain input. ``cost`` sums the known costs (None when no call
+    had one); ``saved`` is what the prompt cache saved on the calls whose uncached cost is
+    known (None when none is).
+    """
+
+    calls: int = 0
+    failed_calls: int = 0
+    priced_calls: int = 0
+    unpriced_calls: int = 0
+    input_tokens: int = 0
+    uncached_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
+    output_tokens: int = 0
+    known_cost: float = 0.0
+    compared_calls: int = 0
+    known_saved: float = 0.0
+
+    @property
+    def cost(self) -> float | None:
+        return round(self.known_cost, 8) if self.priced_calls else None
+
+    @property
+    def saved(self) -> float | None:
+        return round(self.known_saved, 8) if self.compared_calls else None
+
+    @property
+    def cached_share(self) -> float | None:
+        """The share of input tokens read from the provider's cache."""
+        if not self.input_tokens:
+            return None
+        return round(self.cache_read_tokens / self.input_tokens, 4)
+
+    def __add__(self, other: Spend) -> Spend:
+        return Spend(
+            **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)}
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "calls": self.calls,
+            "failedCalls": self.failed_calls,
+            "pricedCalls": self.priced_calls,
+            "unpricedCalls": self.unpriced_calls,
+            "tokens": {
+                "input": self.input_tokens,
+                "uncached": self.uncached_tokens,
+                "cacheWrite": self.cache_write_tokens,
+                "cacheRead": self.cache_read_tokens,
+                "output": self.output_tokens,
+            },
+            "cost": self.cost,
+            "saved": self.saved,
+            "cachedShare": self.cached_share,
+        }
+
+
+@dataclass(frozen=True)
+class Group:
+    """One group of a report: its key (a value per dimension; None: not recorded)."""
+
+    key: dict[str, str | None]
+    spend: Spend
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.key, **self.spend.to_dict()}
+
+
+@dataclass(frozen=True)
+class CostReport:
+    """Calls made from ``since`` to ``until`` (of ``project`` when given), in total and,
+    with ``by``, grouped: days in order, other keys by cost, highest first."""
+
+    since: datetime
+    until: datetime
+    by: tuple[str, ...]
+    project: str | None
+    totals: Spend
+    groups: list[Group]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "since": stamp(self.since),
+            "until": stamp(self.until),
+            "by": list(self.by),
+            "project": self.project,
+            "currency": "USD",
+            "totals": self.totals.to_dict(),
+            "groups": [group.to_dict() for group in self.groups],
+        }
+
+
+def report(
+    db: sqlite3.Connection,
+    since: datetime,
+    until: datetime,
+    *,
+    by: Sequence[str] = (),
+    project: str | None = None,
+) -> CostReport:
+    """The report of the calls in ``db`` made at ``since`` or later: one aggregate query
+    (the totals are the sum of its few groups)."""
+    _check_by(by, ",".join(by))
+    keys = [f"{DIMENSIONS[name]} AS k{index}" for index, name in enumerate(by)]
+    where = "created_at >= ?"
+    params: list[Any] = [stamp(since)]
+    if project is not None:
+        where += " AND project = ?"
+        params.append(project)
+    sql = f"SELECT {', '.join([*keys, _AGGREGATES])} FROM calls WHERE {where}"
+    if by:
+        sql += " GROUP BY " + ", ".join(f"k{index}" for index in range(len(by)))
+    groups = []
+    for row in db.execute(sql, params):
+        spend = Spend(*row[len(by) :])
+        if spend.calls:
+            groups.append(Group(dict(zip(by, row[: len(by)], strict=True)), spend))
+    totals = sum((group.spend for group in groups), Spend())
+    groups.sort(key=lambda group: _order(group, by))
+    return CostReport(since, until, tuple(by), project, totals, groups if by else [])
+
+
+def _order(group: Group, by: Sequence[str]) -> tuple[Any, ...]:
+    """Days oldest first; within a day (or without days) the costliest first, the unpriced
+    after the priced, then the most calls."""
+    parts: list[Any] = []
+    for name in by:
+        value = group.key[name]
+        if name == "day":
+            parts.append(value or "")
+    spend = group.spend
+    parts += [spend.cost is None, -(spend.cost or 0.0), -spend.calls]
+    parts += [str(group.key[name] or "") for name in by if name != "day"]
+    return tuple(parts)
+
+
+def parse_by(text: str | None) -> tuple[str, ...]:
+    """``--by``: none, one dimension, or two joined by a comma (``day,endpoint``)."""
+    if text is None or not text.strip():
+        return ()
+    names = tuple(part.strip().lower() for part in text.split(","))
+    _check_by(names, text)
+    return names
+
+
+def _check_by(names: Sequence[str], text: str) -> None:
+    if len(names) > 2 or len(set(names)) != len(names) or set(names) - set(DIMENSIONS):
+        raise UsageError(f"cannot group by {text!r}", f"--by takes {BY_EXAMPLES}")
+
+
+def parse_since(text: str, now: datetime) -> datetime:
+    """``--since``: a span back from ``now`` (``24h``, ``7d``, ``2w``), ``today`` or ``month``
+    (local midnight, the first of the local month), or a date or time (``2026-11-01`` is
+    local midnight; a time without a zone is local)."""
+    value = text.strip().lower()
+    local_now = now.astimezone()
+    ago = _AGO.fullmatch(value)
+    if ago is not None:
+        return now - timedelta(**{_UNITS[ago.group(2)]: int(ago.group(1))})
+    if value == "today":
+        return _local_midnight(local_now.date())
+    if value == "month":
+        return _local_midnight(local_now.date().replace(day=1))
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            return _local_midnight(date.fromisoformat(value))
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise UsageError(
+            f"cannot read --since {text!r}", f"give a span or a date, {SINCE_EXAMPLES}"
+        )
+    return moment if moment.tzinfo is not None else moment.astimezone()
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time()).astimezone()
