@@ -285,6 +285,8 @@ def enforce(
             f"--max-cost {usd(max_cost)}; nothing was sent",
             "raise --max-cost, or send less (ccw cli --dry-run lists the files a call packs)",
         )
+    if estimate == 0:  # a free call crosses no cap and brings none closer
+        return
     try:
         found = standings(items)
     except CcwError as exc:  # an unreadable history: the call is not held back by it
