@@ -7,7 +7,12 @@
   literal in ccw's config becomes a variable name (``CCW_<PROVIDER>_<KEY>_API_KEY``) the
   user must export before starting the proxy; ``ProxyYaml.exports`` lists those.
 - ``router_settings``: the routing strategy (the default endpoint's provider's, else the
-  first one set) and the endpoints' fallbacks.
+  first one set) and the endpoints' fallbacks; for a shared proxy (``shared=True``, several
+  replicas) also Redis, where the replicas keep rate limits and cooldowns, from variables.
+- ``litellm_settings.include_cost_in_streaming_usage``: a stream's last chunk carries its
+  cost, which ccw's ledger records as the proxy's price (``ccw.exec.proxy_client``).
+- ``general_settings`` (shared only): the master key and Postgres (keys, spend) from
+  variables.
 
 The text is YAML written by hand (strings JSON-quoted, which YAML reads as they are), so
 nothing beyond the standard library is needed.
@@ -63,10 +68,23 @@ def _env_name(*parts: str) -> str:
     return f"CCW_{joined}"
 
 
+# A shared proxy's settings: each value a variable the deployment sets (``proxy_compose``).
+SHARED_ROUTER = {
+    "redis_host": "os.environ/REDIS_HOST",
+    "redis_port": "os.environ/REDIS_PORT",
+    "redis_password": "os.environ/REDIS_PASSWORD",
+}
+SHARED_GENERAL = {
+    "master_key": "os.environ/LITELLM_MASTER_KEY",
+    "database_url": "os.environ/DATABASE_URL",
+}
+
+
 class _Builder:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, shared: bool = False) -> None:
         self.config = effective_config(config)
         self.exports: dict[str, str] = {}
+        self.shared = shared
 
     def secret(self, value: str | None, name: str, where: str) -> str:
         """``os.environ/VAR`` for a whole-value reference; any literal (or mixed value)
@@ -208,6 +226,10 @@ class _Builder:
             model_list += self._even_weights(group)
             groups.add(pool.id)
         data: dict[str, Any] = {"model_list": model_list, "router_settings": self.router(groups)}
+        data["litellm_settings"] = {"include_cost_in_streaming_usage": True}
+        if self.shared:
+            data["router_settings"].update(SHARED_ROUTER)
+            data["general_settings"] = dict(SHARED_GENERAL)
         return ProxyYaml(data, self.exports)
 
     def router(self, groups: set[str]) -> dict[str, Any]:
@@ -223,6 +245,13 @@ class _Builder:
             pools = [p.strategy for p in config.model_pools or () if p.enabled]
             strategy = POOL_ROUTING.get(pools[0], "simple-shuffle") if pools else "simple-shuffle"
         settings: dict[str, Any] = {"routing_strategy": strategy, "num_retries": 2}
+        cooldowns = [
+            p.health_check.cooldown_seconds
+            for p in config.providers
+            if p.enabled and p.health_check is not None
+        ]
+        if cooldowns:  # how long a failing key is set aside (on every replica, with Redis)
+            settings["cooldown_time"] = max(cooldowns)
         fallbacks = [
             {e.id: [f for f in e.fallbacks or () if f in groups]}
             for e in config.endpoints
@@ -233,9 +262,33 @@ class _Builder:
         return settings
 
 
-def proxy_config(config: Config) -> ProxyYaml:
-    """The LiteLLM proxy config of ``config`` (see the module docstring)."""
-    return _Builder(config).build()
+def proxy_config(config: Config, *, shared: bool = False) -> ProxyYaml:
+    """The LiteLLM proxy config of ``config`` (see the module docstring); ``shared``: for
+    replicas sharing Redis and Postgres."""
+    return _Builder(config, shared).build()
+
+
+ENV_REF = re.compile(r"^os\.environ/([A-Za-z_][A-Za-z0-9_]*)$")
+
+
+def variables(data: Any) -> list[str]:
+    """Every variable an ``os.environ/VAR`` value of the config refers to, once, in order."""
+    found: dict[str, None] = {}
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, str):
+            match = ENV_REF.match(value)
+            if match:
+                found[match.group(1)] = None
+
+    walk(data)
+    return list(found)
 
 
 BARE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
