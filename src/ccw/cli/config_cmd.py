@@ -140,6 +140,18 @@ def export(
         str | None,
         typer.Option("--output", "-o", help="Write to this file instead of standard output."),
     ] = None,
+    compose: Annotated[
+        str | None,
+        typer.Option(
+            "--compose",
+            metavar="DIR",
+            help="Write a team's proxy into DIR: config.yaml, compose.yaml (replicas, Redis, "
+            "Postgres) and .env.example.",
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace files --compose finds in DIR.")
+    ] = False,
 ) -> None:
     """Export the merged config for another tool: with --litellm-proxy, a LiteLLM proxy
     ``config.yaml`` (``litellm --config FILE``).
@@ -148,6 +160,10 @@ def export(
     or header value is written: ``${VAR}`` becomes ``os.environ/VAR``, and a literal in ccw's
     config becomes a variable name listed at the top of the file (and here), to export before
     starting the proxy.
+
+    With --compose DIR: the proxy for a team (two replicas sharing Redis for limits and
+    cooldowns, Postgres for virtual keys and spend), its compose.yaml and an .env.example
+    naming every variable, no secret's value; existing files are kept unless --force.
     """
     from pathlib import Path
 
@@ -156,6 +172,11 @@ def export(
 
     if not litellm_proxy:
         raise UsageError("choose a format to export", "ccw config export --litellm-proxy")
+    if compose is not None:
+        if output is not None:
+            raise UsageError("--compose and -o both name where to write", "give one of them")
+        _export_compose(ctx, Path(compose).expanduser(), force)
+        return
     found = proxy_config(store(ctx).load())
     for name, where in found.exports.items():
         warn(f"{where} is a literal in the config: export {name}=... before starting the proxy")
@@ -176,4 +197,18 @@ def export(
         raise UsageError(f"cannot write {target}: {exc.strerror}", "choose another -o") from None
     success(
         f"LiteLLM proxy config written to {target} ({len(found.data['model_list'])} deployments)"
+    )
+
+
+def _export_compose(ctx: typer.Context, folder: Any, force: bool) -> None:
+    from ccw.exec.proxy_compose import compose_export, write_compose
+
+    export = compose_export(store(ctx).load())
+    written = write_compose(folder, export, force=force)
+    for name, where in export.proxy.exports.items():
+        warn(f"{where} is a literal in the config: set {name} in {folder}/.env")
+    success(
+        f"wrote {', '.join(p.name for p in written)} to {folder} "
+        f"({len(export.proxy.data['model_list'])} deployments); next: cp .env.example .env, "
+        "fill it in, docker compose up -d"
     )

@@ -108,7 +108,7 @@ def _fields(
 @app.command("add")
 def add(
     ctx: typer.Context,
-    endpoint_id: Annotated[str, typer.Argument(help="Id, used as --model ID.")],
+    endpoint_id: Annotated[str | None, typer.Argument(help="Id, used as --model ID.")] = None,
     provider: ProviderOpt = None,
     model: ModelOpt = None,
     name: NameOpt = None,
@@ -121,6 +121,14 @@ def add(
     temperature: TempOpt = None,
     idle_timeout: IdleOpt = None,
     default: Annotated[bool, typer.Option("--default", help="Make it the default.")] = False,
+    discover: Annotated[
+        bool,
+        typer.Option(
+            "--discover",
+            help="List a LiteLLM proxy provider's models (context window, prompt caching); "
+            "with an id and --model, check the proxy serves the model, then add it.",
+        ),
+    ] = False,
     global_: GlobalOpt = False,
     project: ProjectOpt = False,
     as_json: JsonOpt = False,
@@ -132,6 +140,21 @@ def add(
     from ccw.config import manage
     from ccw.errors import UsageError
 
+    if discover:
+        from ccw.cli.proxy_models import discover as discover_models
+
+        listing = not (endpoint_id and model)
+        found = discover_models(
+            store(ctx).load(), provider, model, listing=listing, as_json=as_json
+        )
+        if listing:
+            return
+        provider = found
+    if not endpoint_id:
+        raise UsageError(
+            "an endpoint needs an id",
+            "e.g. ccw endpoint add my-gpt4o --provider openai-1a2b --model gpt-4o",
+        )
     if not provider or not model:
         raise UsageError(
             "an endpoint needs --provider and --model",

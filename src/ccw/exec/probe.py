@@ -9,6 +9,7 @@ messages show the stored base URL, not its resolved form.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -224,6 +225,31 @@ def test_provider(
             faults.BAD_RESPONSE,
             latency,
             f"{request.shown_url} did not answer with a model list; check apiBase",
+        )
+    if kind(provider.type).team_proxy:
+        return _proxy_health(request, latency, models, timeout)
+    return ProbeResult(True, latency, models=models)
+
+
+def _proxy_health(request: _Request, latency: int, models: int, timeout: float) -> ProbeResult:
+    """A LiteLLM proxy also answers its readiness route (no model is called): a proxy whose
+    database or cache is down says so there."""
+    from ccw.exec.proxy_client import HEALTH_PATH, root_url
+
+    url = root_url(request.url.removesuffix("/models")) + HEALTH_PATH
+    shown = root_url(request.shown_url.removesuffix("/models")) + HEALTH_PATH
+    try:
+        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+            response = client.get(url, headers={"accept": "application/json"})
+        body = response.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        reason = _scrub(str(exc) or type(exc).__name__, request.secrets)
+        return ProbeResult.fault(faults.BAD_RESPONSE, latency, f"{shown}: {reason}")
+    status = body.get("status") if isinstance(body, dict) else None
+    if response.status_code != 200 or status not in ("healthy", "connected"):
+        detail = _scrub(json.dumps(body)[:MAX_ERROR_CHARS], request.secrets)
+        return ProbeResult.fault(
+            faults.SERVER_ERROR, latency, f"{shown} HTTP {response.status_code}: {detail}"
         )
     return ProbeResult(True, latency, models=models)
 
