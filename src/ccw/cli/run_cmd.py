@@ -138,6 +138,14 @@ def cli(
         typer.Option("--allow-empty", help="Send even when a @pattern matches no file."),
     ] = False,
     tokens: TokensOpt = "estimate",
+    fit: Annotated[
+        bool,
+        typer.Option(
+            "--fit",
+            help="Shrink the pack to the model's context window: files named by path stay "
+            "whole, the rest keep their signatures or are left out.",
+        ),
+    ] = False,
     pack: Annotated[
         bool, typer.Option("--pack", help="CLI tools: pack @patterns instead of passing them.")
     ] = False,
@@ -204,6 +212,7 @@ def cli(
             include_dirs=tuple(split_dirs(include_dirs, cd or Path.cwd())),
             use_cache=not no_cache,
             allow_empty=allow_empty,
+            fit=fit,
         ),
         stream=not no_stream,  # --json streams too, so the idle deadline applies
         timeout=timeout,
@@ -375,6 +384,7 @@ def _dry_run(options: RunOptions, as_json: bool) -> None:
         table("Left out", ["file", "reason"], [[s.path, s.reason] for s in ctx.skipped])
     if ctx and ctx.excluded:
         stdout_console().print(escape(excluded_line(ctx.excluded)), style="dim")
+    _fit_lines(result)
     if result.history_turns:
         stdout_console().print(
             escape(
@@ -391,6 +401,65 @@ def _dry_run(options: RunOptions, as_json: bool) -> None:
         f"~{result.prompt_tokens:,}{window} input tokens, "
         f"input cost {cost}. Nothing was sent."
     )
+    _advice_table(result)
+
+
+def _fit_lines(result: Plan) -> None:
+    """What --fit shortened (the files it left out are in the Left out table)."""
+    from ccw.cli.common import stdout_console, table
+    from ccw.context.fit import FittedContext
+
+    ctx = result.context
+    if not isinstance(ctx, FittedContext):
+        return
+    if ctx.shortened:
+        table("Shortened to fit", ["file", "kept"], [[s.path, s.reason] for s in ctx.shortened])
+    whole = len(ctx.files) - len(ctx.shortened)
+    stdout_console().print(
+        escape(
+            f"--fit: ~{ctx.original_tokens:,} -> ~{ctx.total_tokens:,} pack tokens "
+            f"(room for {ctx.budget:,}): {units.count(whole, 'file')} whole, "
+            f"{len(ctx.shortened):,} shortened, {len(ctx.left_out_to_fit):,} left out"
+            + (" (fitted pack reused from the cache)" if ctx.cache_used else "")
+        )
+    )
+
+
+def _advice_table(result: Plan) -> None:
+    """Per endpoint the call may reach: window, prompt cache, first and repeat cost."""
+    from ccw.cli.common import table
+
+    rows = []
+    for item in result.advice:
+        c = item.candidate
+        window = f"{item.input_tokens:,} of {c.context_window:,}" if c.context_window else "?"
+        if item.fits is False:
+            window += " (too large)"
+        if item.style == "none":
+            cache = "no prompt cache"
+        elif item.clears_minimum:
+            cache = f"{item.style}, {item.ttl or 'default TTL'}"
+        else:
+            cache = f"below the minimum of {item.min_tokens:,} tokens: not cached"
+        even = "-" if item.break_even is None else units.count(item.break_even, "call")
+        rows.append(
+            [
+                f"{c.endpoint_id} ({c.role})" if c.role != "endpoint" else c.endpoint_id,
+                c.model,
+                window,
+                cache,
+                units.cost(item.first_call, "unpriced"),
+                units.cost(item.repeat_call, "unpriced"),
+                even,
+            ]
+        )
+    if rows:
+        table(
+            "Prompt cache, per endpoint",
+            ["endpoint", "model", "input tokens", "cache", "first call", "each repeat",
+             "pays back after"],
+            rows,
+        )  # fmt: skip
 
 
 def _plan_dict(result: Plan) -> dict[str, object]:
@@ -414,4 +483,23 @@ def _plan_dict(result: Plan) -> dict[str, object]:
         "historyTokens": result.history_tokens,
         "conversationId": result.conversation_id,
         "planWarnings": list(result.warnings),
+        "fit": _fit_dict(ctx),
+        "advice": [item.to_dict() for item in result.advice],
+    }
+
+
+def _fit_dict(ctx: object) -> dict[str, object] | None:
+    """What --fit did to the pack (None: no --fit, or the pack already fitted)."""
+    from ccw.context.fit import FittedContext
+
+    if not isinstance(ctx, FittedContext):
+        return None
+    return {
+        "budget": ctx.budget,
+        "originalTokens": ctx.original_tokens,
+        "tokens": ctx.total_tokens,
+        "named": list(ctx.named),
+        "shortened": [{"path": s.path, "kept": s.reason} for s in ctx.shortened],
+        "leftOut": list(ctx.left_out_to_fit),
+        "cacheUsed": ctx.cache_used,
     }

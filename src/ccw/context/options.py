@@ -64,3 +64,5 @@ class PackOptions:
     max_files: int | None = None
     # A pattern that matches no file is an error unless this is set (``--allow-empty``).
     allow_empty: bool = False
+    # Shrink the pack to the model's context window (``--fit``, ``ccw.context.fit``).
+    fit: bool = False

@@ -22,6 +22,8 @@ from ccw.result import ExecutionResult
 
 if TYPE_CHECKING:
     from ccw.context.api import ContextResult
+    from ccw.exec.advice import Advice
+    from ccw.exec.window import Window
     from ccw.history import Resumed
 
 
@@ -76,6 +78,9 @@ class Plan:
     history_tokens: int = 0  # ... and about how many tokens they are
     conversation_id: str | None = None
     warnings: list[str] = field(default_factory=list)
+    # Per endpoint the call may reach (itself, its fallbacks, a pool's members): window,
+    # minimum cacheable size, first and repeat cost, break-even (``ccw.exec.advice``).
+    advice: list[Advice] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -204,7 +209,44 @@ def _context(
     result = build_context(request)
     for warning in result.warnings:
         on_event(events.Warning(warning))
-    return result
+    from ccw.exec.window import sized
+
+    return sized(
+        result,
+        request,
+        _window(options, prepared, executor, result),
+        fit=options.packing.fit,
+        sending=store_pack,
+        model=executor.model,
+        on_event=on_event,
+    )
+
+
+def _window(
+    options: RunOptions, prepared: _Prepared, executor: Executor, ctx: ContextResult
+) -> Window:
+    """The window the pack must fit: the endpoint's, less the rest of the input and the
+    answer's room; with the windows of its fallbacks."""
+    from ccw.exec.window import DEFAULT_ANSWER_TOKENS, Window
+
+    facts = prepared.facts if _same_endpoint(prepared, executor) else None
+    resumed = prepared.resumed
+    history = _turns_text(resumed.turns) if resumed is not None else ""
+    rest = with_input(ctx.prompt, options.input) + (options.system or "") + history
+    endpoint = executor.endpoint
+    answer = options.model_options.get("max_tokens") or (endpoint and endpoint.max_tokens)
+    fallbacks: list[int | None] = []
+    if facts is not None and endpoint is not None and endpoint.fallbacks:
+        from ccw.exec.advice import candidates
+
+        chain = candidates(prepared.config, facts.endpoint_id)
+        fallbacks = [c.context_window for c in chain if c.role == "fallback"]
+    return Window(
+        facts.context_window if facts is not None else None,
+        max(1, len(rest) // 4),
+        int(answer or DEFAULT_ANSWER_TOKENS),
+        fallbacks,
+    )
 
 
 def with_input(prompt: str, piped: str | None) -> str:
@@ -290,8 +332,8 @@ def plan(
     if window is not None and estimate.prompt_tokens > window:
         warn(
             f"about {estimate.prompt_tokens:,} input tokens, but {runner.model} takes "
-            f"{window:,}: the call would be refused or cut; narrow the @patterns, "
-            "or pick a model with a larger context (--model)"
+            f"{window:,}: the call would be refused or cut; shrink the pack with --fit, "
+            "narrow the @patterns, or pick a model with a larger context (--model)"
         )
     return Plan(
         tool=runner.name,
@@ -306,7 +348,21 @@ def plan(
         history_tokens=len(history) // 4,
         conversation_id=resumed.conversation_id if resumed is not None else None,
         warnings=warnings,
+        advice=_advice(prepared, estimate.prompt_tokens, ctx, len(history) // 4),
     )
+
+
+def _advice(
+    prepared: _Prepared, input_tokens: int, ctx: ContextResult | None, history_tokens: int
+) -> list[Advice]:
+    """The advice for each endpoint a LiteLLM call may reach (none for a CLI tool)."""
+    if prepared.route.is_tool:
+        return []
+    from ccw.exec.advice import advise, candidates
+
+    prefix = (ctx.total_tokens if ctx is not None else 0) + history_tokens
+    chain = candidates(prepared.config, prepared.route.endpoint_id)
+    return [advise(candidate, input_tokens, prefix) for candidate in chain]
 
 
 def _same_endpoint(prepared: _Prepared, runner: Executor) -> bool:
