@@ -16,7 +16,9 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 
 _PY_IMPORT = re.compile(rb"^[ \t]*import[ \t]+([\w., \t]+)", re.M)
-_PY_FROM = re.compile(rb"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+\(?([\w, \t\n]+)", re.M)
+_PY_FROM = re.compile(
+    rb"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(?:\(([^)]*)\)|([\w, \t]+))", re.M
+)
 _JS_FROM = re.compile(
     rb"""(?:\bfrom|\bimport|\brequire[ \t]*\(|\bimport[ \t]*\()[ \t]*['"]([^'"\n]+)['"]"""
 )
@@ -94,7 +96,8 @@ def _python(path: str, data: bytes, index: _Index) -> list[str]:
     package = posixpath.dirname(path)
     for match in _PY_FROM.finditer(data):
         dots, module = match[1].decode(), match[2].decode().replace(".", "/")
-        names = [n.strip().split()[0] for n in match[3].decode().split(",") if n.strip()]
+        listed = (match[3] or match[4]).decode("utf-8", "replace")
+        names = [n.split()[0] for n in listed.split(",") if n.split()]
         if dots:
             base = package
             for _ in range(len(dots) - 1):

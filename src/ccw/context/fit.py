@@ -85,9 +85,10 @@ def shorten(path: str, data: bytes) -> tuple[bytes, str]:
         marker = f"{comment_prefix(path)} [ccw --fit] {how}; bodies left out\n"
         return marker.encode() + short, how
     head = data[:HEAD_BYTES]
-    cut = head.split(b"\n")[:HEAD_LINES]
-    if len(cut) > 1 and len(head) == HEAD_BYTES:
+    cut = head.split(b"\n")
+    if 1 < len(cut) <= HEAD_LINES and len(head) == HEAD_BYTES:
         cut.pop()  # a line the byte limit cut in half
+    cut = cut[:HEAD_LINES]
     kept = b"\n".join(cut).decode("utf-8", "ignore").encode()
     lines = kept.count(b"\n") + 1
     how = f"first {lines} of {total} lines"
