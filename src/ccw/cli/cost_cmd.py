@@ -6,7 +6,6 @@ The report itself is ``History.cost_report`` (``ccw.history.ledger``); the dashb
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -14,6 +13,7 @@ import typer
 
 from ccw.cli import units
 from ccw.cli.common import info, print_json, stdout_console, store, warn
+from ccw.history.ledger import DEFAULT_SINCE
 
 if TYPE_CHECKING:
     from ccw.history.ledger import CostReport, Spend
@@ -34,7 +34,7 @@ def cost(
             metavar="WHEN",
             help="From when: 24h, 7d, 2w, today, month, or a date (2026-11-01, local time).",
         ),
-    ] = "30d",
+    ] = DEFAULT_SINCE,
     by: Annotated[
         str | None,
         typer.Option(
@@ -104,9 +104,7 @@ def _proxy_spend(ctx: typer.Context, start: datetime, project: str | None) -> di
     """The team's spend as the LiteLLM proxy of the config reports it."""
     from ccw.exec.proxy_spend import read_team_spend
 
-    spend = read_team_spend(store(ctx).load(), start, project)
-    shown = spend.to_dict() if hasattr(spend, "to_dict") else dataclasses.asdict(spend)
-    return dict(shown)
+    return read_team_spend(store(ctx).load(), start, project).to_dict()
 
 
 def _period(start: datetime, now: datetime) -> dict[str, Any]:
@@ -212,16 +210,20 @@ def _local(moment: datetime) -> str:
 
 
 def money(value: float | None, unknown: str = "-") -> str:
-    """``$12.34``, ``$0.0492``, ``$0.000041``; ``$0`` for free; ``unknown`` when unpriced."""
+    """``$12.34``, ``$0.0492``, ``$0.000041``, ``-$0.02`` (a cache write that cost more than
+    it saved); ``$0`` for free; ``unknown`` when unpriced."""
     if value is None:
         return unknown
     if value == 0:
         return "$0"
-    if abs(value) >= 1:
-        return f"${value:,.2f}"
-    digits = 4 if abs(value) >= 0.01 else 6
-    small = f"{value:.{digits}f}".rstrip("0").rstrip(".")
-    return f"${small}" if small not in ("0", "-0") else "<$0.000001"
+    sign, size = ("-" if value < 0 else ""), abs(value)
+    if size >= 1:
+        return f"{sign}${size:,.2f}"
+    whole, cents = f"{size:.{4 if size >= 0.01 else 6}f}".split(".")
+    cents = cents.rstrip("0").ljust(2, "0")
+    if whole == "0" and not cents.strip("0"):
+        return f"{sign}<$0.000001"
+    return f"{sign}${whole}.{cents}"
 
 
 def _n(count: int) -> str:

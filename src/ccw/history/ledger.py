@@ -142,6 +142,7 @@ class CostReport:
             "by": list(self.by),
             "project": self.project,
             "currency": "USD",
+            "source": "local",
             "totals": self.totals.to_dict(),
             "groups": [group.to_dict() for group in self.groups],
         }
