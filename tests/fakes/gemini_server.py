@@ -22,8 +22,10 @@ created it (another key gets 403), expires at ``expireTime``, and cannot be comb
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import socket
 import threading
 import time
 import uuid
@@ -93,6 +95,7 @@ class GeminiServer:
         self.list_calls = 0
         self.url = ""
         self._prefixes: set[str] = set()  # first contents seen (implicit caching)
+        self._connections: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -139,8 +142,13 @@ class GeminiServer:
         return self
 
     def stop(self) -> None:
+        """Stop listening and hang up on kept-alive connections: the server is gone."""
         if self._httpd is None:
             return
+        with self._lock:
+            for connection in self._connections:
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
         self._httpd.shutdown()
         self._httpd.server_close()
         if self._thread is not None:
@@ -297,6 +305,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: tests read ``GeminiServer.requests``."""
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.gemini._lock:
+            self.server.gemini._connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.server.gemini._lock:
+            self.server.gemini._connections.discard(self.connection)
+        super().finish()
 
     def do_GET(self) -> None:
         self._serve("GET")

@@ -147,11 +147,20 @@ def clear(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Remove cache entries (all, or only expired ones)."""
+    """Remove cache entries (all, or only expired ones), and the Gemini cached contents
+    that held their packs."""
+    from ccw.exec.gemini_cache import sweep
+
     with _cache(ctx) as cache:
         removed = cache.clear(expired_only=expired)
+    swept = sweep(store(ctx).load(), project_root(ctx))
+    for message in swept.warnings:
+        warn(message)
     if as_json:
-        print_json({"removed": removed})
+        print_json({"removed": removed, "remoteDeleted": swept.deleted})
         return
     noun = "entry" if removed == 1 else "entries"
     success(f"removed {removed} {'expired ' if expired else ''}cache {noun}")
+    if swept.deleted:
+        count = len(swept.deleted)
+        success(f"deleted {count} Gemini cached content{'' if count == 1 else 's'} on the provider")

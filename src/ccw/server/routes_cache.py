@@ -54,5 +54,16 @@ def delete_cache_entry(entry_id: str, s: ServerState = Depends(state)) -> dict[s
 def clear_cache(
     body: CacheClearBody | None = Body(default=None), s: ServerState = Depends(state)
 ) -> dict[str, Any]:
-    removed = s.cache().clear(expired_only=bool(body and body.expired_only))
-    return {"success": True, "removed": removed}
+    """Remove entries, then the Gemini cached contents that held their packs
+    (``remoteDeleted``: their names; ``warnings``: deletes that failed)."""
+    from ccw.exec.gemini_cache import sweep
+
+    config = s.config()
+    removed = s.cache(config).clear(expired_only=bool(body and body.expired_only))
+    swept = sweep(config, s.project_root)
+    return {
+        "success": True,
+        "removed": removed,
+        "remoteDeleted": swept.deleted,
+        "warnings": swept.warnings,
+    }
