@@ -22,7 +22,7 @@ from ccw.result import ExecutionResult
 
 if TYPE_CHECKING:
     from ccw.context.api import ContextResult
-    from ccw.exec.advice import Advice
+    from ccw.exec.advice import Advice, Candidate
     from ccw.exec.window import Window
     from ccw.history import Resumed
 
@@ -229,24 +229,29 @@ def _window(
     answer's room; with the windows of its fallbacks."""
     from ccw.exec.window import DEFAULT_ANSWER_TOKENS, Window
 
-    facts = prepared.facts if _same_endpoint(prepared, executor) else None
     resumed = prepared.resumed
     history = _turns_text(resumed.turns) if resumed is not None else ""
     rest = with_input(ctx.prompt, options.input) + (options.system or "") + history
     endpoint = executor.endpoint
     answer = options.model_options.get("max_tokens") or (endpoint and endpoint.max_tokens)
-    fallbacks: list[int | None] = []
-    if facts is not None and endpoint is not None and endpoint.fallbacks:
-        from ccw.exec.advice import candidates
-
-        chain = candidates(prepared.config, facts.endpoint_id)
-        fallbacks = [c.context_window for c in chain if c.role == "fallback"]
+    chain = _chain(prepared, executor)
     return Window(
-        facts.context_window if facts is not None else None,
+        chain[0].context_window if chain else None,
         max(1, len(rest) // 4),
         int(answer or DEFAULT_ANSWER_TOKENS),
-        fallbacks,
+        [c.context_window for c in chain if c.role == "fallback"],
     )
+
+
+def _chain(prepared: _Prepared, executor: Executor) -> list[Candidate]:
+    """The endpoint the executor runs and its fallbacks, each with its window (the model's
+    ``capabilities.contextWindow``, else LiteLLM's data); empty for a CLI tool, a pool or a
+    stand-in executor."""
+    if not _same_endpoint(prepared, executor) or prepared.facts is None:
+        return []
+    from ccw.exec.advice import candidates
+
+    return candidates(prepared.config, prepared.facts.endpoint_id)
 
 
 def with_input(prompt: str, piped: str | None) -> str:
@@ -328,7 +333,8 @@ def plan(
         replace(request, prior=[], prompt=history + "\n\n" + request.prompt) if turns else request
     )
     facts = prepared.facts if _same_endpoint(prepared, runner) else None
-    window = facts.context_window if facts is not None else None
+    chain = _chain(prepared, runner)
+    window = chain[0].context_window if chain else None
     if window is not None and estimate.prompt_tokens > window:
         warn(
             f"about {estimate.prompt_tokens:,} input tokens, but {runner.model} takes "
