@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ccw.exec import events
-from ccw.exec.gemini_api import CachedContents, GeminiApiError
 from ccw.exec.gemini_store import GeminiCacheStore, GeminiStoreUnavailable, Row, Slot
 from ccw.result import Usage
 
@@ -34,6 +33,7 @@ if TYPE_CHECKING:
     from ccw.config.schema import Config
     from ccw.context.request import ContextResult
     from ccw.exec.executor import Messages, Request
+    from ccw.exec.gemini_api import CachedContents
     from ccw.exec.target import CallTarget
 
 # Smallest cached content each model family accepts, in its own tokens: the limits the API
@@ -133,6 +133,8 @@ def shape(
     need = minimum_tokens(model)
     if ctx.total_tokens + len(system) // 4 < need:
         return None
+    from ccw.exec.gemini_api import CachedContents
+
     base = target.api_base or target.provider_kind.default_base or ""
     slot = Slot(ctx.session_id, target.provider.id, base, model, _digest(system))
     ttl_minutes = strategy.ttl_minutes if strategy is not None else 60
@@ -160,6 +162,8 @@ def _reuse_or_create(
     clock: Callable[[], float],
     on_event: events.OnEvent,
 ) -> Shaped | None:
+    from ccw.exec.gemini_api import GeminiApiError
+
     ttl_s = ttl_minutes * 60
     found = store.find(slot)
     if found is not None and found.expires > clock() + EXPIRY_MARGIN_S:
@@ -260,6 +264,8 @@ def _live_packs(config: Config, project_root: Path, swept: Swept) -> set[str] | 
 
 
 def _delete(config: Config, store: GeminiCacheStore, row: Row, swept: Swept) -> None:
+    from ccw.exec.gemini_api import GeminiApiError
+
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(row.expires))
     try:
         api = _api_for(config, row)
@@ -289,6 +295,7 @@ def _api_for(config: Config, row: Row) -> CachedContents:
     from ccw.config.providers import kind
     from ccw.errors import CcwError
     from ccw.exec.deployments import for_provider
+    from ccw.exec.gemini_api import CachedContents
 
     provider = effective_config(config).provider(row.slot.provider_id)
     if provider is None or provider.type != "gemini":
