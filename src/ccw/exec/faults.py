@@ -6,6 +6,7 @@ their failures with the same ``FaultKind`` names.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -236,7 +237,16 @@ def classify(
         detail = _clean(raw, secrets)
     if where:
         detail = f"{where}: {detail}"
-    return ProviderFault(kind, detail, retry_after=_retry_after(exc))
+    wait = _retry_after(exc)
+    if kind is RATE_LIMIT and wait is not None:
+        seconds = math.ceil(wait)
+        return ProviderFault(
+            kind,
+            f"{detail} (the provider asks to wait {seconds} s: Retry-After)",
+            retry_after=wait,
+            fix=f"retry in {seconds} s, or raise the provider's limits",
+        )
+    return ProviderFault(kind, detail, retry_after=wait)
 
 
 @dataclass(frozen=True)

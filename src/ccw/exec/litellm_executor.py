@@ -17,6 +17,7 @@ from ccw.result import ExecutionResult
 
 if TYPE_CHECKING:
     from ccw.config.schema import LocalModelSettings
+    from ccw.exec.faults import ProviderFault
 
 
 class LiteLLMExecutor(Executor):
@@ -42,11 +43,15 @@ class LiteLLMExecutor(Executor):
         # The file that holds the provider (a user-level provider lives outside the project).
         self._key_file = key_file or config_path
         self._local = local
+        # The fault that ended the last run (the gateway passes its Retry-After on).
+        self.last_fault: ProviderFault | None = None
 
     def messages(self, request: Request) -> Messages:
         """The system turn (``-s``), the earlier turns, then the user turn: pack, separator
-        and prompt."""
-        return _messages(request, self.target)
+        and prompt, marked for the provider's prompt cache (``ccw.exec.prompt_cache``)."""
+        from ccw.exec.prompt_cache import shape
+
+        return shape(self.target, request).messages
 
     def estimate(self, request: Request) -> Estimate:
         from ccw.exec import pricing
@@ -114,6 +119,7 @@ class LiteLLMExecutor(Executor):
                 break
             self._fill(result, target, outcome, left)
             return result
+        self.last_fault = last
         if last is not None:
             result.error, result.fix = last.message, last.fix
             result.error_kind, result.exit_code = last.kind, last.exit_code
@@ -134,19 +140,23 @@ class LiteLLMExecutor(Executor):
         from ccw.paths import data_dir
 
         states = KeyStates(state_file(data_dir(), self._config_path)) if target.routed else None
+        from ccw.exec.prompt_cache import shape
         from ccw.exec.target import capabilities
 
         found = capabilities(target)
+        shaped = shape(target, request)
         return complete(
             target,
-            _messages(request, target),
+            shaped.messages,
             # a model listed with ``streaming: false`` answers whole; the text still arrives
             stream=request.stream and not (found is not None and found.streaming is False),
             options=request.options,
+            cache=shaped.kwargs,
             on_event=on_event,
             deadline=deadline,
             states=states,
             retry=not has_next,
+            project=_project(self._config_path) if target.provider_kind.team_proxy else None,
         )
 
     def _fill(
@@ -168,6 +178,10 @@ class LiteLLMExecutor(Executor):
         model = answered.model if answered else target.model
         provider_type = answered.provider.type if answered else target.provider_type
         result.cost = pricing.cost(provider_type, model, outcome.usage)
+        result.cost_uncached = pricing.uncached_cost(provider_type, model, outcome.usage)
+        result.cost_source = "litellm" if result.cost is not None else None
+        if outcome.cost is not None:  # a LiteLLM proxy priced the call itself
+            result.cost, result.cost_source = outcome.cost, "proxy"
 
     def _warn_literal_key(self, on_event: events.OnEvent) -> None:
         from ccw.exec.target import warn_literal_key_once
@@ -197,16 +211,12 @@ class LiteLLMExecutor(Executor):
         return replace(target, api_base=base)
 
 
-def _messages(request: Request, target: CallTarget) -> Messages:
-    from ccw.context.options import SEPARATOR
+def _project(config_path: Path) -> str:
+    """The project's name in a LiteLLM proxy's tags (``ccw.exec.proxy_client``)."""
+    from ccw.exec.proxy_client import project_name
+    from ccw.paths import project_root_of
 
-    ctx = request.context
-    if ctx is None or not ctx.pack:
-        content: str | list[dict[str, Any]] = ctx.prompt if ctx else request.prompt
-    else:
-        content = target.provider_kind.user_content(ctx.pack, SEPARATOR, ctx.prompt)
-    system = [{"role": "system", "content": request.system}] if request.system else []
-    return [*system, *request.prior, {"role": "user", "content": content}]
+    return project_name(project_root_of(config_path))
 
 
 def _scrub(result: ExecutionResult, target: CallTarget) -> None:

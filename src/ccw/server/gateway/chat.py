@@ -17,6 +17,7 @@ from ccw.config.schema import Config
 from ccw.errors import CcwError, ExitCode
 from ccw.exec import events, router
 from ccw.exec.executor import Messages, Request
+from ccw.exec.faults import ProviderFault
 from ccw.result import ExecutionResult
 from ccw.server.gateway.errors import GatewayError
 
@@ -60,6 +61,18 @@ class ChatCall:
     options: dict[str, Any] = field(default_factory=dict)
     client: str = "api"
     pack_root: Path | None = None
+
+
+@dataclass
+class Outcome:
+    """What a failed call tells the client beside its result: the wait the provider asked
+    for (its ``Retry-After``), passed on so that the client's own retry logic waits as long."""
+
+    retry_after: float | None = None
+
+
+def _asked_wait(fault: object) -> float | None:
+    return fault.retry_after if isinstance(fault, ProviderFault) else None
 
 
 def client_name(user_agent: str | None) -> str:
@@ -129,8 +142,10 @@ def run(
     config_path: Path,
     on_event: events.OnEvent,
     parent_id: str | None = None,
+    outcome: Outcome | None = None,
 ) -> ExecutionResult:
-    """Route, pack (when asked), run and record one call. Failures come back as results."""
+    """Route, pack (when asked), run and record one call. Failures come back as results;
+    ``outcome`` learns the wait a refusing provider asked for."""
     started = time.monotonic()
     route = router.Route(router.LITELLM, endpoint_id=call.model)
     messages: Messages | None = None
@@ -156,12 +171,16 @@ def run(
         )
         messages = executor.messages(request)
         result = executor.run(request, listen)
+        wait = _asked_wait(getattr(executor, "last_fault", None))
     except CcwError as exc:
         result = route.failed(exc)
+        wait = _asked_wait(exc)
     except ClientGone:
         result = _left(route, "".join(streamed))
         _finish(result, call, messages, cwd, parent_id, started)
         raise
+    if outcome is not None and not result.success:
+        outcome.retry_after = wait
     _finish(result, call, messages, cwd, parent_id, started)
     return result
 

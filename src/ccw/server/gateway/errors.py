@@ -65,12 +65,15 @@ class GatewayError(Exception):
         return self.message
 
 
-def from_kind(kind: str | None, message: str, fix: str | None = None) -> GatewayError:
-    """The refusal of a ccw error kind; a ``budget...`` kind is a 402 naming the budget."""
+def from_kind(
+    kind: str | None, message: str, fix: str | None = None, retry_after: float | None = None
+) -> GatewayError:
+    """The refusal of a ccw error kind; a ``budget...`` kind is a 402 naming the budget.
+    ``retry_after``: the provider's wait, sent on as ``Retry-After``."""
     name = kind or "server_error"
     status = STATUS_BY_KIND.get(name) or (402 if "budget" in name else 500)
     text = f"{message} ({fix})" if fix else message
-    return GatewayError(status, text, name)
+    return GatewayError(status, text, name, retry_after)
 
 
 def body(error: GatewayError, wire: Wire) -> dict[str, Any]:

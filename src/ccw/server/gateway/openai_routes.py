@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from ccw.errors import CcwError
+from ccw.exec.faults import ProviderFault
 from ccw.result import ExecutionResult
 from ccw.server.gateway import chat, stream
 from ccw.server.gateway.errors import GatewayError, from_kind
@@ -52,8 +53,8 @@ def pack_root(request: Request, body: dict[str, Any]) -> Path | None:
     return Path(value).expanduser().resolve()
 
 
-def failure(result: ExecutionResult) -> GatewayError:
-    return from_kind(result.error_kind, result.error or "the call failed", result.fix)
+def failure(result: ExecutionResult, retry_after: float | None = None) -> GatewayError:
+    return from_kind(result.error_kind, result.error or "the call failed", result.fix, retry_after)
 
 
 async def run_call(request: Request, body: dict[str, Any]) -> tuple[chat.ChatCall, stream.Running]:
@@ -64,14 +65,15 @@ async def run_call(request: Request, body: dict[str, Any]) -> tuple[chat.ChatCal
     )
     config = s.config()
     parent = getattr(request.app.state, "gateway_parent", None)
+    outcome = chat.Outcome()
     running = await stream.start(
-        lambda on_event: chat.run(call, config, s.store.path, on_event, parent)
+        lambda on_event: chat.run(call, config, s.store.path, on_event, parent, outcome)
     )
     first = running.first
     if isinstance(first, BaseException):
         raise first
     if isinstance(first, ExecutionResult) and not first.success:
-        raise failure(first)
+        raise failure(first, outcome.retry_after)
     return call, running
 
 
@@ -211,7 +213,8 @@ async def embeddings(request: Request) -> JSONResponse:
     try:
         result = await asyncio.to_thread(work)
     except CcwError as exc:
-        raise from_kind(exc.kind, exc.message, exc.fix) from None
+        wait = exc.retry_after if isinstance(exc, ProviderFault) else None
+        raise from_kind(exc.kind, exc.message, exc.fix, wait) from None
     tokens = result.prompt_tokens or 0
     return JSONResponse(
         {
