@@ -13,6 +13,7 @@ const state = {
   cache: null,
   entries: [],
   history: null,
+  spend: null,
   tests: new Map(),
   health: new Map(),
   pools: [],
@@ -227,7 +228,7 @@ async function poll() {
   try {
     const stamps = await api("GET", "/changes");
     const seen = state.stamps;
-    const loaders = { config: loadConfig, cache: loadCache, history: loadHistory };
+    const loaders = { config: loadConfig, cache: loadCache, history: () => Promise.all([loadHistory(), loadSpend()]) };
     for (const [name, load] of Object.entries(loaders)) {
       if (stamps[name] === undefined || stamps[name] === seen[name]) continue;
       await load();
@@ -812,6 +813,182 @@ function renderHistory() {
   }
 }
 
+// ---- spend ----------------------------------------------------------------------------------
+
+const SVG = "http://www.w3.org/2000/svg";
+const SERIES = 8;  // endpoint colours (--series-0..7 in app.css), then round again
+const CHART = { width: 760, height: 260, left: 64, right: 12, top: 14, bottom: 30 };
+
+// Money as `ccw cost` prints it: $12.34, $0.0492, $0.000041, -$0.02; $0 only for free.
+function formatMoney(value) {
+  if (value === null || value === undefined) return null;
+  if (value === 0) return "$0";
+  const sign = value < 0 ? "-" : "";
+  const size = Math.abs(value);
+  if (size >= 1) return `${sign}$${size.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+  let [whole, cents] = size.toFixed(size >= 0.01 ? 4 : 6).split(".");
+  cents = cents.replace(/0+$/, "").padEnd(2, "0");
+  if (whole === "0" && !/[1-9]/.test(cents)) return `${sign}<$0.000001`;
+  return `${sign}$${whole}.${cents}`;
+}
+
+function formatShare(share) {
+  return share === null || share === undefined ? "–" : `${Math.round(share * 100)}%`;
+}
+
+function count(n) {
+  return Number(n).toLocaleString("en-US");
+}
+
+function svg(tag, attrs = {}, ...children) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [key, value] of Object.entries(attrs)) if (value !== null && value !== undefined) el.setAttribute(key, value);
+  for (const child of children) el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  return el;
+}
+
+// A local day as the server keys it (YYYY-MM-DD), and the days from `since` to `until`.
+function dayKey(date) {
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+}
+
+function daysBetween(since, until, seen) {
+  const days = [];
+  const day = new Date(since);
+  day.setHours(12, 0, 0, 0);
+  const last = dayKey(new Date(until));
+  while (dayKey(day) <= last && days.length < 400) {
+    days.push(dayKey(day));
+    day.setDate(day.getDate() + 1);
+  }
+  for (const key of seen) if (!days.includes(key)) days.push(key);
+  return days.sort();
+}
+
+async function loadSpend() {
+  if (state.spend === null) return;
+  const params = new URLSearchParams({ since: $("#spend-since").value });
+  if ($("#spend-project").checked) params.set("thisProject", "true");
+  const [daily, endpoints] = await Promise.all([
+    api("GET", `/cost?${params}&by=day,endpoint`),
+    api("GET", `/cost?${params}&by=endpoint`),
+  ]);
+  state.spend = { daily, endpoints };
+  renderSpend();
+}
+
+function renderSpend() {
+  const { daily, endpoints } = state.spend;
+  const totals = endpoints.totals;
+  const empty = totals.calls === 0;
+  $("#spend-view").hidden = empty;
+  $("#spend-empty").hidden = !empty;
+  if (empty) {
+    $("#spend-stats").replaceChildren();
+    const period = $("#spend-since").selectedOptions[0].textContent;
+    $("#spend-empty").textContent = `No calls in the last ${period}${endpoints.project ? " in this project" : ""}. Calls made with ccw cli show here with what they cost.`;
+    return;
+  }
+  const order = endpoints.groups.map((g) => g.endpoint);
+  renderSpendStats(totals);
+  renderSpendChart(daily, order);
+  $("#spend-legend").replaceChildren(...order.map((name, i) => h("span", { class: "legend-item", "data-endpoint": name ?? "" },
+    h("span", { class: `swatch series-${i % SERIES}` }), name ?? "(no endpoint)")));
+  $("#spend-endpoints").replaceChildren(...endpoints.groups.map((g, i) => spendRow(g, i)));
+}
+
+function costText(spend) {
+  const money = formatMoney(spend.cost);
+  if (money === null) return spend.unpricedCalls ? "unpriced" : "–";
+  return money;
+}
+
+function renderSpendStats(t) {
+  const unpriced = t.unpricedCalls ? `, ${plural(t.unpricedCalls, "unpriced call")} not counted` : "";
+  const failed = t.failedCalls ? ` (${count(t.failedCalls)} failed)` : "";
+  const cost = stat("Cost", costText(t), `${plural(t.calls, "call")}${failed}${unpriced}`);
+  cost.id = "spend-total";
+  const tokens = t.tokens;
+  const share = stat("Cached share", formatShare(t.cachedShare),
+    `${count(tokens.cacheRead)} of ${count(tokens.input)} input tokens read from the provider's cache`,
+    t.cachedShare ?? 0);
+  share.id = "spend-share";
+  const saved = stat("Saved", formatMoney(t.saved) ?? "–", "by the provider's prompt cache");
+  saved.id = "spend-saved";
+  const io = stat("Tokens", `${count(tokens.input)} in`,
+    `${count(tokens.output)} out · ${count(tokens.cacheWrite)} written to the cache · ${count(tokens.uncached)} new`);
+  $("#spend-stats").replaceChildren(cost, share, saved, io);
+}
+
+function renderSpendChart(report, order) {
+  const c = CHART;
+  const byDay = new Map();
+  for (const g of report.groups) {
+    if (!byDay.has(g.day)) byDay.set(g.day, []);
+    byDay.get(g.day).push(g);
+  }
+  const days = daysBetween(report.since, report.until, byDay.keys());
+  const dayCost = (day) => (byDay.get(day) || []).reduce((sum, g) => sum + (g.cost || 0), 0);
+  const top = Math.max(0, ...days.map(dayCost));
+  const plotW = c.width - c.left - c.right;
+  const plotH = c.height - c.top - c.bottom;
+  const step = plotW / days.length;
+  const barW = Math.max(2, Math.min(36, step * 0.72));
+  const chart = svg("svg", { viewBox: `0 0 ${c.width} ${c.height}`, role: "img", class: "spend-svg",
+    "aria-label": `Cost per day by endpoint, highest day ${formatMoney(top) ?? "$0"}`, "data-max": top });
+  for (const fraction of [0, 0.5, 1]) {
+    const y = c.top + plotH * (1 - fraction);
+    chart.append(svg("line", { class: "grid-line", x1: c.left, x2: c.width - c.right, y1: y, y2: y }));
+    chart.append(svg("text", { class: "axis", x: c.left - 6, y: y + 4, "text-anchor": "end" }, top ? formatMoney(top * fraction) : "$0"));
+  }
+  const labelEvery = Math.ceil(days.length / 10);
+  days.forEach((day, index) => {
+    const x = c.left + step * index + (step - barW) / 2;
+    const group = svg("g", { class: "day", "data-day": day });
+    let y = c.top + plotH;
+    const groups = (byDay.get(day) || []).slice().sort((a, b) => order.indexOf(a.endpoint) - order.indexOf(b.endpoint));
+    for (const g of groups) {
+      const name = g.endpoint ?? "(no endpoint)";
+      const detail = `${day} · ${name}: ${costText(g)} (${plural(g.calls, "call")}, ${formatShare(g.cachedShare)} cached)`;
+      if (g.cost) {
+        const height = top ? (g.cost / top) * plotH : 0;
+        y -= height;
+        group.append(svg("rect", { class: `seg series-${order.indexOf(g.endpoint) % SERIES}`, x, y, width: barW, height,
+          "data-endpoint": g.endpoint ?? "", "data-cost": g.cost }, svg("title", {}, detail)));
+      }
+    }
+    const unpriced = groups.reduce((sum, g) => sum + g.unpricedCalls, 0);
+    if (unpriced) {
+      const title = `${day}: ${plural(unpriced, "unpriced call")} (no price known; not in the bar)`;
+      group.append(svg("text", { class: "unpriced-mark", x: x + barW / 2, y: y - 4, "text-anchor": "middle", "data-unpriced": unpriced },
+        "?", svg("title", {}, title)));
+    }
+    if (index % labelEvery === 0) {
+      const date = new Date(`${day}T12:00:00`);
+      group.append(svg("text", { class: "axis", x: x + barW / 2, y: c.height - 10, "text-anchor": "middle" },
+        date.toLocaleDateString(undefined, { month: "short", day: "numeric" })));
+    }
+    chart.append(group);
+  });
+  $("#spend-chart").replaceChildren(chart);
+}
+
+function spendRow(g, index) {
+  const name = g.endpoint ?? "(no endpoint)";
+  const priced = g.cost !== null;
+  return h("div", { class: "row spend-row", "data-endpoint": g.endpoint ?? "" },
+    h("div", { class: "cell" },
+      h("div", { class: "title" }, h("span", { class: `swatch series-${index % SERIES}` }), name,
+        !priced && g.unpricedCalls ? h("span", { class: "badge", title: "No price is known for this model" }, "unpriced") : null),
+      h("div", { class: "sub" }, plural(g.calls, "call"), g.failedCalls ? ` · ${count(g.failedCalls)} failed` : "",
+        priced && g.unpricedCalls ? ` · ${plural(g.unpricedCalls, "unpriced call")} not counted` : "")),
+    h("div", { class: "cell spend-cost", "data-cost": g.cost ?? "" }, costText(g)),
+    h("div", { class: "cell sub" }, `${formatShare(g.cachedShare)} cached`),
+    h("div", { class: "cell sub" }, g.saved === null ? "" : `saved ${formatMoney(g.saved)}`),
+  );
+}
+
 // ---- dialogs and wiring ---------------------------------------------------------------------
 
 // ---- pools ----------------------------------------------------------------------------------
@@ -912,6 +1089,9 @@ function wire() {
   $("#cache-clear-expired").addEventListener("click", () => clearCache(true));
   $("#cache-enabled").addEventListener("change", (event) => saveCacheSettings({ enabled: event.target.checked }));
   $("#history-all").addEventListener("change", () => loadHistory());
+  for (const control of ["#spend-since", "#spend-project"]) {
+    $(control).addEventListener("change", () => guarded(loadSpend, "Cannot load the spend"));
+  }
   $("#cache-size-form").addEventListener("submit", (event) => {
     event.preventDefault();
     saveCacheSettings({ maxTotalSizeMB: Number($("#cache-max").value) });
@@ -933,7 +1113,9 @@ async function start() {
     project.title = health.configPath;
     if (health.history) {
       state.history = [];
+      state.spend = {};
       $('.tab[data-tab="history"]').hidden = false;
+      $('.tab[data-tab="spend"]').hidden = false;
     }
     await poll();
     document.body.dataset.ready = "true";
@@ -946,7 +1128,7 @@ document.addEventListener("DOMContentLoaded", () => {
   takeTokenFromHash();
   wire();
   const initial = location.hash.replace("#", "");
-  selectTab(["providers", "endpoints", "pools", "cache", "history"].includes(initial) ? initial : "providers");
+  selectTab(["providers", "endpoints", "pools", "cache", "history", "spend"].includes(initial) ? initial : "providers");
   start();
   setInterval(poll, POLL_MS);
   document.addEventListener("visibilitychange", poll);
