@@ -250,3 +250,35 @@ def test_a_refused_create_sends_the_pack_whole(
     (sent,) = gemini.model_calls()
     assert "cachedContent" not in sent.body and "def f():" in str(sent.body["contents"])
     assert any("minimum" in getattr(e, "text", "") for e in seen)
+
+
+def test_a_provider_moved_to_another_base_sends_its_key_nowhere_old(
+    gemini: GeminiServer, project: Path, tmp_path: Path
+) -> None:
+    cfg = config(gemini, tmp_path)
+    call(cfg, project)
+    open_cache(cfg, project).clear()
+    with GeminiServer(key=KEY) as moved:
+        data = cfg.model_dump(by_alias=True, exclude_none=True)
+        data["providers"][0]["apiBase"] = moved.base
+        swept = gemini_cache.sweep(Config.model_validate(data), project)
+        assert moved.requests == []
+    assert gemini.deletes() == [] and swept.deleted == []
+    assert "another apiBase" in swept.warnings[0]
+    assert GeminiCacheStore(tmp_path / "cache").rows() == []
+
+
+def test_a_provider_with_several_keys_relies_on_implicit_caching(
+    gemini: GeminiServer, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cached content belongs to the key that made it; the Router may pick another."""
+    monkeypatch.setenv("TEST_GEMINI_KEY_2", KEY)
+    data = config(gemini, tmp_path).model_dump(by_alias=True, exclude_none=True)
+    data["providers"][0]["apiKeys"] = [
+        {"id": "a", "key": "${TEST_GEMINI_KEY}"},
+        {"id": "b", "key": "${TEST_GEMINI_KEY_2}"},
+    ]
+    cfg = Config.model_validate(data)
+    call(cfg, project)
+    assert gemini.creates() == []
+    assert "def f():" in str(gemini.model_calls()[0].body["contents"])

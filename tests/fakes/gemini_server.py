@@ -96,6 +96,7 @@ class GeminiServer:
         self.url = ""
         self._prefixes: set[str] = set()  # first contents seen (implicit caching)
         self._connections: set[socket.socket] = set()
+        self._redirect: str | None = None  # the next request answers 307 to this origin
         self._lock = threading.Lock()
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -122,6 +123,11 @@ class GeminiServer:
 
     def model_calls(self) -> list[RecordedRequest]:
         return self.calls("POST", r"/models/")
+
+    def redirect_next(self, origin: str) -> None:
+        """The next request answers 307 to ``origin`` + its own path."""
+        with self._lock:
+            self._redirect = origin.rstrip("/")
 
     def expire(self, name: str) -> None:
         """Let a cached content's TTL pass now."""
@@ -339,6 +345,14 @@ class _Handler(BaseHTTPRequestHandler):
         gemini = self.server.gemini
         with gemini._lock:
             gemini.requests.append(RecordedRequest(method, self.path, headers, body))
+        with gemini._lock:
+            redirect, gemini._redirect = gemini._redirect, None
+        if redirect is not None:
+            self.send_response(307)
+            self.send_header("location", redirect + self.path)
+            self.send_header("content-length", "0")
+            self.end_headers()
+            return
         parts = urlsplit(self.path)
         query = parse_qs(parts.query)
         key = headers.get("x-goog-api-key") or (query.get("key") or [""])[0]
