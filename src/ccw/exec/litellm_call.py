@@ -14,7 +14,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ccw.exec import events, faults, http_guard, routing
 from ccw.exec.call_policy import Tries, TryState, with_policy
@@ -23,6 +23,11 @@ from ccw.exec.faults import ProviderFault
 from ccw.exec.key_state import KeyStates
 from ccw.exec.target import CallTarget
 from ccw.result import Usage
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ccw.exec.executor import Request
 
 DEFAULT_MAX_TOKENS = 4096
 DEFAULT_IDLE_TIMEOUT_S = 120.0  # a stream silent this long is cut (endpoint ``idleTimeout``)
@@ -57,6 +62,7 @@ class CallOutcome:
     finish_reason: str | None = None
     attempts: int = 1
     deployment: str | None = None  # ``provider/key`` that answered a routed call
+    cost: float | None = None  # the price a LiteLLM proxy put on the call (``proxy_client``)
 
 
 def load_litellm(proxies: dict[str, str] | None = None) -> Any:
@@ -130,9 +136,11 @@ def call_kwargs(
     timeout: float | None,
     stream: bool,
     options: dict[str, Any] | None = None,
+    cache: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """What every try sends, routed or not: the messages, the endpoint's defaults, the
-    caller's options over them, the timeout and the guarded HTTP client."""
+    caller's options over them, the prompt cache's arguments (``ccw.exec.prompt_cache``),
+    the timeout and the guarded HTTP client."""
     kwargs: dict[str, Any] = {
         "messages": messages,
         "num_retries": 0,
@@ -144,6 +152,7 @@ def call_kwargs(
     for name, value in (options or {}).items():
         if name not in RESERVED:
             kwargs[name] = value
+    kwargs.update(cache or {})
     chosen = _timeout(target, timeout, stream)
     if chosen:
         kwargs["timeout"] = chosen
@@ -170,30 +179,58 @@ def _kwargs(
     timeout: float | None,
     stream: bool,
     options: dict[str, Any] | None = None,
+    cache: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A plain call's kwargs: the shared ones plus the one key's credentials."""
-    return {**call_kwargs(target, messages, timeout, stream, options), **target.litellm_params()}
+    shared = call_kwargs(target, messages, timeout, stream, options, cache)
+    return {**shared, **target.litellm_params()}
+
+
+def _field(obj: Any, name: str) -> Any:
+    """``obj[name]`` or ``obj.name``: LiteLLM hands usage over as objects or dicts."""
+    if obj is None:
+        return None
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+
+
+def _count(*values: Any) -> int | None:
+    """The first value that is a token count."""
+    return next((v for v in values if isinstance(v, int) and not isinstance(v, bool)), None)
 
 
 def _usage(raw: Any) -> Usage:
+    """The call's tokens from LiteLLM's normalised usage: cache reads from
+    ``prompt_tokens_details.cached_tokens`` (OpenAI, DeepSeek, Anthropic alike) or
+    ``cache_read_input_tokens``; cache writes from ``cache_creation_input_tokens`` or the
+    details' ``cache_write_tokens``, with their TTL from Anthropic's split by lifetime."""
     if raw is None:
         return Usage()
-    get = raw.get if isinstance(raw, dict) else lambda key, default=None: getattr(raw, key, default)
-    details = get("prompt_tokens_details", None)
-    cached = None
-    if details is not None:
-        cached = (
-            details.get("cached_tokens")
-            if isinstance(details, dict)
-            else getattr(details, "cached_tokens", None)
-        )
-    if not cached:
-        cached = get("cache_read_input_tokens", None) or cached
-    return Usage(
-        prompt_tokens=get("prompt_tokens", None),
-        completion_tokens=get("completion_tokens", None),
-        cached_tokens=cached if cached is not None else 0,
+    details = _field(raw, "prompt_tokens_details")
+    cached = _count(_field(details, "cached_tokens")) or _count(
+        _field(raw, "cache_read_input_tokens")
     )
+    written = _count(_field(raw, "cache_creation_input_tokens")) or _count(
+        _field(details, "cache_write_tokens"), _field(details, "cache_creation_tokens")
+    )
+    return Usage(
+        prompt_tokens=_field(raw, "prompt_tokens"),
+        completion_tokens=_field(raw, "completion_tokens"),
+        cached_tokens=cached or 0,
+        cache_write_tokens=written or 0,
+        cache_write_ttl=_write_ttl(_field(details, "cache_creation_token_details"))
+        if written
+        else None,
+    )
+
+
+def _write_ttl(split: Any) -> str | None:
+    """``"1h"`` or ``"5m"``: the lifetime most written tokens were billed at (ccw asks for
+    one lifetime per call); None when the provider does not say."""
+    long = _count(_field(split, "ephemeral_1h_input_tokens")) or 0
+    short = _count(_field(split, "ephemeral_5m_input_tokens")) or 0
+    if not long and not short:
+        return None
+    return "1h" if long >= short else "5m"
 
 
 def _once(
@@ -218,6 +255,7 @@ def _once(
             _usage(getattr(response, "usage", None)),
             choice.finish_reason,
             deployment=routing.answered_by(response),
+            cost=_proxy_cost(target, response=response),
         )
     kwargs["stream_options"] = {"include_usage": True}
     parts: list[str] = []  # joined once at the end: no growing copies of a long answer
@@ -225,6 +263,7 @@ def _once(
     finish: str | None = None
     usage = Usage()
     deployment: str | None = None
+    cost: float | None = None
     try:
         response = call(**kwargs)
         deployment = routing.answered_by(response)
@@ -233,6 +272,7 @@ def _once(
             _forget_streamed(response)
             if getattr(chunk, "usage", None) is not None:
                 usage = _usage(chunk.usage)
+                cost = _proxy_cost(target, usage=chunk.usage)
             if chunk.choices:
                 choice = chunk.choices[0]
                 piece = getattr(choice.delta, "content", None)
@@ -264,7 +304,19 @@ def _once(
             faults.STREAM_CUT,
             f"the stream from {target.provider.id} ended before the answer was finished",
         )
-    return CallOutcome("".join(parts), usage, finish, deployment=deployment)
+    return CallOutcome("".join(parts), usage, finish, deployment=deployment, cost=cost)
+
+
+def _proxy_cost(target: CallTarget, *, response: Any = None, usage: Any = None) -> float | None:
+    """A LiteLLM proxy's price of the call: its cost header on a whole answer, ``usage.cost``
+    on a stream. Only a ``litellm-proxy`` provider is trusted to price a call."""
+    if not target.provider_kind.team_proxy:
+        return None
+    from ccw.exec import proxy_client
+
+    if response is not None:
+        return proxy_client.response_cost(response)
+    return proxy_client.usage_cost(usage)
 
 
 def _note(seen: list[str], deployment: str | None) -> None:
@@ -345,21 +397,40 @@ def complete(
     stream: bool = True,
     timeout: float | None = None,
     options: dict[str, Any] | None = None,
+    cache: dict[str, Any] | None = None,
     on_event: events.OnEvent = events.ignore,
     sleep: Callable[[float], None] = time.sleep,
     deadline: Deadline | None = None,
     states: KeyStates | None = None,
     retry: bool = True,
+    project: str | None = None,
+    request: Request | None = None,
+    project_root: Path | None = None,
 ) -> CallOutcome:
     """Call the model under ccw's retry policy (``ccw.exec.call_policy``).
 
     ``deadline`` (else ``timeout`` from now) bounds the whole call: tries, waits and other
     keys. The answer goes to ``on_event`` as ``Text`` pieces, each retry as a ``Status``.
     ``retry=False`` (a fallback follows) gives up after the first fault that is not a key's
-    own.
+    own. ``cache`` holds the prompt cache's arguments (``prompt_cache_key``...).
+    ``project`` names the project in the tags of a call through a LiteLLM proxy.
+    ``request`` and ``project_root`` let a Gemini call send its pack as a cached content
+    (``ccw.exec.gemini_cache``).
     """
     litellm = load_litellm(target.proxies())
     deadline = deadline or Deadline(timeout)
+    from ccw.exec import gemini_cache
+
+    gemini = gemini_cache.shape(
+        target,
+        messages,
+        request,
+        project_root,
+        on_event,
+        timeout=deadline.bound(target.timeout or gemini_cache.HTTP_TIMEOUT_S),
+    )
+    if gemini is not None:
+        messages, cache = gemini.messages, {**(cache or {}), **gemini.kwargs()}
 
     def one_try(tries: Tries, per_try: float | None, state: TryState) -> CallOutcome:
         def sink(piece: str) -> None:
@@ -367,11 +438,15 @@ def complete(
             on_event(events.Text(piece))
 
         if target.routed:
-            kwargs = call_kwargs(target, messages, per_try, stream, options)
+            kwargs = call_kwargs(target, messages, per_try, stream, options, cache)
         else:
-            kwargs = _kwargs(target, messages, per_try, stream, options)
+            kwargs = _kwargs(target, messages, per_try, stream, options, cache)
         if stream:
             kwargs["stream"] = True
+        if target.provider_kind.team_proxy:  # tagged with the project and endpoint
+            from ccw.exec.proxy_client import tag_call
+
+            tag_call(kwargs, project, target.endpoint.id)
         sender = tries.sender("completion", kwargs)
         outcome = _attempt(sender, kwargs, target, deadline, sink, state.seen)
         state.answered_by = outcome.deployment
@@ -388,4 +463,6 @@ def complete(
         sleep=sleep,
     )
     outcome.attempts = count
+    if gemini is not None:
+        outcome.usage = gemini.account(outcome.usage)
     return outcome
