@@ -34,6 +34,9 @@ FIT_VERSION = 1
 HEAD_LINES = 40  # a plain head keeps at most this many lines ...
 HEAD_BYTES = 2048  # ... and this many bytes
 MIN_ROOM = 64  # tokens: with less room left, no further file is tried
+# Files in a row whose outline did not fit, after which the rest (ranked lower) are not
+# outlined at all: left out, as they would almost all be.
+MISSES_IN_A_ROW = 32
 FRAMING_BYTES = 48  # about what a pack format adds around each file, besides its path
 SHORTENED = "shortened to fit the context window: "
 LEFT_OUT = "left out to fit the context window"
@@ -189,8 +192,9 @@ class _Fitter:
         room = self.budget - sum(whole[path] for path in self.named)
         chosen: dict[str, tuple[bytes, str | None]] = {}
         short_cost: dict[str, int] = {}
+        misses = 0
         for path in ranked:
-            if room < MIN_ROOM:
+            if room < MIN_ROOM or misses >= MISSES_IN_A_ROW:
                 break
             data = self.contents[path]
             short, how = shorten(path, data)
@@ -201,6 +205,9 @@ class _Fitter:
             if cost <= room:
                 chosen[path], short_cost[path] = entry, cost
                 room -= cost
+                misses = 0
+            else:
+                misses += 1
         for path in ranked:
             if path in chosen and chosen[path][1] is not None:
                 extra = whole[path] - short_cost[path]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -233,6 +234,9 @@ class _Writer:
         self.data = data
         self.spec = spec
         self.items = items
+        self.starts = [item.start for item in items]
+        self.defs = [item for item in items if item.kind == "def" and item.body is not None]
+        self.def_starts = [item.start for item in self.defs]
         self.out: list[bytes] = []
         self.inner = b""  # the indentation of a scope's members that share its first line
 
@@ -243,7 +247,10 @@ class _Writer:
     def _range(self, low: int, high: int) -> None:
         """Write the outermost items inside ``[low, high)``."""
         position = low
-        for item in self.items:
+        for index in range(bisect_left(self.starts, low), len(self.items)):
+            item = self.items[index]
+            if item.start >= high:
+                break
             if item.start < position or item.node.end_byte > high:
                 continue
             self._item(item)
@@ -307,9 +314,12 @@ class _Writer:
         """``data[start:end]`` with the bodies of the definitions inside it left out."""
         parts: list[bytes] = []
         position = start
-        for item in self.items:
+        for index in range(bisect_left(self.def_starts, start), len(self.defs)):
+            item = self.defs[index]
             body = item.body
-            if item.kind != "def" or body is None or item.start < position:
+            if item.start >= end:
+                break
+            if body is None or item.start < position:
                 continue
             if body.start_byte < position or body.end_byte > end:
                 continue

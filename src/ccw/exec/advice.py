@@ -109,8 +109,10 @@ def candidates(config: Config, endpoint_id: str | None) -> list[Candidate]:
     except CcwError:
         return []
     found: list[Candidate] = []
-    chain = [("endpoint", endpoint.id)] + [("fallback", f) for f in endpoint.fallbacks or ()]
-    for role, eid in dict.fromkeys(chain):
+    chain = {endpoint.id: "endpoint"}
+    for fallback in endpoint.fallbacks or ():
+        chain.setdefault(fallback, "fallback")  # the call tries each endpoint once
+    for eid, role in chain.items():
         try:
             chosen = find_endpoint(effective, eid)
             provider = find_provider(effective, chosen.provider_id)
