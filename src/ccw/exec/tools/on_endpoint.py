@@ -5,6 +5,8 @@ port, a one-off token, for the length of the run. Its calls go through the gatew
 endpoint like any API client's, and land in ccw's history. claude takes the gateway as its
 Anthropic base URL; codex as an OpenAI-compatible model provider, configured in a
 ``CODEX_HOME`` of the run's own (the user's codex config is never read or changed).
+The run's id is chosen before it starts, so that each of the tool's calls is recorded under
+it (``parent_id``) and in its conversation; the result carries that id for the history.
 gemini and qwen take no base URL ccw can set: refused with the reason.
 """
 
@@ -12,8 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import secrets
 import tempfile
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ccw.errors import UsageError
@@ -29,6 +33,12 @@ LIMITATION: dict[str, str] = {
     "gemini": "the gemini CLI takes no API base URL that ccw can point at its gateway",
     "qwen": "the qwen CLI takes no API base URL that ccw can point at its gateway",
 }
+
+
+def reserved_call_id(now: datetime | None = None) -> str:
+    """An id for a call not yet recorded, in the history's own form (sortable by time)."""
+    utc = (now or datetime.now(UTC)).astimezone(UTC)
+    return f"call-{utc:%y%m%d-%H%M%S}-{secrets.token_hex(2)}"
 
 
 def check_on_endpoint(tool: str, endpoint_id: str) -> None:
@@ -88,8 +98,9 @@ class EndpointToolExecutor(Executor):
         from ccw.server.gateway.local import local_gateway
 
         ctx = request.context
+        run_id = reserved_call_id()
         with (
-            local_gateway(self._config_path) as gateway,
+            local_gateway(self._config_path, parent_id=run_id) as gateway,
             self._settings(gateway.url, gateway.token) as env,
         ):
             result = run_tool(
@@ -106,6 +117,7 @@ class EndpointToolExecutor(Executor):
                 on_output=lambda piece: on_event(events.Text(piece)),
             )
         result.endpoint_id = self.endpoint_id
+        result.id = run_id  # the id its tool's calls name as their parent
         return result
 
     @contextlib.contextmanager
