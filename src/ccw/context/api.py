@@ -18,6 +18,7 @@ from ccw.context.options import SEPARATOR, PackOptions
 from ccw.context.pack import ByteSink
 from ccw.context.parse import Pattern, has_patterns
 from ccw.context.request import ContextRequest, ContextResult, ProgressCallback
+from ccw.context.settings import CacheSettings
 from ccw.context.store import CacheStore
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ def open_cache(config: Config, project_root: Path) -> CacheStore:
 def context_request(
     prompt: str,
     root: Path,
-    config: Config,
+    config: Config | CacheSettings,
     project_root: Path,
     endpoint: Endpoint | None = None,
     options: PackOptions | None = None,
@@ -73,13 +74,13 @@ def context_request(
     patterns: Sequence[Pattern] | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> ContextRequest:
-    """A request with the limits, TTL and cache settings of ``config`` and ``endpoint``,
-    packed as ``options`` say; ``patterns`` are taken as typed instead of from the prompt,
-    ``on_progress`` hears how far packing is."""
+    """A request with the limits, TTL and cache settings of ``config`` (or just its cache
+    settings) and ``endpoint``, packed as ``options`` say; ``patterns`` are taken as typed
+    instead of from the prompt, ``on_progress`` hears how far packing is."""
     from ccw.paths import expand_dir
 
     options = options or PackOptions()
-    settings = config.global_cache_settings
+    settings = config if isinstance(config, CacheSettings) else CacheSettings.of(config)
     strategy = endpoint.cache_strategy if endpoint is not None else None
     use_cache = options.use_cache and settings.enabled and (strategy is None or strategy.enabled)
     excluded = options.exclude_dirs

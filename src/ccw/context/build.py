@@ -47,19 +47,6 @@ def _size(count: int) -> str:
     return f"{count} MB"
 
 
-class _Counted:
-    """The caller's byte sink, counting what was written."""
-
-    def __init__(self, out: ByteSink) -> None:
-        self.out = out
-        self.size = 0
-
-    def write(self, chunk: bytes) -> int:
-        self.out.write(chunk)
-        self.size += len(chunk)
-        return len(chunk)
-
-
 @dataclass(slots=True)
 class _Content:
     """A file's checked bytes, their SHA-256 (when stored or counted exactly) and the stat
@@ -142,8 +129,7 @@ class _Build:
         one blob read per file. A damaged copy is replaced by the file's bytes on disk, which
         its unchanged stat vouches for and its hash confirms."""
         assert self.store is not None
-        counted = _Counted(self.out)
-        writer = PackWriter(self.request.fmt, counted)
+        writer = PackWriter(self.request.fmt, self.out)
         repaired: dict[str, bytes] | None = {}
         expected = sum(1 for item in stored.files if item.reason is None)
 
@@ -161,7 +147,7 @@ class _Build:
         try:
             delivered = self.store.replay(stored, take)
         except CacheUnavailable as error:
-            if counted.size:
+            if writer.written:
                 raise CcwError(
                     f"the context cache failed while the stored pack was read: {error.message}",
                     "run the command again (the cache was checked and is packed afresh)",
@@ -172,7 +158,7 @@ class _Build:
             delivered = -1
         if delivered != expected:
             self._drop(stored)
-            if counted.size:
+            if writer.written:
                 raise CcwError(
                     "a stored file of the context cache was damaged and its file no longer "
                     "holds the same bytes",
@@ -236,8 +222,8 @@ class _Build:
         with contextlib.ExitStack() as stack:
             sink = self._open_sink(stack) if store else None
             counter = TokenCounter(request.tokens, request.model, self._known_tokens())
-            tee = _Counted(self.out)
-            packing = _Packing(PackWriter(request.fmt, tee), counter, sink, reusable(stored))
+            writer = PackWriter(request.fmt, self.out)
+            packing = _Packing(writer, counter, sink, reusable(stored))
             if chosen.by_size is None:
                 for done, candidate in enumerate(chosen.files, 1):
                     content = self._read(candidate, packing, result.pack_bytes)
@@ -247,7 +233,7 @@ class _Build:
             else:
                 self._pack_by_size(chosen.files, chosen.by_size, packing)
             packing.writer.close()
-            self._finish(key, stored, packing, tee, packed_ns, selector.result.watch)
+            self._finish(key, stored, packing, packed_ns, selector.result.watch)
         if not selection.matches and not result.skipped:
             result.warnings.append(NOTHING_MATCHED)
         elif not result.files:
@@ -442,16 +428,16 @@ class _Build:
         key: str,
         stored: StoredEntry | None,
         packing: _Packing,
-        tee: _Counted,
         packed_ns: int,
         watch: set[str],
     ) -> None:
         result, request = self.result, self.request
         sink, counter, records = packing.sink, packing.counter, packing.records
+        size = packing.writer.size
         result.total_tokens = sum(item.tokens for item in result.files) + estimate(
-            tee.size - result.pack_bytes
+            size - result.pack_bytes
         )
-        result.pack_bytes = tee.size
+        result.pack_bytes = size
         pack_hash = packing.identity.hexdigest()
         if sink is None or self.store is None or not result.files:
             return
@@ -465,7 +451,7 @@ class _Build:
             root=self.root,
             patterns=[("!" if p.exclude else "") + p.text for p in self.patterns],
             pack_hash=pack_hash,
-            bytes=tee.size,
+            bytes=size,
             tokens=result.total_tokens,
             created=now,
             expires=now + request.ttl_minutes * 60,
@@ -497,8 +483,7 @@ class _Build:
         else:
             limit = _size(self.store.max_bytes)
             result.warnings.append(
-                f"the pack ({_size(tee.size)}) is larger than the cache limit of {limit}; "
-                "not stored"
+                f"the pack ({_size(size)}) is larger than the cache limit of {limit}; not stored"
             )
 
 

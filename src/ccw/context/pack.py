@@ -130,7 +130,14 @@ def _rule(data: bytes) -> bytes:
 
 
 class PackWriter:
-    """Writes one pack to ``out``; nothing at all when no file is added."""
+    """Writes one pack to ``out``; nothing at all when no file is added.
+
+    Small pieces are gathered and handed to ``out`` in chunks of about ``CHUNK`` bytes (a
+    file larger than that goes as it is): a pack of many small files makes a few hundred
+    writes, not three per file. ``close`` hands over the rest.
+    """
+
+    CHUNK = 256 * 1024
 
     def __init__(self, fmt: str, out: ByteSink) -> None:
         if fmt not in FORMATS:
@@ -138,19 +145,44 @@ class PackWriter:
         self.fmt = fmt
         self.out = out
         self.count = 0
-        self.framing = 0
+        self.framing = 0  # bytes of the pack that are not file content
+        self.size = 0  # bytes of the pack so far (written or gathered)
+        self.written = 0  # bytes handed to ``out``
+        self._parts: list[bytes] = []
+        self._gathered = 0
 
     def _write(self, chunk: bytes) -> None:
-        self.out.write(chunk)
+        self._parts.append(chunk)
+        self._gathered += len(chunk)
         self.framing += len(chunk)
+
+    def _content(self, data: bytes) -> None:
+        if len(data) >= self.CHUNK:
+            self._flush()
+            self.out.write(data)
+            self.written += len(data)
+        else:
+            self._parts.append(data)
+            self._gathered += len(data)
+
+    def _flush(self) -> None:
+        if self._parts:
+            self.out.write(self._parts[0] if len(self._parts) == 1 else b"".join(self._parts))
+            self.written += self._gathered
+            self._parts.clear()
+            self._gathered = 0
 
     def add(self, path: str, data: bytes) -> None:
         """Append one file (UTF-8 bytes) under its relative path."""
+        before = self.framing
         if self.fmt == "xml":
             self._add_xml(path, data)
         else:
             self._add_text(path, data)
         self.count += 1
+        self.size += len(data) + self.framing - before
+        if self._gathered >= self.CHUNK:
+            self._flush()
 
     def _add_xml(self, path: str, data: bytes) -> None:
         if self.count == 0:
@@ -158,10 +190,10 @@ class PackWriter:
         self._write(b'<file path="' + _attribute(path) + b'"><![CDATA[\n')
         if _CDATA_END.search(data):
             split = data.replace(b"]]>", _CDATA_SPLIT)
-            self.out.write(split)
+            self._content(split)
             self.framing += len(split) - len(data)
         else:
-            self.out.write(data)
+            self._content(data)
         self._write(b"]]></file>\n")
 
     def _add_text(self, path: str, data: bytes) -> None:
@@ -171,15 +203,17 @@ class PackWriter:
             fence = _fence(data)
             language = _LANGUAGES.get(path.rpartition(".")[2].lower(), "") if "." in path else ""
             self._write(lead + b"## " + _name(path) + b"\n\n" + fence + language.encode() + b"\n")
-            self.out.write(data)
+            self._content(data)
             self._write(newline + fence + b"\n")
         else:
             rule = _rule(data)
             self._write(lead + rule + b" FILE: " + _name(path) + b" " + rule + b"\n")
-            self.out.write(data)
+            self._content(data)
             self._write(newline + rule + b" END FILE " + rule + b"\n")
 
     def close(self) -> None:
-        """Finish the pack (the closing root tag of ``xml``)."""
+        """Finish the pack (the closing root tag of ``xml``) and hand over what is left."""
         if self.fmt == "xml" and self.count:
             self._write(b"</files>\n")
+            self.size += len(b"</files>\n")
+        self._flush()
