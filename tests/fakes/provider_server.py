@@ -25,9 +25,24 @@ subclasses ``openai.APIError``; ``litellm.APIError`` is only one branch of that 
   in the ``__cause__``/``__context__`` chain, which is the reliable test.
 
 Usage numbers: prompt tokens = max(1, prompt characters // 4), completion tokens =
-max(1, answer characters // 4). ``usage_cached_tokens`` is reported as
+max(1, answer characters // 4). ``usage_cached_tokens``, when set, is reported as
 ``prompt_tokens_details.cached_tokens`` (OpenAI) and ``cache_read_input_tokens`` (Anthropic,
-whose ``input_tokens`` is then the uncached rest); Ollama does not report it.
+whose ``input_tokens`` is then the uncached rest) in place of the prompt caches below;
+Ollama does not report it.
+
+Prompt caches, as the real providers keep them (tokens counted as characters // 4 here;
+``advance(seconds)`` moves the caches' clock, ``forget_prompts()`` empties them):
+- OpenAI route: a request whose text (each message as ``<role>`` and its text) shares a
+  prefix of at least 1,024 tokens with one seen before reports that prefix, in steps of 128
+  tokens, as ``prompt_tokens_details.cached_tokens``. Requests are compared within their
+  ``prompt_cache_key`` (those without one among themselves); a prefix is kept 10 minutes
+  after its last use, 24 hours with ``prompt_cache_retention: "24h"``.
+- Anthropic route: only up to a ``cache_control`` mark (system, message blocks). A mark whose
+  prefix is below the model's minimum (``cache_min_tokens``, else 1,024) is ignored. The
+  longest prefix cached before, at a mark or at one of the 20 block boundaries before it, is
+  read (``cache_read_input_tokens``, its lifetime renewed); the rest up to the last mark is
+  written (``cache_creation_input_tokens``, and ``cache_creation`` by TTL: the mark's
+  ``ttl``, ``5m`` by default or ``1h``); ``input_tokens`` is what is left.
 With ``echo`` the answer is the last user message's text blocks joined with "\\n".
 
 Opt-in faults for hardening tests: ``fail(..., echo_headers=True)`` puts every request header
@@ -56,6 +71,7 @@ shape of the route (Ollama's on ``/api/tags``; Anthropic's when the request carr
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import re
 import socket
@@ -68,6 +84,8 @@ from typing import Any, Literal
 Routes = Literal["calls", "models", "all"]
 
 DEFAULT_REPLY = "Hello from the test provider."
+OPENAI_MIN_TOKENS = 1024  # the shortest prefix OpenAI caches
+ANTHROPIC_MIN_TOKENS = 1024  # the shortest prefix Anthropic caches, for most models
 
 MODEL_PATHS = (
     "/v1/embeddings",
@@ -134,6 +152,10 @@ class ProviderServer:
         self.reply = reply
         self.echo = echo
         self.usage_cached_tokens = 0
+        self.cache_min_tokens: dict[str, int] = {}  # Anthropic: model -> minimum (else 1,024)
+        self._clock = 0.0  # seconds ``advance`` added to the real clock
+        self._anthropic_cache: dict[str, float] = {}  # prefix digest -> expiry
+        self._openai_cache: dict[str, dict[str, float]] = {}  # cache key -> prefix -> expiry
         self.models: list[str] = ["test-model"]
         self.requests: list[RecordedRequest] = []
         self.embedding_dim = 8
@@ -257,6 +279,81 @@ class ProviderServer:
             if head.times == 0:
                 self._faults.pop(0)
             return head
+
+    def advance(self, seconds: float) -> None:
+        """Move the prompt caches' clock forward: entries expire as if time had passed."""
+        with self._lock:
+            self._clock += seconds
+
+    def forget_prompts(self) -> None:
+        """Empty both prompt caches."""
+        with self._lock:
+            self._anthropic_cache.clear()
+            self._openai_cache.clear()
+
+    def _now(self) -> float:
+        return time.time() + self._clock
+
+    def openai_cached(self, body: dict[str, Any]) -> int:
+        """The tokens of the longest prefix this request shares with one seen in its cache;
+        the request's text is kept for later ones."""
+        text = "".join(
+            f"<{m.get('role')}>{_text(m.get('content'))}" for m in body.get("messages") or []
+        )
+        keeps = 86_400 if body.get("prompt_cache_retention") == "24h" else 600
+        with self._lock:
+            now = self._now()
+            bucket = self._openai_cache.setdefault(str(body.get("prompt_cache_key") or ""), {})
+            for seen in [k for k, expires in bucket.items() if expires <= now]:
+                del bucket[seen]
+            shared = max((_common_prefix(text, seen) for seen in bucket), default=0) // 4
+            bucket[text] = now + keeps
+            if shared < OPENAI_MIN_TOKENS:
+                return 0
+            for seen in bucket:
+                if _common_prefix(text, seen) // 4 >= shared:
+                    bucket[seen] = max(bucket[seen], now + keeps)
+        return shared // 128 * 128
+
+    def anthropic_cache(self, body: dict[str, Any]) -> tuple[int, dict[str, int]]:
+        """Tokens read from the cache, and tokens written by TTL, for this request."""
+        blocks = _anthropic_blocks(body)
+        minimum = self.cache_min_tokens.get(str(body.get("model", "")), ANTHROPIC_MIN_TOKENS)
+        prefixes: list[tuple[str, int]] = []  # (digest, tokens) at the end of each block
+        digest, chars = hashlib.sha256(str(body.get("model", "")).encode()), 0
+        for role, text, _mark in blocks:
+            digest.update(f"<{role}>{text}".encode())
+            chars += len(text)
+            prefixes.append((digest.hexdigest(), chars // 4))
+        marks = [
+            (i, str(mark.get("ttl") or "5m"))
+            for i, (_, _, mark) in enumerate(blocks)
+            if isinstance(mark, dict) and prefixes[i][1] >= minimum
+        ]
+        if not marks:
+            return 0, {}
+        with self._lock:
+            now = self._now()
+            read_at = -1
+            for i, _ttl in marks:
+                for j in range(i, max(-1, i - 21), -1):
+                    if self._anthropic_cache.get(prefixes[j][0], 0) > now and j > read_at:
+                        read_at = j
+            read = prefixes[read_at][1] if read_at >= 0 else 0
+            written: dict[str, int] = {}
+            done = read
+            for i, ttl in marks:
+                keeps = 3600 if ttl == "1h" else 300
+                expires = self._anthropic_cache.get(prefixes[i][0], 0)
+                self._anthropic_cache[prefixes[i][0]] = max(expires, now + keeps)
+                if i > read_at:
+                    written[ttl] = written.get(ttl, 0) + prefixes[i][1] - done
+                    done = prefixes[i][1]
+            if read_at >= 0:
+                self._anthropic_cache[prefixes[read_at][0]] = max(
+                    self._anthropic_cache[prefixes[read_at][0]], now + 300
+                )
+        return read, written
 
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:
@@ -519,7 +616,7 @@ class _Handler(BaseHTTPRequestHandler):
         if action == "done":
             return
         answer = self.provider.answer_for(call)
-        usage = self._openai_usage(call, answer)
+        usage = self._openai_usage(call, answer, self.provider.openai_cached(body))
         base = {"id": "chatcmpl-test", "created": int(time.time()), "model": call.model}
         if not call.stream:
             if action == "malformed":
@@ -559,13 +656,15 @@ class _Handler(BaseHTTPRequestHandler):
         self._chunk("data: [DONE]\n\n")
         self._end_stream()
 
-    def _openai_usage(self, call: _Call, answer: str) -> dict[str, Any]:
+    def _openai_usage(self, call: _Call, answer: str, cached: int) -> dict[str, Any]:
         prompt, completion = _tokens(call.prompt_chars), _tokens(len(answer))
         return {
             "prompt_tokens": prompt,
             "completion_tokens": completion,
             "total_tokens": prompt + completion,
-            "prompt_tokens_details": {"cached_tokens": self.provider.usage_cached_tokens},
+            "prompt_tokens_details": {
+                "cached_tokens": self.provider.usage_cached_tokens or min(cached, prompt)
+            },
         }
 
     # -- embeddings --------------------------------------------------------------------------
@@ -606,13 +705,20 @@ class _Handler(BaseHTTPRequestHandler):
         if action == "done":
             return
         answer = self.provider.answer_for(call)
-        cached = self.provider.usage_cached_tokens
+        cached, written = self.provider.anthropic_cache(body)
+        if self.provider.usage_cached_tokens:
+            cached, written = self.provider.usage_cached_tokens, {}
         prompt, completion = _tokens(call.prompt_chars), _tokens(len(answer))
+        write = sum(written.values())
         usage = {
-            "input_tokens": max(0, prompt - cached),
+            "input_tokens": max(0, prompt - cached - write),
             "output_tokens": completion,
-            "cache_creation_input_tokens": 0,
+            "cache_creation_input_tokens": write,
             "cache_read_input_tokens": cached,
+            "cache_creation": {
+                "ephemeral_5m_input_tokens": written.get("5m", 0),
+                "ephemeral_1h_input_tokens": written.get("1h", 0),
+            },
         }
         message = {
             "id": "msg_test",
@@ -771,6 +877,35 @@ class _Handler(BaseHTTPRequestHandler):
 # -- helpers ---------------------------------------------------------------------------------
 
 
+def _common_prefix(a: str, b: str) -> int:
+    """How many leading characters two strings share (a binary search over slices)."""
+    low, high = 0, min(len(a), len(b))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if a[:middle] == b[:middle]:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def _anthropic_blocks(body: dict[str, Any]) -> list[tuple[str, str, Any]]:
+    """(role, text, cache_control) of each block, in the order the model reads them:
+    system, then every message's blocks (a string content is one block)."""
+    found: list[tuple[str, str, Any]] = []
+    turns = [{"role": "system", "content": body.get("system")}, *(body.get("messages") or [])]
+    for turn in turns:
+        content = turn.get("content")
+        if isinstance(content, str):
+            found.append((str(turn.get("role")), content, None))
+        elif isinstance(content, list):
+            for block in content:
+                if isinstance(block, dict):
+                    text = str(block.get("text") or "")
+                    found.append((str(turn.get("role")), text, block.get("cache_control")))
+    return found
+
+
 def _text(content: Any) -> str:
     """All text of a message content: a string, or a list of blocks with ``text``."""
     if isinstance(content, str):
@@ -797,8 +932,6 @@ def _key_of(headers: dict[str, str]) -> str | None:
 
 def _vector(text: str, provider: ProviderServer) -> list[float]:
     """A deterministic vector for ``text``: the same text gives the same numbers."""
-    import hashlib
-
     digest = hashlib.sha256(text.encode()).digest()
     return [round(digest[i % len(digest)] / 255, 6) for i in range(provider.embedding_dim)]
 

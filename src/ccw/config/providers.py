@@ -2,14 +2,16 @@
 
 Each type (``openai``, ``anthropic``, ...) is a ``ProviderKind``: how LiteLLM names its models,
 where its API lives, which variable holds its key, how a connection test lists its models and
-sends the key, whether it caches a prompt's pack, whether it is priced, whether it is the
-embedded model. Callers ask ``kind(type)``; no other module branches on a type's name.
+sends the key, how it caches a prompt's prefix (``PromptCaching``), whether it is priced,
+whether it is the embedded model. Callers ask ``kind(type)``; no other module branches on a
+type's name.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING, Literal, NamedTuple
 from urllib.parse import urlsplit
 
 from ccw.config.secrets import MissingKeyError, lookup, resolve
@@ -35,6 +37,87 @@ class Versioned:
     default: str
 
 
+# How a type caches a prompt's prefix at the provider:
+# - "breakpoint": only up to a ``cache_control`` mark in the request (Anthropic);
+# - "cache_key": automatically, a ``prompt_cache_key`` sending like requests to the same cache
+#   (OpenAI and OpenAI-compatible servers);
+# - "automatic": automatically, nothing to send (DeepSeek, Azure, Mistral);
+# - "explicit": a cached-content object made beforehand and named in the call (Gemini);
+# - "none": no prompt cache.
+CacheStyle = Literal["breakpoint", "cache_key", "automatic", "explicit", "none"]
+
+# (fnmatch pattern on the bare, lower-cased model name, value): the first match wins.
+ByModel = tuple[tuple[str, int], ...]
+
+
+def _bare(model: str) -> str:
+    """``claude-sonnet-4-5`` of ``anthropic/claude-sonnet-4-5`` or
+    ``openrouter/anthropic/claude-sonnet-4.5``: what the family patterns match."""
+    return model.rsplit("/", 1)[-1].lower()
+
+
+@dataclass(frozen=True)
+class PromptCaching:
+    """What a provider type's prompt cache takes: its style, the smallest prefix it caches
+    by model family, and the lifetimes a request may ask for.
+
+    ``min_tokens`` is the fallback: LiteLLM's bundled ``prompt_cache_min_tokens`` wins where
+    it has one (``ccw.exec.prompt_cache.minimum_tokens``).
+    """
+
+    style: CacheStyle = "none"
+    min_tokens: ByModel = ()
+    # Lifetimes a request may ask for, shortest first: (the name sent, minutes it keeps).
+    # The first one is the provider's default.
+    ttls: tuple[tuple[str, int], ...] = ()
+    # Models that take the lifetimes after the first (all, when empty).
+    long_ttl_models: tuple[str, ...] = ()
+    # Models of a type without breakpoints that take them all the same (OpenRouter's Claude).
+    breakpoint_models: tuple[str, ...] = ()
+
+    def style_for(self, model: str) -> CacheStyle:
+        """The style of one model of this type."""
+        bare = _bare(model)
+        if any(fnmatchcase(bare, pattern) for pattern in self.breakpoint_models):
+            return "breakpoint"
+        return self.style
+
+    def min_tokens_for(self, model: str) -> int | None:
+        """The smallest prefix the provider caches for ``model`` (None: not known)."""
+        bare = _bare(model)
+        return next((n for pattern, n in self.min_tokens if fnmatchcase(bare, pattern)), None)
+
+    def ttl_for(self, minutes: int, model: str) -> str | None:
+        """The lifetime to ask for when ccw keeps a pack ``minutes``: the shortest that
+        covers them, else the longest the model takes (None: the type has no choice)."""
+        usable = list(self.ttls[:1])
+        if not self.long_ttl_models or any(
+            fnmatchcase(_bare(model), pattern) for pattern in self.long_ttl_models
+        ):
+            usable = list(self.ttls)
+        if not usable:
+            return None
+        return next((name for name, keeps in usable if keeps >= minutes), usable[-1][0])
+
+
+_ANTHROPIC_MIN: ByModel = (
+    ("claude-haiku-4[.-]5*", 4096),
+    ("claude-opus-4[.-]5*", 4096),
+    ("claude-3[.-]5-haiku*", 2048),
+    ("claude-3-haiku*", 2048),
+    ("claude*", 1024),
+)
+_ANTHROPIC = PromptCaching("breakpoint", min_tokens=_ANTHROPIC_MIN, ttls=(("5m", 5), ("1h", 60)))
+# OpenAI caches prefixes of 1,024 tokens and more; "in_memory" keeps one 5 to 10 minutes of
+# inactivity, "24h" a day, for the models that offer it.
+_OPENAI = PromptCaching(
+    "cache_key",
+    min_tokens=(("*", 1024),),
+    ttls=(("in_memory", 5), ("24h", 1440)),
+    long_ttl_models=("gpt-4.1", "gpt-4.1-20*", "gpt-5", "gpt-5-20*", "gpt-5-codex*", "gpt-5.*"),
+)
+
+
 @dataclass(frozen=True)
 class ProviderKind:
     """What one provider type means to LiteLLM, to the connection test and to a call."""
@@ -54,9 +137,10 @@ class ProviderKind:
     auth_scheme: str = "Bearer "
     version_header: Versioned | None = None
     version_param: Versioned | None = None
-    caches_prompt: bool = False  # a cache breakpoint on the pack: repeats bill as cache reads
+    prompt_cache: PromptCaching = field(default_factory=PromptCaching)
     priced: bool = True  # LiteLLM's price map has its models
     embedded: bool = False  # the local model ccw runs itself
+    team_proxy: bool = False  # a LiteLLM proxy: calls tagged, priced by its cost header
 
     def litellm_model(self, model: str) -> str:
         """The model string LiteLLM routes on, e.g. ``openai/gpt-4o``."""
@@ -90,16 +174,6 @@ class ProviderKind:
             headers[self.auth_header] = self.auth_scheme + key
         return ModelsRequest(base + path, headers, params, self.list_key)
 
-    def user_content(self, pack: str, separator: str, prompt: str) -> str | list[dict[str, Any]]:
-        """The user turn: pack, separator and prompt; a prompt-caching type gets the pack as
-        its own block with a cache breakpoint, so that a repeated pack is a cache read."""
-        if not self.caches_prompt:
-            return pack + separator + prompt
-        return [
-            {"type": "text", "text": pack + separator, "cache_control": {"type": "ephemeral"}},
-            {"type": "text", "text": prompt},
-        ]
-
 
 _KINDS: tuple[ProviderKind, ...] = (
     ProviderKind(
@@ -108,6 +182,7 @@ _KINDS: tuple[ProviderKind, ...] = (
         "OPENAI_API_KEY",
         default_base="https://api.openai.com/v1",
         models=("gpt-4o", "gpt-4o-mini", "gpt-4.1", "o3-mini"),
+        prompt_cache=_OPENAI,
     ),
     ProviderKind(
         "anthropic",
@@ -119,7 +194,7 @@ _KINDS: tuple[ProviderKind, ...] = (
         auth_header="x-api-key",
         auth_scheme="",
         version_header=Versioned("anthropic-version", "2023-06-01"),
-        caches_prompt=True,
+        prompt_cache=_ANTHROPIC,
     ),
     ProviderKind(
         "ollama",
@@ -141,6 +216,9 @@ _KINDS: tuple[ProviderKind, ...] = (
         list_key="models",
         auth_header="x-goog-api-key",
         auth_scheme="",
+        prompt_cache=PromptCaching(
+            "explicit", min_tokens=(("gemini-2.5-pro*", 4096), ("gemini*", 1024))
+        ),
     ),
     ProviderKind(
         "azure",
@@ -152,6 +230,7 @@ _KINDS: tuple[ProviderKind, ...] = (
         auth_header="api-key",
         auth_scheme="",
         version_param=Versioned("api-version", "2024-10-21"),
+        prompt_cache=PromptCaching("automatic", min_tokens=(("*", 1024),)),
     ),
     ProviderKind(
         "mistral",
@@ -159,6 +238,7 @@ _KINDS: tuple[ProviderKind, ...] = (
         "MISTRAL_API_KEY",
         default_base="https://api.mistral.ai/v1",
         models=("mistral-large-latest", "codestral-latest"),
+        prompt_cache=PromptCaching("automatic"),
     ),
     ProviderKind(
         "deepseek",
@@ -166,6 +246,7 @@ _KINDS: tuple[ProviderKind, ...] = (
         "DEEPSEEK_API_KEY",
         default_base="https://api.deepseek.com/v1",
         models=("deepseek-chat", "deepseek-reasoner"),
+        prompt_cache=PromptCaching("automatic", min_tokens=(("*", 64),)),  # 64-token units
     ),
     ProviderKind(
         "openrouter",
@@ -174,8 +255,22 @@ _KINDS: tuple[ProviderKind, ...] = (
         default_base="https://openrouter.ai/api/v1",
         models=("anthropic/claude-sonnet-4.5", "openai/gpt-4o", "deepseek/deepseek-chat"),
         prefixed_models_kept=False,  # its model names start with another vendor's name
+        # Claude and Gemini through OpenRouter cache only up to a breakpoint.
+        prompt_cache=PromptCaching(
+            "automatic",
+            min_tokens=(*_ANTHROPIC_MIN, ("gemini-2[.-]5-pro*", 4096), ("*", 1024)),
+            ttls=_ANTHROPIC.ttls,
+            breakpoint_models=("*claude*", "*gemini*"),
+        ),
     ),
-    ProviderKind("custom", "openai", needs_key=False, needs_base=True, priced=False),
+    ProviderKind(
+        "custom",
+        "openai",
+        needs_key=False,
+        needs_base=True,
+        priced=False,
+        prompt_cache=PromptCaching("cache_key"),  # an OpenAI-compatible server's own rules
+    ),
     ProviderKind(
         "local",
         "openai",
@@ -184,6 +279,17 @@ _KINDS: tuple[ProviderKind, ...] = (
         models=("smollm2-135m",),
         priced=False,
         embedded=True,
+    ),
+    ProviderKind(
+        "litellm-proxy",
+        "litellm_proxy",
+        "LITELLM_PROXY_API_KEY",
+        needs_base=True,
+        models_path="/v1/models",
+        # Breakpoints reach the proxy's Anthropic deployments; it drops them for the others.
+        prompt_cache=PromptCaching("breakpoint", ttls=(("5m", 5), ("1h", 60))),
+        priced=False,  # its model names are its own: the proxy prices each call
+        team_proxy=True,
     ),
 )
 
