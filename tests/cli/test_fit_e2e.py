@@ -173,3 +173,16 @@ def test_fit_with_unknown_window_warns_and_sends_the_pack(
     assert done.returncode == 0, done.stderr
     assert "context window of mystery-model is not known" in done.stderr
     assert "value_69" in _sent(server)
+
+
+def test_fit_cannot_shorten_named_files(
+    run_ccw: RunCcw, sources: Path, server: ProviderServer
+) -> None:
+    _config(sources, server)
+    named = "@app/used.py @app/alpha.py @app/beta.py Compare them"
+    for extra in ((), ("--dry-run",)):
+        done = run_ccw("cli", "-p", named, "--fit", *extra)
+        assert done.returncode == 2, done.stderr
+        assert "the files named explicitly (app/used.py, app/alpha.py, app/beta.py)" in done.stderr
+        assert "name fewer files" in done.stderr and "Traceback" not in done.stderr
+    assert _model_calls(server) == []
