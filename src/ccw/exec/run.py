@@ -512,7 +512,9 @@ def _record(
             prompt=with_input(options.prompt, options.input),
             messages=messages,
             cwd=str(options.cwd),
-            call_id=options.call_id,
+            # A tool on an endpoint picks its run's id before it starts (its own model
+            # calls are recorded under it): keep that id unless --id names one.
+            call_id=options.call_id or result.id,
             parent_id=parent,
         )
     for warning in history.warnings:
