@@ -40,6 +40,7 @@ from ccw.sqlite import (
 )
 
 DB_NAME = "context.db"
+BLOB_BYTES = "blob_bytes"  # the counter of the blobs' total size
 BUSY_TIMEOUT_MS = 5000
 FLUSH_BYTES = 8 << 20
 
@@ -86,12 +87,30 @@ def _create_tables(conn: sqlite3.Connection) -> None:
     run_script(conn, _TABLES)
 
 
+# The blobs' total size, kept by triggers: the size limit is checked without reading the
+# table (a sum over the blobs reads every page of a large cache).
+_BLOB_BYTES = """
+CREATE TRIGGER IF NOT EXISTS blobs_added AFTER INSERT ON blobs BEGIN
+    UPDATE counters SET value = value + NEW.size WHERE name = 'blob_bytes'; END;
+CREATE TRIGGER IF NOT EXISTS blobs_removed AFTER DELETE ON blobs BEGIN
+    UPDATE counters SET value = value - OLD.size WHERE name = 'blob_bytes'; END;
+"""
+
+
+def _count_blob_bytes(conn: sqlite3.Connection) -> None:
+    """The blobs' total size in ``counters`` (kept by triggers); orphans collected once."""
+    _collect_orphans(conn)
+    run_script(conn, _BLOB_BYTES)
+    _recount(conn)
+
+
 # In order; the first two are schemas 1 and 2 of the ``PRAGMA user_version`` days.
 MIGRATIONS = (
     Migration("create blobs, entries and counters", _create_tables),
     Migration("entries keep their policy counts", _add_excluded),
     Migration("entries keep what limits left out", _add_limits),
     Migration("packs are rebuilt from their files", _drop_pack_texts),
+    Migration("the blobs' total size is counted", _count_blob_bytes),
 )
 
 
@@ -252,9 +271,11 @@ class CacheStore:
             entries, expired = conn.execute(
                 "SELECT COUNT(*), COALESCE(SUM(expires <= ?), 0) FROM entries", (now,)
             ).fetchone()
-            total = _typed(
-                conn.execute("SELECT COALESCE(SUM(size), 0) FROM blobs").fetchone(), int
-            )[0]
+            total = counters.get(BLOB_BYTES)
+            if total is None:
+                total = _typed(
+                    conn.execute("SELECT COALESCE(SUM(size), 0) FROM blobs").fetchone(), int
+                )[0]
             return {
                 "enabled": self.enabled,
                 "entries": entries,
@@ -316,8 +337,11 @@ class CacheStore:
         def remove(conn: sqlite3.Connection) -> int:
             with _transaction(conn):
                 if expired_only:
-                    return _delete_entries(conn, "expires <= ?", (self.clock(),))
-                return _delete_entries(conn, "1", ())
+                    removed = _delete_entries(conn, "expires <= ?", (self.clock(),))
+                else:
+                    removed = _delete_entries(conn, "1", ())
+                _collect_orphans(conn)  # and what a stopped store left behind
+                return removed
 
         return int(self._run(remove))
 
@@ -452,8 +476,12 @@ class CacheStore:
                 if repaired is None:
                     _delete_entries(conn, "id = ?", (entry.id,))
                     return
+                # Delete, then insert: a REPLACE would fire no delete trigger.
                 conn.executemany(
-                    "INSERT OR REPLACE INTO blobs (hash, size, data) VALUES (?, ?, ?)",
+                    "DELETE FROM blobs WHERE hash = ?", [(digest,) for digest in repaired]
+                )
+                conn.executemany(
+                    "INSERT INTO blobs (hash, size, data) VALUES (?, ?, ?)",
                     [(digest, len(data), data) for digest, data in repaired.items()],
                 )
                 _touch(conn, entry, self.clock(), refreshed=False)
@@ -589,15 +617,13 @@ class CacheWriter:
                 for pos, f in enumerate(entry.files)
             ],
         )
-        _collect_blobs(conn)
-        own = conn.execute(
-            "SELECT COALESCE(SUM(size), 0) FROM blobs WHERE hash IN "
-            "(SELECT hash FROM entry_files WHERE entry_id = ?)",
-            (entry.id,),
-        ).fetchone()[0]
+        _collect_blobs(conn)  # the replaced entry's files that this one does not hold
+        own = sum({f.hash: f.size for f in entry.files if f.hash is not None}.values())
         if own > self.store.max_bytes:
             _delete_entries(conn, "id = ?", (entry.id,))
             return False
+        if _total_bytes(conn) > self.store.max_bytes:
+            _collect_orphans(conn)  # blobs no entry holds go before any entry does
         while _total_bytes(conn) > self.store.max_bytes:
             oldest = conn.execute(
                 "SELECT id FROM entries WHERE id != ? ORDER BY accessed, created LIMIT 1",
@@ -684,8 +710,17 @@ def _bump(conn: sqlite3.Connection, name: str) -> None:
 def _delete_entries(
     conn: sqlite3.Connection, where: str, params: tuple[Any, ...], collect: bool = True
 ) -> int:
+    """Delete entries and their file rows; their blobs are noted in ``temp.gone`` and,
+    with ``collect``, dropped where no other entry holds them."""
     ids = [row[0] for row in conn.execute(f"SELECT id FROM entries WHERE {where}", params)]
+    if ids:
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS gone (hash TEXT PRIMARY KEY)")
     for entry_id in ids:
+        conn.execute(
+            "INSERT OR IGNORE INTO temp.gone SELECT hash FROM entry_files "
+            "WHERE entry_id = ? AND hash IS NOT NULL",
+            (entry_id,),
+        )
         conn.execute("DELETE FROM entry_files WHERE entry_id = ?", (entry_id,))
         conn.execute("DELETE FROM entries WHERE id = ?", (entry_id,))
     if ids and collect:
@@ -694,14 +729,45 @@ def _delete_entries(
 
 
 def _collect_blobs(conn: sqlite3.Connection) -> None:
-    """Drop blobs that no entry refers to any more."""
+    """Drop the blobs of deleted entries (``temp.gone``) that no entry holds any more: only
+    those are looked at, never the whole table."""
+    exists = conn.execute(
+        "SELECT 1 FROM temp.sqlite_master WHERE type = 'table' AND name = 'gone'"
+    ).fetchone()
+    if exists is None:
+        return
+    conn.execute(
+        "DELETE FROM blobs WHERE hash IN (SELECT hash FROM temp.gone) AND NOT EXISTS "
+        "(SELECT 1 FROM entry_files WHERE entry_files.hash = blobs.hash)"
+    )
+    conn.execute("DELETE FROM temp.gone")
+
+
+def _collect_orphans(conn: sqlite3.Connection) -> None:
+    """Drop every blob no entry refers to (what a store stopped midway left behind): a
+    pass over the blobs' index, for ``clear`` and before eviction drops an entry."""
     conn.execute(
         "DELETE FROM blobs WHERE hash NOT IN (SELECT hash FROM entry_files WHERE hash IS NOT NULL)"
     )
 
 
+def _recount(conn: sqlite3.Connection) -> int:
+    """Count the blobs' total size afresh into its counter."""
+    total = int(conn.execute("SELECT COALESCE(SUM(size), 0) FROM blobs").fetchone()[0])
+    conn.execute(
+        "INSERT INTO counters (name, value) VALUES (?, ?) "
+        "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+        (BLOB_BYTES, total),
+    )
+    return total
+
+
 def _total_bytes(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("SELECT COALESCE(SUM(size), 0) FROM blobs").fetchone()[0])
+    """The blobs' total size, from its counter (counted afresh if the row is missing)."""
+    row = conn.execute("SELECT value FROM counters WHERE name = ?", (BLOB_BYTES,)).fetchone()
+    if row is None or type(row[0]) is not int or row[0] < 0:
+        return _recount(conn)
+    return int(row[0])
 
 
 def _iso(stamp: float) -> str:
