@@ -81,6 +81,10 @@ def test_five_calls_one_create_no_list_ttl_patched_and_the_ledger_matches(
 ) -> None:
     setup(project, fresh)
     results = [ask(run_ccw) for _ in range(5)]
+    assert fresh.creates(), (
+        "no cached content was made: the LiteLLM executor must hand complete() the request "
+        "and the project root (request=, project_root=)"
+    )
     assert len(fresh.creates()) == 1 and fresh.list_calls == 0
     assert len(fresh.patches()) == 4
     (cached,) = fresh.cached.values()

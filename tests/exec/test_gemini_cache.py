@@ -282,3 +282,18 @@ def test_a_provider_with_several_keys_relies_on_implicit_caching(
     call(cfg, project)
     assert gemini.creates() == []
     assert "def f():" in str(gemini.model_calls()[0].body["contents"])
+
+
+def test_a_reuse_reads_no_local_cache_entries_when_nothing_else_is_kept(
+    gemini: GeminiServer, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sweep on every call is a look at the names kept, not at the context cache."""
+    cfg = config(gemini, tmp_path)
+    call(cfg, project)
+
+    def unexpected(*_: object) -> None:
+        raise AssertionError("the local context cache was listed")
+
+    monkeypatch.setattr(gemini_cache, "_live_packs", unexpected)
+    call(cfg, project)
+    assert len(gemini.patches()) == 1

@@ -18,6 +18,7 @@ the pack goes whole.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
 from collections.abc import Callable
@@ -109,40 +110,44 @@ def shape(
     clock: Callable[[], float] = time.time,
 ) -> Shaped | None:
     """The call with its pack in a cached content, or None to send it as it is."""
+    strategy = target.endpoint.cache_strategy
     if (
         request is None
         or project_root is None
         or target.provider_kind.name != "gemini"
         or target.config is None
+        or (strategy is not None and (not strategy.enabled or strategy.ttl_minutes <= 0))
     ):
         return None
-    strategy = target.endpoint.cache_strategy
-    if strategy is not None and (not strategy.enabled or strategy.ttl_minutes <= 0):
-        return None
     config = target.config
-    store = GeminiCacheStore(cache_dir(config, project_root))
-    swept = sweep(config, project_root, clock=clock)
-    for warning in swept.warnings:
-        on_event(events.Warning(warning))
     ctx = request.context
-    split = _split(messages, ctx)
-    if split is None or target.routed or ctx is None or not ctx.session_id:
-        return None
-    rest, system = split
-    model = target.model.split("/", 1)[-1]
-    need = minimum_tokens(model)
-    if ctx.total_tokens + len(system) // 4 < need:
-        return None
-    from ccw.exec.gemini_api import CachedContents
-
-    base = target.api_base or target.provider_kind.default_base or ""
-    slot = Slot(ctx.session_id, target.provider.id, base, model, _digest(system))
-    ttl_minutes = strategy.ttl_minutes if strategy is not None else 60
-    api = CachedContents(
-        base, target.api_key, dict(target.headers), target.proxies(), timeout or HTTP_TIMEOUT_S
-    )
+    live = {ctx.session_id} if ctx is not None and ctx.session_id else set()
+    store = GeminiCacheStore(cache_dir(config, project_root))
     try:
-        return _reuse_or_create(api, store, slot, ctx, system, rest, ttl_minutes, clock, on_event)
+        with store.held() if store.exists() else contextlib.nullcontext(store):
+            swept = sweep(config, project_root, clock=clock, live=live, store=store)
+            for warning in swept.warnings:
+                on_event(events.Warning(warning))
+            split = _split(messages, ctx)
+            if split is None or target.routed or ctx is None or not ctx.session_id:
+                return None
+            rest, system = split
+            if ctx.total_tokens + len(system) // 4 < minimum_tokens(target.model):
+                return None
+            from ccw.exec.gemini_api import CachedContents
+
+            base = target.api_base or target.provider_kind.default_base or ""
+            model = target.model.split("/", 1)[-1]
+            slot = Slot(ctx.session_id, target.provider.id, base, model, _digest(system))
+            api = CachedContents(
+                base, target.api_key, dict(target.headers), target.proxies(),
+                timeout or HTTP_TIMEOUT_S,
+            )  # fmt: skip
+            minutes = strategy.ttl_minutes if strategy is not None else 60
+            with store.held():
+                return _reuse_or_create(
+                    api, store, slot, ctx, system, rest, minutes, clock, on_event
+                )
     except GeminiStoreUnavailable as error:
         on_event(events.Warning(f"Gemini context cache not used: {error.message}"))
         return None
@@ -220,32 +225,38 @@ def sweep(
     project_root: Path,
     *,
     clock: Callable[[], float] = time.time,
+    live: set[str] | None = None,
+    store: GeminiCacheStore | None = None,
 ) -> Swept:
     """Delete the cached contents whose pack is no longer in the local context cache, and
     forget those past their expiry (the provider has dropped them). A delete that fails is
-    a warning; its name is kept for the next sweep until it expires."""
+    a warning; its name is kept for the next sweep until it expires.
+
+    ``live`` names packs known to be in the local cache (the one a call is sending): when
+    every other name has expired, the local cache is not read at all."""
     swept = Swept()
-    folder = cache_dir(config, project_root)
-    store = GeminiCacheStore(folder)
+    given = store
+    store = store or GeminiCacheStore(cache_dir(config, project_root))
     if not store.exists():
         return swept
+    known = live or set()
     try:
-        rows = store.rows()
-        if not rows:
-            return swept
-        live = _live_packs(config, project_root, swept)
-        if live is None:
-            return swept
-        now = clock()
-        for row in rows:
-            if row.expires <= now:
+        with store.held():
+            now = clock()
+            rows = store.rows()
+            expired = [row for row in rows if row.expires <= now]
+            for row in expired:
                 store.forget(row.name)
-                swept.forgotten += 1
-            elif row.slot.pack_key not in live:
-                _delete(config, store, row, swept)
+            swept.forgotten = len(expired)
+            unsure = [r for r in rows if r.expires > now and r.slot.pack_key not in known]
+            present = _live_packs(config, project_root, swept) if unsure else set()
+            for row in unsure:
+                if present is not None and row.slot.pack_key not in present:
+                    _delete(config, store, row, swept)
     except GeminiStoreUnavailable as error:
         swept.warnings.append(f"Gemini cached contents not swept: {error.message}")
-    swept.warnings.extend(store.warnings)
+    if store is not given:
+        swept.warnings.extend(store.warnings)
     return swept
 
 

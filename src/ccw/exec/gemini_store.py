@@ -64,10 +64,33 @@ class GeminiCacheStore:
     def __init__(self, cache_dir: Path) -> None:
         self.path = Path(cache_dir) / DB_NAME
         self.warnings: list[str] = []
+        self._held: sqlite3.Connection | None = None
 
     def exists(self) -> bool:
         """Whether any name was ever kept here (the cheap check before a sweep)."""
         return self.path.exists()
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[GeminiCacheStore]:
+        """One connection for every method called inside the block (a call's sweep, lookup
+        and update cost one open, not four)."""
+        if self._held is not None:
+            yield self
+            return
+        with self._connection() as conn:
+            self._held = conn
+            try:
+                yield self
+            finally:
+                self._held = None
+
+    @contextlib.contextmanager
+    def _use(self) -> Iterator[sqlite3.Connection]:
+        if self._held is not None:
+            yield self._held
+            return
+        with self._connection() as conn:
+            yield conn
 
     @contextlib.contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
@@ -84,6 +107,9 @@ class GeminiCacheStore:
                 self._move_aside(error)
                 continue
             try:
+                # No fsync: a row lost to a crash leaves a cached content that expires by its
+                # TTL; a call should not wait on the disk for it.
+                conn.execute("PRAGMA synchronous=OFF")
                 yield conn
                 return
             except sqlite3.Error as error:
@@ -103,7 +129,7 @@ class GeminiCacheStore:
         )
 
     def find(self, slot: Slot) -> Row | None:
-        with self._connection() as conn:
+        with self._use() as conn:
             found = conn.execute(
                 "SELECT name, expires, tokens FROM cached_contents WHERE pack_key = ? AND "
                 "provider_id = ? AND api_base = ? AND model = ? AND system_digest = ?",
@@ -114,7 +140,7 @@ class GeminiCacheStore:
         return Row(slot, found[0], float(found[1]), found[2])
 
     def save(self, row: Row) -> None:
-        with self._connection() as conn:
+        with self._use() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO cached_contents (pack_key, provider_id, api_base, "
                 "model, system_digest, name, expires, tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -122,11 +148,11 @@ class GeminiCacheStore:
             )
 
     def forget(self, name: str) -> None:
-        with self._connection() as conn:
+        with self._use() as conn:
             conn.execute("DELETE FROM cached_contents WHERE name = ?", (name,))
 
     def rows(self) -> list[Row]:
-        with self._connection() as conn:
+        with self._use() as conn:
             found = conn.execute(
                 "SELECT pack_key, provider_id, api_base, model, system_digest, name, expires, "
                 "tokens FROM cached_contents ORDER BY expires"
