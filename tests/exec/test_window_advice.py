@@ -16,7 +16,6 @@ from ccw.exec import events
 from ccw.exec.advice import Candidate, advise
 from ccw.exec.window import Window, sized
 
-
 BASE = Candidate(
     role="endpoint",
     endpoint_id="e",
