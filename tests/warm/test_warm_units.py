@@ -134,3 +134,42 @@ def test_dashboard_cache_stats_follow_the_database(project: Path) -> None:
     assert after["totalBytes"] == store.stats()["totalBytes"] >= before["totalBytes"] + 1000
     store.clear()
     assert shared.cache_stats()["totalBytes"] == store.stats()["totalBytes"] < 1000
+
+
+def test_every_result_field_crosses_the_wire() -> None:
+    """Each field set (a field added later and not carried fails here)."""
+    from dataclasses import fields
+
+    result = ExecutionResult(
+        success=True,
+        output="answer",
+        model="gpt-4o",
+        provider="oai",
+        cache_used=True,
+        cached_files=["a.py"],
+        error="e",
+        fix="f",
+        error_kind="k",
+        exit_code=3,
+        endpoint_id="gpt",
+        tool="claude",
+        mode="write",
+        usage=Usage(10, 5, 2, 3, "1h"),
+        cost=0.5,
+        cost_uncached=0.75,
+        cost_source="litellm",
+        cache_miss="pack changed",
+        pack_key="sha256:abc",
+        duration_ms=42,
+        id="call-1",
+        warnings=["w"],
+        finish_reason="length",
+        parent_id="call-0",
+        conversation_id="call-0",
+        deployment="oai/default",
+        fallback_from=["other"],
+    )
+    blank = ExecutionResult(success=False)
+    unset = [f.name for f in fields(result) if getattr(result, f.name) == getattr(blank, f.name)]
+    assert unset == [], f"set these fields in the test: {unset}"
+    assert protocol.result_from_dict(json.loads(json.dumps(result.to_dict()))) == result

@@ -2,10 +2,12 @@
 
 Each line is a ``ccw cli`` call continuing the previous answer (``--resume``), so the whole
 session is one conversation in the history, ``@patterns`` work on any line, and the usage and
-cost follow each answer. Lines starting with ``!`` are commands (``CHAT_COMMANDS``). LiteLLM
-is imported in the background while the first line is typed and stays imported, so no turn
-waits for it after the first. Ctrl-C stops the answer being written (the history keeps it as
-interrupted) and the session goes on; Ctrl-D or ``!quit`` ends it.
+cost follow each answer. Lines starting with ``!`` are commands (``CHAT_COMMANDS``). A turn
+goes to a running warm server (``ccw serve``) when one takes it, by the same rules as
+``ccw cli``, and runs in-process otherwise; without a warm server LiteLLM is imported in the
+background while the first line is typed and stays imported, so no turn waits for it after
+the first. Ctrl-C stops the answer being written (the history keeps it as interrupted) and
+the session goes on; Ctrl-D or ``!quit`` ends it.
 """
 
 from __future__ import annotations
@@ -68,7 +70,8 @@ def chat(
     root = ctx.find_root().obj
     config = root.get("config") if isinstance(root, dict) else None
     session = Session(model, system, (cd or Path.cwd()).resolve(), Path(config) if config else None)
-    threading.Thread(target=_warm_up, daemon=True).start()
+    if not _warm_server_listens():
+        threading.Thread(target=_warm_up, daemon=True).start()
     where = model or "the default endpoint"
     info(f"chatting with {where}; !help lists the commands, Ctrl-D ends")
     while True:
@@ -90,6 +93,14 @@ def chat(
         _turn(session, line)
     for conversation in dict.fromkeys(session.conversations):
         info(f"conversation {conversation}: ccw cli history --conversation {conversation}")
+
+
+def _warm_server_listens() -> bool:
+    """Whether turns will likely go to a warm server (then this process need not import
+    LiteLLM; a turn that falls back still runs here)."""
+    from ccw.warm import client as warm
+
+    return warm.listening()
 
 
 def _warm_up() -> None:
@@ -151,6 +162,7 @@ def _turn(session: Session, line: str) -> None:
     """One call continuing the conversation; its answer streams, then its status line."""
     from ccw.cli.run_cmd import Screen, summary
     from ccw.exec.run import RunOptions, execute
+    from ccw.warm import client as warm
 
     options = RunOptions(
         prompt=line,
@@ -162,7 +174,9 @@ def _turn(session: Session, line: str) -> None:
     )
     screen = Screen(as_json=False)
     try:
-        result = execute(options, screen)
+        result = warm.run(options, screen)  # None: no warm server takes it
+        if result is None:
+            result = execute(options, screen)
     except KeyboardInterrupt:
         screen.end_line()
         info("answer stopped; the history keeps it as interrupted")

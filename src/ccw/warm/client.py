@@ -64,6 +64,18 @@ def settings(files: list[Path]) -> Settings:
     return Settings(chosen if chosen in ("auto", "off", "on") else "on", idle)
 
 
+def listening() -> bool:
+    """Whether a socket of this user's is where a warm server listens (not whether it will
+    take a call: that is decided per call)."""
+    if os.environ.get(WARM_ENV, "").strip().lower() == "off":
+        return False
+    try:
+        st = paths.socket_path().lstat()
+    except OSError:
+        return False
+    return stat.S_ISSOCK(st.st_mode) and st.st_uid == os.getuid()
+
+
 def run(options: RunOptions, on_event: events.OnEvent) -> ExecutionResult | None:
     """Run the call on the warm server; ``None``: run it in-process (reason said once)."""
     if options.tool not in (None, "litellm"):

@@ -211,9 +211,17 @@ def result_from_dict(data: dict[str, Any]) -> ExecutionResult:
         tool=data.get("tool") or "litellm",
         mode=data.get("mode") or "analysis",
         usage=Usage(
-            usage.get("promptTokens"), usage.get("completionTokens"), usage.get("cachedTokens")
+            usage.get("promptTokens"),
+            usage.get("completionTokens"),
+            usage.get("cachedTokens"),
+            usage.get("cacheWriteTokens"),
+            usage.get("cacheWriteTtl"),
         ),
         cost=data.get("cost"),
+        cost_uncached=data.get("costUncached"),
+        cost_source=data.get("costSource"),
+        cache_miss=data.get("cacheMiss"),
+        pack_key=data.get("packKey"),
         duration_ms=int(data.get("durationMs") or 0),
         id=data.get("id"),
         warnings=list(data.get("warnings") or []),
