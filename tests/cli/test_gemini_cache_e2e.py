@@ -76,6 +76,7 @@ def expected_cost(prompt: int, cached: int, written: int, out: int) -> float:
     return round(total + out * entry["output_cost_per_token"], 8)
 
 
+@pytest.mark.timeout(400)  # five ccw processes, each importing LiteLLM on a busy machine
 def test_five_calls_one_create_no_list_ttl_patched_and_the_ledger_matches(
     project: Path, fresh: GeminiServer, run_ccw: RunCcw
 ) -> None:
