@@ -88,3 +88,10 @@ def test_fit_says_what_it_did(tmp_path: Path) -> None:
     assert isinstance(fitted, FittedContext)
     assert [(s.path, s.reason) for s in fitted.shortened] == [("b.txt", "first 40 of 3000 lines")]
     assert any(isinstance(e, events.Status) and "--fit: the pack shrank" in e.text for e in heard)
+
+
+def test_fit_with_no_room_left_for_the_pack_stops(tmp_path: Path) -> None:
+    request, ctx = _pack(tmp_path)
+    full = Window(1000, 900, 4096)  # the prompt and the answer's room fill it
+    with pytest.raises(PackTooLarge, match="no room left for the pack"):
+        sized(ctx, request, full, fit=True, sending=True, model="m", on_event=events.ignore)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ccw.context.api import ContextRequest, ContextResult
 
 DEFAULT_ANSWER_TOKENS = 4096  # what a call asks for without maxTokens (``litellm_call``)
+MIN_PACK_TOKENS = 64  # less room than this leaves --fit nothing worth sending
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,13 @@ def sized(
             return ctx
         if ctx.total_tokens <= budget:
             return ctx
+        if budget < MIN_PACK_TOKENS:
+            raise PackTooLarge(
+                f"the prompt and the answer's room (max_tokens) fill {model}'s window of "
+                f"{window.tokens:,} tokens: --fit has no room left for the pack",
+                "shorten the prompt, lower -o max_tokens, or pick a model with a larger "
+                "context (--model)",
+            )
         fitted = fit_context(ctx, request, budget)
         on_event(
             events.Status(
