@@ -1,6 +1,6 @@
 """Packing speed at three sizes, as ratios to floors measured in the same run.
 
-Run by hand: ``.venv/bin/python bench/bench_pack.py [--runs 5] [--only django]``.
+Run by hand: ``.venv/bin/python bench/bench_pack.py [--runs 5] [--only django] [--entry fast]``.
 
 Corpora, built once under ``bench/.corpus/`` (git-ignored), each a git repository:
 
@@ -14,6 +14,9 @@ round-robin, so each ratio compares numbers taken side by side. Floors: ``cat`` 
 files ``git ls-files`` lists, and the stat floor, ``git ls-files`` plus a ``stat`` of each
 file (the least any cache-hit check can do). The table prints the best time of each
 scenario, its ratio to the floor it is judged against, the goal and the peak RSS.
+
+``ccw`` runs as ``python -m ccw``; ``--entry fast`` runs it through ``ccw.cli.entry`` (the
+entry that packs without Typer). Start-up always measures both, side by side.
 """
 
 from __future__ import annotations
@@ -34,6 +37,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+# How ccw is started: as ``python -m ccw``, or through the fast entry.
+ENTRIES = {
+    "module": ["-m", "ccw"],
+    "fast": ["-c", "import sys; sys.argv[0] = 'ccw'; from ccw.cli.entry import main; main()"],
+}
 CORPUS = HERE / ".corpus"
 BIG_FLAGS = ["--max-size-kb", str(10**7), "--max-files", str(10**6)]
 GIT = ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
@@ -184,8 +192,8 @@ def run_timed(scenario: Scenario, cwd: Path, env: dict[str, str]) -> None:
         scenario.peak_kb = max(scenario.peak_kb, int(report.read().split()[-1]))
 
 
-def scenarios(work: Path) -> list[Scenario]:
-    ccw = [sys.executable, "-m", "ccw", "pack", "."]
+def scenarios(work: Path, entry: str) -> list[Scenario]:
+    ccw = [sys.executable, *ENTRIES[entry], "pack", "."]
     cache = work / "cache"
 
     def clear_cache() -> None:
@@ -213,7 +221,7 @@ def scenarios(work: Path) -> list[Scenario]:
     ]
 
 
-def measure(name: str, tree: Path, runs: int) -> list[Scenario]:
+def measure(name: str, tree: Path, runs: int, entry: str) -> list[Scenario]:
     work = Path(tempfile.mkdtemp(prefix="ccw-bench-"))
     config = work / "config.json"
     settings = {"cacheDir": str(work / "cache"), "maxTotalSizeMB": 100_000}
@@ -221,9 +229,9 @@ def measure(name: str, tree: Path, runs: int) -> list[Scenario]:
     config.write_text(json.dumps({"globalCacheSettings": settings}))
     small_config = work / "small.json"
     small_config.write_text(json.dumps({"globalCacheSettings": small}))
-    env = {**os.environ, "CCW_CONFIG": str(config)}
+    env = {**os.environ, "CCW_CONFIG": str(config), "CCW_DATA_DIR": str(work / "data")}
     small_env = {**env, "CCW_CONFIG": str(small_config)}
-    plan = scenarios(work)
+    plan = scenarios(work, entry)
     # Warm the page cache and the cache database once, untimed.
     subprocess.run(["sh", "-c", "git ls-files -z | xargs -0 cat"], cwd=tree,
                    stdout=subprocess.DEVNULL, check=True)  # fmt: skip
@@ -256,22 +264,24 @@ def _table(plan: list[Scenario]) -> None:
 
 
 def startup(runs: int) -> None:
-    """``ccw pack`` up to its first useful work (one missing pattern, allowed) beside
-    ``python -c pass`` and ``python -c "import typer"``."""
+    """``ccw pack`` up to its first useful work (one missing pattern, allowed), as
+    ``python -m ccw`` and through the fast entry, beside ``python -c pass`` and
+    ``python -c "import typer"``."""
     work = Path(tempfile.mkdtemp(prefix="ccw-bench-"))
-    env = {**os.environ, "CCW_CONFIG": str(work / "config.json")}
+    env = {**os.environ, "CCW_CONFIG": str(work / "config.json"), "CCW_DATA_DIR": str(work)}
+    nothing = ["pack", "none", "--allow-empty", "--no-cache"]
     plan = [
         Scenario("python -c pass", lambda: [sys.executable, "-c", "pass"]),
         Scenario("import typer", lambda: [sys.executable, "-c", "import typer"]),
         Scenario(
-            "ccw pack, nothing to pack",
-            lambda: [sys.executable, "-m", "ccw", "pack", "none", "--allow-empty", "--no-cache"],
+            "python -m ccw pack, nothing",
+            lambda: [sys.executable, *ENTRIES["module"], *nothing],
             "python -c pass",
         ),
         Scenario(
-            "ccw pack, beside import typer",
-            lambda: [sys.executable, "-m", "ccw", "pack", "none", "--allow-empty", "--no-cache"],
-            "import typer",
+            "fast entry pack, nothing",
+            lambda: [sys.executable, *ENTRIES["fast"], *nothing],
+            "python -c pass",
         ),
     ]
     try:
@@ -300,13 +310,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--only", choices=sorted(CORPORA), action="append")
+    parser.add_argument("--entry", choices=sorted(ENTRIES), default="module")
     options = parser.parse_args()
     chosen = options.only or list(CORPORA)
     trees = {name: CORPORA[name]() for name in chosen}
     installed_env()
     startup(options.runs)
     for name, tree in trees.items():
-        measure(name, tree, options.runs)
+        measure(name, tree, options.runs, options.entry)
 
 
 if __name__ == "__main__":

@@ -67,6 +67,8 @@ VENV_REASON = "folders holding pyvenv.cfg"
 _OPEN_IGNORE = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 Fingerprint = tuple[int, int, int] | None
+# A matched path, the folders it must stay inside, and whether the pattern named it.
+_Found = tuple[str, tuple[str, ...], bool]
 # Each ``.gitignore`` on the way down: (length of its folder's prefix, its rules).
 RuleStack = list[tuple[int, list[gitignore.Rule]]]
 
@@ -184,14 +186,12 @@ class Selector:
                 continue
             excludes = self.excludes
             if not excludes and self.file_filter is None:  # every match is kept
-                self.result.matches.extend(
-                    [Match(rel, *where) for rel, where in sorted(found.items()) if rel not in seen]
-                )
-                seen.update(found)
+                fresh = [item for item in found if item[0] not in seen] if seen else found
+                self.result.matches.extend(map(Match._make, fresh))
+                seen.update(item[0] for item in fresh)
                 continue
             kept = 0
-            for rel in sorted(found):
-                roots, explicit = found[rel]
+            for rel, roots, explicit in found:
                 if excludes and self._excluded_by_pattern(rel):
                     continue
                 if self.file_filter is not None and not self._allowed_by_filter(rel):
@@ -215,24 +215,23 @@ class Selector:
         self.result.excluded = dict(sorted(counts.items()))
         return self.result
 
-    def _found(self, text: str) -> dict[str, tuple[tuple[str, ...], bool]]:
+    def _found(self, text: str) -> list[_Found]:
+        """What one pattern matches, sorted by path, each path once."""
         globs = expand_braces(text)
-        if len(globs) == 1:  # one listing: no path twice, no need to merge
-            return {rel: (roots, explicit) for rel, roots, explicit in self._resolve(globs[0])}
+        if len(globs) == 1:  # one sorted listing: no path twice, nothing to merge or sort
+            return list(self._resolve(globs[0]))
         found: dict[str, tuple[tuple[str, ...], bool]] = {}
         for glob in globs:
             for rel, roots, explicit in self._resolve(glob):
                 found.setdefault(rel, (roots, explicit))
-        return found
+        return [(rel, *found[rel]) for rel in sorted(found)]
 
-    def _from_project_root(
-        self, pattern: Pattern, project_root: str
-    ) -> dict[str, tuple[tuple[str, ...], bool]]:
+    def _from_project_root(self, pattern: Pattern, project_root: str) -> list[_Found]:
         """A pattern that matched nothing from the folder, read from the project root above
         it (a path copied from the project's top level); a warning names the root used."""
         up = os.path.relpath(project_root, self.root)
         if os.path.isabs(pattern.text) or up == "." or not set(up.split(os.sep)) <= {".."}:
-            return {}
+            return []
         self.result.project_root = project_root
         found = self._found(f"{_posix(up)}/{pattern.text.removeprefix('./')}")
         if found:
@@ -250,7 +249,8 @@ class Selector:
             rel = rel[3:]
         return bool(self.file_filter.match_file(rel))
 
-    def _resolve(self, glob: str) -> Iterable[tuple[str, tuple[str, ...], bool]]:
+    def _resolve(self, glob: str) -> Iterable[_Found]:
+        """The files ``glob`` matches, in path order (a listing is sorted)."""
         if glob.startswith("./"):
             glob = glob[2:]
         glob = glob.rstrip("/") or glob
