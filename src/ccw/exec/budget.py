@@ -22,6 +22,7 @@ recorded, so a call may end a little past a cap, and the next one is refused.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from pathlib import Path
@@ -321,8 +322,9 @@ def refusal(standing: Standing, estimate: float, others: int = 0) -> BudgetExcee
 def warning(standing: Standing, estimate: float) -> str:
     item, period = standing.configured, standing.period
     share = (standing.spent + estimate) / standing.cap if standing.cap else 1.0
+    percent = math.floor(share * 100 + 1e-9)  # 99.97% is not yet 100%
     return (
-        f"budget: {share:.0%} of the {period} budget of {item.name} ({usd(standing.cap)}) "
+        f"budget: {percent}% of the {period} budget of {item.name} ({usd(standing.cap)}) "
         f"with this call: spent {usd(standing.spent)} {WHEN[period]}, this call "
         f"~{usd(estimate)}"
     )
