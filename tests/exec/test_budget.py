@@ -229,6 +229,18 @@ def test_a_user_budget_holds_whatever_the_project_file_sets(project: Path, data_
     assert result.fix is not None and result.fix.endswith("--total --daily USD --global")
 
 
+def test_a_budget_in_a_file_chosen_alone_names_it_in_its_fix(
+    project: Path, tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chosen = write(tmp_path / "team.json", {"version": 1, "budgets": [{"dailyUsd": 1}]})
+    monkeypatch.setenv("CCW_CONFIG", str(chosen))
+    spend(1.0, cwd=project, data_dir=data_dir)
+    result, _ = call(project, MockExecutor(cost=0.1))
+    assert result.fix == (
+        f"raise dailyUsd there, or run: ccw --config {chosen} budget set --total --daily USD"
+    )
+
+
 def test_a_project_budget_counts_that_projects_calls_only(
     project: Path, tmp_path: Path, data_dir: Path
 ) -> None:

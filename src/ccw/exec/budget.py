@@ -83,7 +83,9 @@ class Configured:
         if self.project is not None:
             target.append(f"--for-project {self.project}")
         where = " ".join(target) or "--total"
-        return f"ccw budget set {where} {FLAGS[period]} USD{SCOPE_FLAGS.get(self.scope, '')}"
+        chosen = f"--config {self.file} " if self.scope == "config" else ""  # one file alone
+        flags = f"{where} {FLAGS[period]} USD{SCOPE_FLAGS.get(self.scope, '')}"
+        return f"ccw {chosen}budget set {flags}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
