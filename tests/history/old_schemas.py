@@ -14,8 +14,26 @@ LEDGER_COLUMNS = (
 )
 
 
+def drop_spend(conn: sqlite3.Connection) -> None:
+    """Undo the migration of the ledger's running sums (table ``spend``, its triggers)."""
+    for trigger in ("insert", "delete", "update"):
+        conn.execute(f"DROP TRIGGER calls_spend_{trigger}")
+    conn.execute("DROP TABLE spend")
+    conn.execute("DROP INDEX calls_created")
+    conn.execute(
+        "CREATE INDEX calls_ledger ON calls (created_at, endpoint_id, project, model, tool, "
+        "success, prompt_tokens, cached_tokens, cache_write_tokens, completion_tokens, cost, "
+        "cost_uncached)"
+    )
+    conn.execute(
+        "DELETE FROM ccw_migrations WHERE name = ?",
+        ("the ledger's sums per quarter hour, kept by triggers",),
+    )
+
+
 def drop_ledger(conn: sqlite3.Connection) -> None:
-    """Undo the ledger migration, as a database from before it was."""
+    """Undo the ledger migrations, as a database from before them was."""
+    drop_spend(conn)
     conn.execute("DROP INDEX calls_ledger")
     conn.execute("DROP INDEX calls_pack")
     for column in LEDGER_COLUMNS:

@@ -165,19 +165,17 @@ def test_a_history_from_before_the_ledger_is_migrated(tmp_path: Path) -> None:
         assert (history.get(new or "") or {})["packKey"] == "pack-1"
 
 
-def test_cost_reports_read_the_ledger_index_alone(history: History) -> None:
-    """A report over a time range never reads the rows with their prompts and answers."""
+def test_reports_read_the_running_sums_and_a_quarter_hour_of_calls(history: History) -> None:
+    """A report reads the ``spend`` table by its key, and the calls of a cut quarter hour
+    by their time (never all the calls of a project)."""
+    from ccw.history.ledger import _rows_since
+
     history.record(call(), prompt="q")
     db = history._connection()
-    plan = " ".join(
-        str(row[3])
-        for row in db.execute(
-            "EXPLAIN QUERY PLAN SELECT endpoint_id, TOTAL(cost), SUM(cached_tokens) "
-            "FROM calls WHERE created_at >= ? GROUP BY endpoint_id",
-            ("2026-01-01",),
-        )
-    )
-    assert "COVERING INDEX calls_ledger" in plan, plan
+    rows, params = _rows_since(T0, {"project": "/p"})
+    plan = " ".join(str(row[3]) for row in db.execute(f"EXPLAIN QUERY PLAN {rows}", params))
+    assert "SEARCH spend USING PRIMARY KEY (bucket>?)" in plan, plan
+    assert "INDEX calls_created (created_at>? AND created_at<?)" in plan, plan
     plan = " ".join(
         str(row[3])
         for row in db.execute(

@@ -1,7 +1,8 @@
 """The ledger's reports: what calls cost since a time, in total or grouped.
 
-A report is one SQL aggregate over the history's ``calls_ledger`` index, which holds every
-column it reads: the rows themselves (prompts, answers, packed files) are never read.
+A report is one SQL aggregate over the ``spend`` table's running sums per quarter hour
+(``ccw.history.spend_table``), and over the calls themselves only for the part of a quarter
+hour a report's start cuts (found by their time).
 
 Money is USD as each call was priced (LiteLLM's prices or a proxy's). A call whose model is
 unpriced has no known cost: it is counted apart (``unpriced_calls``), never as $0, and a
@@ -19,12 +20,13 @@ from typing import Any
 
 from ccw.errors import UsageError
 from ccw.history.schema import stamp
+from ccw.history.spend_table import MEASURES, key_values, measures
 
 # Each way to group a report, and the SQL that gives a call's key.
 DIMENSIONS: dict[str, str] = {
-    "endpoint": "endpoint_id",
-    "day": "date(created_at, 'localtime')",
-    "project": "project",
+    "endpoint": "NULLIF(endpoint_id, '')",
+    "day": "date(at, 'localtime')",
+    "project": "NULLIF(project, '')",
     "model": "model",
 }
 DEFAULT_SINCE = "30d"
@@ -32,21 +34,6 @@ SINCE_EXAMPLES = "e.g. 7d, 24h, 2w, today, month or 2026-11-01"
 BY_EXAMPLES = "one of endpoint, day, project, model, or two joined by a comma (day,endpoint)"
 _AGO = re.compile(r"(\d+)\s*([hdw])")
 _UNITS = {"h": "hours", "d": "days", "w": "weeks"}
-
-_AGGREGATES = """
-COUNT(*),
-IFNULL(SUM(success = 0), 0),
-IFNULL(SUM(cost IS NOT NULL), 0),
-IFNULL(SUM(success = 1 AND cost IS NULL), 0),
-IFNULL(SUM(prompt_tokens), 0),
-IFNULL(SUM(MAX(prompt_tokens - IFNULL(cached_tokens, 0) - IFNULL(cache_write_tokens, 0), 0)), 0),
-IFNULL(SUM(cache_write_tokens), 0),
-IFNULL(SUM(cached_tokens), 0),
-IFNULL(SUM(completion_tokens), 0),
-TOTAL(cost),
-IFNULL(SUM(cost IS NOT NULL AND cost_uncached IS NOT NULL), 0),
-TOTAL(CASE WHEN cost IS NOT NULL AND cost_uncached IS NOT NULL THEN cost_uncached - cost END)
-"""
 
 
 @dataclass(frozen=True)
@@ -160,12 +147,9 @@ def report(
     (the totals are the sum of its few groups)."""
     _check_by(by, ",".join(by))
     keys = [f"{DIMENSIONS[name]} AS k{index}" for index, name in enumerate(by)]
-    where = "created_at >= ?"
-    params: list[Any] = [stamp(since)]
-    if project is not None:
-        where += " AND project = ?"
-        params.append(project)
-    sql = f"SELECT {', '.join([*keys, _AGGREGATES])} FROM calls WHERE {where}"
+    sums = [f"IFNULL(SUM({name}), 0)" for name, _ in MEASURES]
+    rows, params = _rows_since(since, {"project": project})
+    sql = f"SELECT {', '.join([*keys, *sums])} FROM ({rows})"
     if by:
         sql += " GROUP BY " + ", ".join(f"k{index}" for index in range(len(by)))
     groups = []
@@ -176,6 +160,48 @@ def report(
     totals = sum((group.spend for group in groups), Spend())
     groups.sort(key=lambda group: _order(group, by))
     return CostReport(since, until, tuple(by), project, totals, groups if by else [])
+
+
+def spent(
+    db: sqlite3.Connection,
+    since: datetime,
+    *,
+    endpoint_id: str | None = None,
+    project: str | None = None,
+) -> float:
+    """The sum of the known costs of the calls since ``since`` (see ``History.spent``)."""
+    rows, params = _rows_since(since, {"endpoint_id": endpoint_id, "project": project})
+    return float(db.execute(f"SELECT TOTAL(cost) FROM ({rows})", params).fetchone()[0])
+
+
+def _rows_since(since: datetime, only: dict[str, str | None]) -> tuple[str, list[Any]]:
+    """SQL of rows ``(at, endpoint_id, project, model, sums...)`` that add up to the calls
+    made at ``since`` or later (those of ``only``'s values, where not None): the ``spend``
+    table's quarter hours from the first that starts at ``since`` or after, and the calls
+    themselves before it (by time, never by a project's index: that would read all its
+    calls)."""
+    start = datetime.fromisoformat(stamp(since))  # to the millisecond, as times are stored
+    boundary = start.replace(minute=start.minute // 15 * 15, second=0, microsecond=0)
+    if boundary < start:
+        boundary += timedelta(minutes=15)
+    kept = {column: value for column, value in only.items() if value is not None}
+    filters = "".join(f" AND {column} = ?" for column in kept)
+    names = ", ".join(name for name, _ in MEASURES)
+    sql = (
+        f"SELECT bucket AS at, endpoint_id, project, model, {names} FROM spend "
+        f"WHERE bucket >= ?{filters} "
+        f"UNION ALL SELECT created_at, {', '.join(key_values('calls')[1:])}, "
+        f"{', '.join(measures('calls'))} FROM calls INDEXED BY calls_created "
+        f"WHERE created_at >= ? AND created_at < ?{filters}"
+    )
+    params = [
+        boundary.strftime("%Y-%m-%dT%H:%M"),
+        *kept.values(),
+        stamp(start),
+        stamp(boundary),
+        *kept.values(),
+    ]
+    return sql, params
 
 
 def _order(group: Group, by: Sequence[str]) -> tuple[Any, ...]:

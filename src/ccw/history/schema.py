@@ -12,6 +12,7 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ccw.history.spend_table import add_spend_table
 from ccw.sqlite import DamagedError, Migration, is_damage, open_database, run_script
 from ccw.sqlite import move_aside as move_file_aside
 
@@ -90,9 +91,9 @@ ALTER TABLE calls ADD COLUMN fallback_from TEXT;
 
 
 # The ledger: the rest of each call's usage and price (see ``ccw.result``), and the pack it
-# sent. ``calls_ledger`` covers every column a cost report reads, so a report over a time
-# range reads the index alone, never the rows with their prompts and answers;
-# ``calls_pack`` finds the last call that sent a pack to an endpoint.
+# sent. ``calls_ledger`` covered every column a cost report read (the running sums of
+# ``ccw.history.spend_table`` replace it); ``calls_pack`` finds the last call that sent a
+# pack to an endpoint.
 _LEDGER = """
 ALTER TABLE calls ADD COLUMN cache_write_tokens INTEGER;
 ALTER TABLE calls ADD COLUMN cache_write_ttl TEXT;
@@ -143,6 +144,7 @@ MIGRATIONS = (
     Migration("calls know their conversation, parent and finish reason", _add_conversations),
     Migration("calls know the deployment that answered and their fallbacks", _add_deployments),
     Migration("calls carry the ledger: cache writes, uncached cost, pricing, pack", _add_ledger),
+    Migration("the ledger's sums per quarter hour, kept by triggers", add_spend_table),
 )
 
 

@@ -362,15 +362,10 @@ class History:
         (``ccw cost``) count such calls apart and never show them as $0; a budget can only
         hold what is known, so this sum is what a budget compares with its cap.
         """
-        where, params = _since(since)
-        if endpoint_id is not None:
-            where.append("endpoint_id = ?")
-            params.append(endpoint_id)
-        if project is not None:
-            where.append("project = ?")
-            params.append(str(Path(project).resolve()))
-        sql = "SELECT TOTAL(cost) FROM calls WHERE " + " AND ".join(where)
-        return float(self._read(lambda db: db.execute(sql, params).fetchone()[0]))
+        from ccw.history import ledger
+
+        root = str(Path(project).resolve()) if project is not None else None
+        return self._read(lambda db: ledger.spent(db, since, endpoint_id=endpoint_id, project=root))
 
     def cost_report(
         self,
