@@ -120,8 +120,15 @@ def test_cache_clear_deletes_it_on_the_server(
     assert fresh.cached == {}
     assert [r.path for r in fresh.deletes()] == [f"/v1beta/{name}"]
     assert fresh.deletes()[0].headers["x-goog-api-key"] == KEY
+    ask(run_ccw)
+    as_json = run_ccw("cache", "clear", "--json", env={"TEST_GEMINI_KEY": KEY})
+    (second,) = [r.path.rsplit("/", 1)[1] for r in fresh.deletes()[1:]]
+    assert json.loads(as_json.stdout) == {
+        "removed": 1,
+        "remoteDeleted": [f"cachedContents/{second}"],
+    }
     again = run_ccw("cache", "clear", "--json", env={"TEST_GEMINI_KEY": KEY})
-    assert json.loads(again.stdout) == {"removed": 0, "remoteDeleted": []}
+    assert json.loads(again.stdout) == {"removed": 0}
 
 
 def test_cache_clear_without_the_key_warns_and_exits_zero(

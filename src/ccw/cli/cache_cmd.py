@@ -157,7 +157,10 @@ def clear(
     for message in swept.warnings:
         warn(message)
     if as_json:
-        print_json({"removed": removed, "remoteDeleted": swept.deleted})
+        data: dict[str, object] = {"removed": removed}
+        if swept.deleted:  # only then: ``{"removed": n}`` stays what it was
+            data["remoteDeleted"] = swept.deleted
+        print_json(data)
         return
     noun = "entry" if removed == 1 else "entries"
     success(f"removed {removed} {'expired ' if expired else ''}cache {noun}")
