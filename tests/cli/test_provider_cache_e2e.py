@@ -113,11 +113,11 @@ def test_anthropic_writes_the_pack_once_and_reads_it_after(
     run_ccw: RunCcw, code: Path, server: ProviderServer
 ) -> None:
     _config(code, server)
-    first = _call(run_ccw, "--model", "claude")
-    second = _call(run_ccw, "--model", "claude")
+    first = _call(run_ccw, "--model", "claude")  # streamed
+    second = _call(run_ccw, "--model", "claude", "--no-stream")  # whole
 
     sent = _calls(server, "/v1/messages")
-    assert len(sent) == 2
+    assert [bool(r.body.get("stream")) for r in sent] == [True, False]
     for request in sent:
         pack, question = request.body["messages"][-1]["content"]
         assert pack["cache_control"] == {"type": "ephemeral", "ttl": "1h"}
