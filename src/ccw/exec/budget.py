@@ -21,7 +21,6 @@ recorded, so a call may end a little past a cap, and the next one is refused.
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
@@ -33,7 +32,7 @@ from ccw.errors import BudgetExceeded, CcwError, UsageError
 from ccw.exec import events
 
 if TYPE_CHECKING:
-    from ccw.config.store import ConfigStore
+    from ccw.config.provenance import FileRead
     from ccw.exec.executor import Executor, Messages, Request
 
 Period = Literal["daily", "monthly"]
@@ -137,25 +136,37 @@ def configured(config: Config) -> list[Configured]:
     """Every budget of every config file ``config`` was read from (its provenance), in
     reading order; a config not read from files is taken as it is."""
     from ccw.config.provenance import provenance_of
-    from ccw.paths import project_root_of
 
     provenance = provenance_of(config)
     if provenance is None:
         return _of_file(config, "", None, Path.cwd())
-    found: list[Configured] = []
-    for read in provenance.files:
-        if read.exists:
-            layer = _store(read.path).load()
-            found += _of_file(layer, read.scope, read.path, project_root_of(read.path))
-    return found
+    return [item for read in provenance.files if read.exists for item in _of_layer(read)]
 
 
-@functools.lru_cache(maxsize=8)
-def _store(path: Path) -> ConfigStore:
-    """One store per file: a long-running server re-reads a file only when it changed."""
+# (scope, file) -> (the file's stamp, its budgets): a long-running server pays a stat per file
+# and call, not a parse and a copy of the config.
+_READ: dict[tuple[str, Path], tuple[tuple[int, int, int], tuple[Configured, ...]]] = {}
+_READ_MAX = 64
+
+
+def _of_layer(read: FileRead) -> tuple[Configured, ...]:
     from ccw.config.store import ConfigStore
+    from ccw.paths import project_root_of
 
-    return ConfigStore(path)
+    try:
+        st = read.path.stat()
+    except OSError:  # gone since the config was read
+        return ()
+    stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+    cached = _READ.get((read.scope, read.path))
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    layer = ConfigStore(read.path).load()
+    found = tuple(_of_file(layer, read.scope, read.path, project_root_of(read.path)))
+    if len(_READ) >= _READ_MAX:
+        _READ.clear()
+    _READ[(read.scope, read.path)] = (stamp, found)
+    return found
 
 
 def _of_file(config: Config, scope: str, file: Path | None, root: Path) -> list[Configured]:
