@@ -89,11 +89,14 @@ def call(
     )
 
 
-def test_minimums_table() -> None:
+def test_minimums_from_litellm_data_else_the_table() -> None:
+    from ccw.exec.pricing import model_info
+
+    bundled = (model_info("gemini/gemini-2.5-pro") or {}).get("prompt_cache_min_tokens")
+    assert gemini_cache.minimum_tokens("gemini-2.5-pro") == int(bundled or 4096)
     assert gemini_cache.minimum_tokens("gemini/gemini-2.5-flash") == 1024
-    assert gemini_cache.minimum_tokens("gemini-2.5-flash-lite-preview") == 2048
-    assert gemini_cache.minimum_tokens("gemini-2.5-pro") == 4096
-    assert gemini_cache.minimum_tokens("gemini-3-pro-preview") == 4096
+    assert gemini_cache.minimum_tokens("gemini-2.5-flash-lite-preview-09") == 2048
+    assert gemini_cache.minimum_tokens("gemini-3-pro-preview-xyz") == 4096
     assert gemini_cache.minimum_tokens("some-new-model") == gemini_cache.DEFAULT_MINIMUM
 
 

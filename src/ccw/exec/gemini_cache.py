@@ -37,9 +37,10 @@ if TYPE_CHECKING:
     from ccw.exec.gemini_api import CachedContents
     from ccw.exec.target import CallTarget
 
-# Smallest cached content each model family accepts, in its own tokens: the limits the API
-# enforces (its 400 names them: "min_total_token_count"), longest prefix first. A model not
-# listed gets the largest, so ccw never pays for a create the provider refuses.
+# Smallest cached content each model family accepts, in its own tokens, where LiteLLM's
+# bundled model data has no ``prompt_cache_min_tokens``: the limits the API enforces (its 400
+# names them: "min_total_token_count"), first match wins. A model not listed gets the largest,
+# so ccw does not ask for a create the provider refuses; a refused one sends the pack whole.
 MINIMUM_TOKENS: tuple[tuple[str, int], ...] = (
     ("gemini-2.5-flash-lite", 2048),
     ("gemini-2.5-flash", 1024),
@@ -53,8 +54,15 @@ HTTP_TIMEOUT_S = 30.0
 
 
 def minimum_tokens(model: str) -> int:
-    """The smallest cached content ``model`` (with or without ``gemini/``) accepts."""
+    """The smallest cached content ``model`` (with or without ``gemini/``) accepts: LiteLLM's
+    bundled figure when it has one, else ``MINIMUM_TOKENS``."""
+    from ccw.exec.pricing import model_info
+
     bare = model.split("/", 1)[-1]
+    entry = model_info(f"gemini/{bare}")
+    found = entry.get("prompt_cache_min_tokens") if entry else None
+    if isinstance(found, int | float) and found > 0:
+        return int(found)
     for prefix, count in MINIMUM_TOKENS:
         if bare.startswith(prefix):
             return count
