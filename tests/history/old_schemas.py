@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+SPEND_DAYS = "the ledger's sums per day, kept by triggers"
 LEDGER_COLUMNS = (
     "cache_write_tokens",
     "cache_write_ttl",
@@ -15,9 +16,12 @@ LEDGER_COLUMNS = (
 
 
 def drop_spend(conn: sqlite3.Connection) -> None:
-    """Undo the migration of the ledger's running sums (table ``spend``, its triggers)."""
+    """Undo the migrations of the ledger's running sums (tables ``spend`` and
+    ``spend_days``, their triggers)."""
     for trigger in ("insert", "delete", "update"):
         conn.execute(f"DROP TRIGGER calls_spend_{trigger}")
+    conn.execute("DROP TABLE spend_days")
+    conn.execute("DELETE FROM ccw_migrations WHERE name = ?", (SPEND_DAYS,))
     conn.execute("DROP TABLE spend")
     conn.execute("DROP INDEX calls_created")
     conn.execute(

@@ -4,6 +4,7 @@ and deletes, a report's start cuts a quarter hour exactly, local days, and the p
 
 from __future__ import annotations
 
+import random
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -61,11 +62,13 @@ def at(history: History, clock: Clock, moment: datetime, result: ExecutionResult
 
 
 def sums_agree(db: sqlite3.Connection) -> None:
-    """The running sums equal the same sums taken over the calls."""
+    """Both tables of running sums equal the same sums taken over the calls."""
     names = ", ".join(f"TOTAL({name})" for name, _ in MEASURES)
-    kept = db.execute(f"SELECT {names} FROM spend").fetchone()
     direct = ", ".join(f"TOTAL({m})" for m in measures("calls"))
-    assert tuple(kept) == pytest.approx(tuple(db.execute(f"SELECT {direct} FROM calls").fetchone()))
+    expected = tuple(db.execute(f"SELECT {direct} FROM calls").fetchone())
+    for table in ("spend", "spend_days"):
+        kept = db.execute(f"SELECT {names} FROM {table}").fetchone()
+        assert tuple(kept) == pytest.approx(expected), table
 
 
 def test_the_running_sums_follow_inserts_updates_and_deletes(
@@ -110,6 +113,35 @@ def test_a_start_inside_a_quarter_hour_counts_exactly(
         at(history, clock, T0 + offset, call(1.0))
     assert history.cost_report(since).totals.calls == calls
     assert history.spent(since) == float(calls)
+
+
+def test_any_start_counts_what_a_scan_of_the_calls_counts(history: History, clock: Clock) -> None:
+    """Starts anywhere (mid quarter hour, on one, mid day, on a UTC midnight) over three
+    days of calls: what the running sums give is what counting the calls gives, by endpoint
+    (whole days from spend_days) and by day (quarter hours alone)."""
+    rng = random.Random(3)
+    made: list[tuple[datetime, float]] = []
+    for n in range(60):
+        moment = T0 + timedelta(seconds=rng.randrange(3 * 86400))
+        moment = moment.replace(microsecond=rng.randrange(1000) * 1000)
+        cost = rng.choice([0.25, 0.5, 1.0])
+        at(history, clock, moment, call(cost, endpoint=f"e{n % 3}"))
+        made.append((moment, cost))
+    midnight = datetime(2026, 11, 6, tzinfo=UTC)
+    starts = [midnight, midnight - timedelta(minutes=15), midnight + timedelta(minutes=7)]
+    starts += [moment for moment, _ in rng.sample(made, 10)]
+    starts += [T0 + timedelta(seconds=rng.randrange(3 * 86400)) for _ in range(10)]
+    for since in starts:
+        kept = [cost for moment, cost in made if moment >= since]
+        by_endpoint = history.cost_report(since, by=("endpoint",)).totals
+        by_day = history.cost_report(since, by=("day",)).totals
+        for totals in (by_endpoint, by_day, history.cost_report(since).totals):
+            assert totals.calls == len(kept), since
+            assert totals.known_cost == pytest.approx(sum(kept)), since
+        assert history.spent(since) == pytest.approx(sum(kept))
+        assert history.spent(since, endpoint_id="e1") == pytest.approx(
+            sum(c for n, (m, c) in enumerate(made) if m >= since and n % 3 == 1)
+        )
 
 
 def test_days_are_local_days(

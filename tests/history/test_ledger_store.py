@@ -174,7 +174,8 @@ def test_reports_read_the_running_sums_and_a_quarter_hour_of_calls(history: Hist
     db = history._connection()
     rows, params = _rows_since(T0, {"project": "/p"})
     plan = " ".join(str(row[3]) for row in db.execute(f"EXPLAIN QUERY PLAN {rows}", params))
-    assert "SEARCH spend USING PRIMARY KEY (bucket>?)" in plan, plan
+    assert "SEARCH spend USING PRIMARY KEY (bucket>? AND bucket<?)" in plan, plan
+    assert "SEARCH spend_days USING PRIMARY KEY (bucket>?)" in plan, plan
     assert "INDEX calls_created (created_at>? AND created_at<?)" in plan, plan
     plan = " ".join(
         str(row[3])

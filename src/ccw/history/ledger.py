@@ -1,6 +1,6 @@
 """The ledger's reports: what calls cost since a time, in total or grouped.
 
-A report is one SQL aggregate over the ``spend`` table's running sums per quarter hour
+A report is one SQL aggregate over the running sums per day and per quarter hour
 (``ccw.history.spend_table``), and over the calls themselves only for the part of a quarter
 hour a report's start cuts (found by their time).
 
@@ -20,7 +20,7 @@ from typing import Any
 
 from ccw.errors import UsageError
 from ccw.history.schema import stamp
-from ccw.history.spend_table import MEASURES, key_values, measures
+from ccw.history.spend_table import KEYS, MEASURES, key_values, measures
 
 # Each way to group a report, and the SQL that gives a call's key.
 DIMENSIONS: dict[str, str] = {
@@ -148,7 +148,7 @@ def report(
     _check_by(by, ",".join(by))
     keys = [f"{DIMENSIONS[name]} AS k{index}" for index, name in enumerate(by)]
     sums = [f"IFNULL(SUM({name}), 0)" for name, _ in MEASURES]
-    rows, params = _rows_since(since, {"project": project})
+    rows, params = _rows_since(since, {"project": project}, days="day" not in by)
     sql = f"SELECT {', '.join([*keys, *sums])} FROM ({rows})"
     if by:
         sql += " GROUP BY " + ", ".join(f"k{index}" for index in range(len(by)))
@@ -174,34 +174,50 @@ def spent(
     return float(db.execute(f"SELECT TOTAL(cost) FROM ({rows})", params).fetchone()[0])
 
 
-def _rows_since(since: datetime, only: dict[str, str | None]) -> tuple[str, list[Any]]:
+def _rows_since(
+    since: datetime, only: dict[str, str | None], *, days: bool = True
+) -> tuple[str, list[Any]]:
     """SQL of rows ``(at, endpoint_id, project, model, sums...)`` that add up to the calls
-    made at ``since`` or later (those of ``only``'s values, where not None): the ``spend``
-    table's quarter hours from the first that starts at ``since`` or after, and the calls
-    themselves before it (by time, never by a project's index: that would read all its
-    calls)."""
+    made at ``since`` or later (those of ``only``'s values, where not None).
+
+    The calls themselves up to the first quarter hour that starts at ``since`` or after (by
+    time, never by a project's index: that would read all its calls); from there the
+    quarter hours of ``spend``, up to the first whole UTC day when ``days`` (a report not by
+    local day); from that day on ``spend_days``."""
     start = datetime.fromisoformat(stamp(since))  # to the millisecond, as times are stored
-    boundary = start.replace(minute=start.minute // 15 * 15, second=0, microsecond=0)
-    if boundary < start:
-        boundary += timedelta(minutes=15)
+    quarter = start.replace(minute=start.minute // 15 * 15, second=0, microsecond=0)
+    if quarter < start:
+        quarter += timedelta(minutes=15)
     kept = {column: value for column, value in only.items() if value is not None}
     filters = "".join(f" AND {column} = ?" for column in kept)
     names = ", ".join(name for name, _ in MEASURES)
-    sql = (
-        f"SELECT bucket AS at, endpoint_id, project, model, {names} FROM spend "
-        f"WHERE bucket >= ?{filters} "
-        f"UNION ALL SELECT created_at, {', '.join(key_values('calls')[1:])}, "
-        f"{', '.join(measures('calls'))} FROM calls INDEXED BY calls_created "
-        f"WHERE created_at >= ? AND created_at < ?{filters}"
+    columns = zip(
+        ["at", *KEYS[1:], *(name for name, _ in MEASURES)],
+        ["created_at", *key_values("calls")[1:], *measures("calls")],
+        strict=True,
     )
-    params = [
-        boundary.strftime("%Y-%m-%dT%H:%M"),
-        *kept.values(),
-        stamp(start),
-        stamp(boundary),
-        *kept.values(),
+    parts = [
+        f"SELECT {', '.join(f'{value} AS {name}' for name, value in columns)} "
+        f"FROM calls INDEXED BY calls_created WHERE created_at >= ? AND created_at < ?{filters}"
     ]
-    return sql, params
+    params: list[Any] = [stamp(start), stamp(quarter), *kept.values()]
+    quarters = f"SELECT bucket, endpoint_id, project, model, {names} FROM spend WHERE bucket >= ?"
+    params.append(quarter.strftime("%Y-%m-%dT%H:%M"))
+    if days:
+        day = quarter.replace(hour=0, minute=0)
+        if day < quarter:
+            day += timedelta(days=1)
+        parts.append(f"{quarters} AND bucket < ?{filters}")
+        parts.append(
+            f"SELECT bucket, endpoint_id, project, model, {names} FROM spend_days "
+            f"WHERE bucket >= ?{filters}"
+        )
+        params += [day.strftime("%Y-%m-%dT%H:%M"), *kept.values()]
+        params += [day.strftime("%Y-%m-%d"), *kept.values()]
+    else:
+        parts.append(f"{quarters}{filters}")
+        params += kept.values()
+    return " UNION ALL ".join(parts), params
 
 
 def _order(group: Group, by: Sequence[str]) -> tuple[Any, ...]:

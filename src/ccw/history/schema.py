@@ -12,7 +12,7 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ccw.history.spend_table import add_spend_table
+from ccw.history.spend_table import add_spend_days, add_spend_table
 from ccw.sqlite import DamagedError, Migration, is_damage, open_database, run_script
 from ccw.sqlite import move_aside as move_file_aside
 
@@ -145,6 +145,7 @@ MIGRATIONS = (
     Migration("calls know the deployment that answered and their fallbacks", _add_deployments),
     Migration("calls carry the ledger: cache writes, uncached cost, pricing, pack", _add_ledger),
     Migration("the ledger's sums per quarter hour, kept by triggers", add_spend_table),
+    Migration("the ledger's sums per day, kept by triggers", add_spend_days),
 )
 
 

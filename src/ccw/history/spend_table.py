@@ -1,9 +1,12 @@
-"""The ledger's running sums: table ``spend``, one row per quarter hour (UTC) and endpoint,
-project and model, kept by triggers as calls are written, changed or removed.
+"""The ledger's running sums: one row per quarter hour (table ``spend``) and per day
+(``spend_days``, UTC) of each endpoint, project and model, kept by triggers as calls are
+written, changed or removed.
 
-A cost report or a budget's check reads these few rows instead of every call since a time.
+A cost report or a budget's check reads these few rows instead of every call since a time:
+whole days from ``spend_days``, the quarter hours before the first whole day from ``spend``.
 Quarter hours, because every time zone's offset is a multiple of one: a call's local day is
-its quarter hour's. ``''`` stands for a call without an endpoint or a project.
+its quarter hour's (a report by day reads ``spend`` alone). ``''`` stands for a call without
+an endpoint or a project.
 """
 
 from __future__ import annotations
@@ -32,13 +35,19 @@ MEASURES: tuple[tuple[str, str], ...] = (
     ("saved", "IFNULL({t}.cost_uncached - {t}.cost, 0.0)"),
 )
 KEYS = ("bucket", "endpoint_id", "project", "model")
+# Each table of sums and the bucket a call ``{t}`` counts in: its quarter hour
+# (``YYYY-MM-DDTHH:MM``), its day (``YYYY-MM-DD``), both UTC.
+BUCKETS: dict[str, str] = {
+    "spend": "substr({t}.created_at, 1, 14)"
+    " || printf('%02d', CAST(substr({t}.created_at, 15, 2) AS INTEGER) / 15 * 15)",
+    "spend_days": "substr({t}.created_at, 1, 10)",
+}
 
 
-def key_values(t: str) -> list[str]:
-    """The key of the row call ``t`` counts in: its quarter hour ``YYYY-MM-DDTHH:MM``."""
+def key_values(t: str, table: str = "spend") -> list[str]:
+    """The key of the row of ``table`` that call ``t`` counts in."""
     return [
-        f"substr({t}.created_at, 1, 14)"
-        f" || printf('%02d', CAST(substr({t}.created_at, 15, 2) AS INTEGER) / 15 * 15)",
+        BUCKETS[table].format(t=t),
         f"IFNULL({t}.endpoint_id, '')",
         f"IFNULL({t}.project, '')",
         f"{t}.model",
@@ -49,17 +58,18 @@ def measures(t: str, sign: str = "") -> list[str]:
     return [f"{sign}({expression.format(t=t)})" for _, expression in MEASURES]
 
 
-def _upsert(t: str, sign: str) -> str:
+def _upsert(table: str, t: str, sign: str) -> str:
     names = ", ".join([*KEYS, *(name for name, _ in MEASURES)])
-    values = ", ".join([*key_values(t), *measures(t, sign)])
+    values = ", ".join([*key_values(t, table), *measures(t, sign)])
     sums = ", ".join(f"{name} = {name} + excluded.{name}" for name, _ in MEASURES)
     return (
-        f"INSERT INTO spend ({names}) VALUES ({values}) "
+        f"INSERT INTO {table} ({names}) VALUES ({values}) "
         f"ON CONFLICT ({', '.join(KEYS)}) DO UPDATE SET {sums};"
     )
 
 
-def _script() -> str:
+def _create(table: str) -> str:
+    """The table, filled from the calls already recorded."""
     columns = ",\n".join(
         f"    {name} {'REAL' if name in ('cost', 'saved') else 'INTEGER'} NOT NULL"
         for name, _ in MEASURES
@@ -67,7 +77,7 @@ def _script() -> str:
     names = ", ".join([*KEYS, *(name for name, _ in MEASURES)])
     sums = ", ".join(f"SUM({m})" for m in measures("calls"))
     return f"""
-CREATE TABLE spend (
+CREATE TABLE {table} (
     bucket TEXT NOT NULL,
     endpoint_id TEXT NOT NULL,
     project TEXT NOT NULL,
@@ -75,25 +85,46 @@ CREATE TABLE spend (
 {columns},
     PRIMARY KEY ({", ".join(KEYS)})
 ) WITHOUT ROWID;
-INSERT INTO spend ({names})
-    SELECT {", ".join(key_values("calls"))}, {sums} FROM calls GROUP BY 1, 2, 3, 4;
-DROP INDEX IF EXISTS calls_ledger;
-CREATE INDEX IF NOT EXISTS calls_created ON calls (created_at);
+INSERT INTO {table} ({names})
+    SELECT {", ".join(key_values("calls", table))}, {sums} FROM calls GROUP BY 1, 2, 3, 4;
+"""
+
+
+def _triggers(tables: tuple[str, ...]) -> str:
+    """Triggers keeping ``tables`` the sums of the calls: a removed call counts out, a
+    changed one out as it was and in as it is."""
+    added = "\n    ".join(_upsert(table, "new", "") for table in tables)
+    removed = "\n    ".join(_upsert(table, "old", "-") for table in tables)
+    return f"""
+DROP TRIGGER IF EXISTS calls_spend_insert;
+DROP TRIGGER IF EXISTS calls_spend_delete;
+DROP TRIGGER IF EXISTS calls_spend_update;
 CREATE TRIGGER calls_spend_insert AFTER INSERT ON calls BEGIN
-    {_upsert("new", "")}
+    {added}
 END;
 CREATE TRIGGER calls_spend_delete AFTER DELETE ON calls BEGIN
-    {_upsert("old", "-")}
+    {removed}
 END;
 CREATE TRIGGER calls_spend_update AFTER UPDATE ON calls BEGIN
-    {_upsert("old", "-")}
-    {_upsert("new", "")}
+    {removed}
+    {added}
 END;
 """
 
 
 def add_spend_table(db: sqlite3.Connection) -> None:
-    """Create ``spend`` from the calls already recorded, and its triggers. The calls of a
-    quarter hour a report's start cuts are found by time (``calls_created``); the index
-    that held every column a report read (``calls_ledger``) has no use left."""
-    run_script(db, _script())
+    """Create ``spend`` and its triggers. The calls of a quarter hour a report's start cuts
+    are found by time (``calls_created``); the index that held every column a report read
+    (``calls_ledger``) has no use left."""
+    run_script(
+        db,
+        _create("spend")
+        + "DROP INDEX IF EXISTS calls_ledger;\n"
+        + "CREATE INDEX IF NOT EXISTS calls_created ON calls (created_at);\n"
+        + _triggers(("spend",)),
+    )
+
+
+def add_spend_days(db: sqlite3.Connection) -> None:
+    """Create ``spend_days``, and triggers keeping both tables."""
+    run_script(db, _create("spend_days") + _triggers(("spend", "spend_days")))
