@@ -119,15 +119,6 @@ class Standing:
     def warns_at(self, estimate: float) -> bool:
         return self.spent + estimate >= self.configured.warn_at * self.cap
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            **self.configured.to_dict(),
-            "period": self.period,
-            "capUsd": self.cap,
-            "spentUsd": round(self.spent, 8),
-            "remainingUsd": round(self.remaining, 8),
-        }
-
 
 # ---- where budgets are set ------------------------------------------------------------------
 
