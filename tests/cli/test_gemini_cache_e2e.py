@@ -131,7 +131,7 @@ def test_cache_clear_deletes_it_on_the_server(
     assert json.loads(again.stdout) == {"removed": 0}
 
 
-def test_cache_clear_without_the_key_warns_and_exits_zero(
+def test_cache_clear_without_the_key_warns_and_a_later_clear_deletes(
     project: Path, fresh: GeminiServer, run_ccw: RunCcw
 ) -> None:
     setup(project, fresh)
@@ -140,6 +140,8 @@ def test_cache_clear_without_the_key_warns_and_exits_zero(
     assert done.returncode == 0, done.stderr
     assert "not deleted" in done.stderr and "Traceback" not in done.stderr
     assert len(fresh.cached) == 1 and fresh.deletes() == []
+    later = run_ccw("cache", "clear", "--json", env={"TEST_GEMINI_KEY": KEY})
+    assert json.loads(later.stdout)["remoteDeleted"] and fresh.cached == {}
 
 
 def test_below_the_minimum_nothing_is_created(

@@ -300,3 +300,18 @@ def test_a_reuse_reads_no_local_cache_entries_when_nothing_else_is_kept(
     monkeypatch.setattr(gemini_cache, "_live_packs", unexpected)
     call(cfg, project)
     assert len(gemini.patches()) == 1
+
+
+def test_without_the_key_the_name_is_kept_for_a_later_sweep(
+    gemini: GeminiServer, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = config(gemini, tmp_path)
+    call(cfg, project)
+    call(cfg, project, "@big.py @small.py Explain both")  # a second pack: two names
+    open_cache(cfg, project).clear()
+    monkeypatch.delenv("TEST_GEMINI_KEY")
+    swept = gemini_cache.sweep(cfg, project)
+    assert swept.deleted == [] and len(swept.warnings) == 1  # one warning for the provider
+    assert "TEST_GEMINI_KEY" in swept.warnings[0] and gemini.deletes() == []
+    monkeypatch.setenv("TEST_GEMINI_KEY", KEY)
+    assert len(gemini_cache.sweep(cfg, project).deleted) == 2 and gemini.cached == {}

@@ -51,6 +51,7 @@ MINIMUM_TOKENS: tuple[tuple[str, int], ...] = (
 DEFAULT_MINIMUM = 4096
 EXPIRY_MARGIN_S = 10.0  # a name this close to its expiry is not relied on
 HTTP_TIMEOUT_S = 30.0
+SWEEP_TIMEOUT_S = 10.0  # a delete is not worth a long wait: the TTL ends it anyway
 
 
 def minimum_tokens(model: str) -> int:
@@ -99,6 +100,7 @@ class Swept:
     deleted: list[str] = field(default_factory=list)
     forgotten: int = 0  # rows dropped without a request (already expired remotely)
     warnings: list[str] = field(default_factory=list)
+    unreachable: set[str] = field(default_factory=set)  # providers not asked again
 
 
 def cache_dir(config: Config, project_root: Path) -> Path:
@@ -283,11 +285,24 @@ def _live_packs(config: Config, project_root: Path, swept: Swept) -> set[str] | 
 
 
 def _delete(config: Config, store: GeminiCacheStore, row: Row, swept: Swept) -> None:
+    """Delete one name remotely. A provider that is gone or moved to another base is not
+    asked (the name is forgotten); a missing key or no answer keeps the name for the next
+    sweep, and one provider that did not answer is not asked again in this sweep."""
     from ccw.exec.gemini_api import GeminiApiError
 
+    provider = row.slot.provider_id
+    if provider in swept.unreachable:
+        return
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(row.expires))
     try:
         api = _api_for(config, row)
+    except _Later as problem:
+        swept.unreachable.add(provider)
+        swept.warnings.append(
+            f"Gemini cached contents of provider {provider} not deleted ({problem}); "
+            f"tried again at the next sweep, they expire by their TTL (this one at {when})"
+        )
+        return
     except ValueError as problem:
         store.forget(row.name)
         swept.warnings.append(
@@ -298,13 +313,19 @@ def _delete(config: Config, store: GeminiCacheStore, row: Row, swept: Swept) -> 
         api.delete(row.name)
     except GeminiApiError as error:
         if not error.gone:
+            if error.status is None:
+                swept.unreachable.add(provider)
             swept.warnings.append(
                 f"Gemini cached content {row.name} not deleted ({error.message}); "
-                f"tried again at the next call, it expires at {when}"
+                f"tried again at the next sweep, it expires at {when}"
             )
             return
     store.forget(row.name)
     swept.deleted.append(row.name)
+
+
+class _Later(ValueError):
+    """The row's provider cannot be asked now (its key is missing), but may be later."""
 
 
 def _api_for(config: Config, row: Row) -> CachedContents:
@@ -322,12 +343,12 @@ def _api_for(config: Config, row: Row) -> CachedContents:
     try:
         first = for_provider(provider, row.slot.model, allowed=config.allowed_env)[0]
     except (CcwError, IndexError) as error:
-        raise ValueError(getattr(error, "message", None) or "no key to send") from None
+        raise _Later(getattr(error, "message", None) or "no key to send") from None
     base = first.conn.api_base or kind(provider.type).default_base or ""
     if base != row.slot.api_base:
         raise ValueError(f"provider {provider.id} now sends its key to another apiBase")
     proxies = {base: first.conn.proxy} if first.conn.proxy else {}
-    return CachedContents(base, first.api_key, dict(first.conn.headers), proxies, HTTP_TIMEOUT_S)
+    return CachedContents(base, first.api_key, dict(first.conn.headers), proxies, SWEEP_TIMEOUT_S)
 
 
 def _digest(system: str) -> str:
