@@ -57,7 +57,7 @@ def main() -> None:
     from ccw.exec import cache_miss, events, pricing, prompt_cache
     from ccw.exec.executor import Request
     from ccw.exec.litellm_executor import LiteLLMExecutor
-    from ccw.exec.target import resolve_target
+    from ccw.exec.target import CallTarget, resolve_target
     from ccw.result import ExecutionResult, Usage
 
     pack = "".join(f"def f{i}(x):\n    return x + {i}\n\n" for i in range(10**6))
@@ -83,10 +83,10 @@ def main() -> None:
         system = [{"role": "system", "content": request.system}]
         return [*system, *request.prior, {"role": "user", "content": pack + SEPARATOR + "x"}]
 
-    def shape(target: object) -> Callable[[], object]:
+    def shape(target: CallTarget) -> Callable[[], object]:
         def run() -> object:
             prompt_cache.pack_key.cache_clear()
-            return prompt_cache.shape(target, request)  # type: ignore[arg-type]
+            return prompt_cache.shape(target, request)
 
         return run
 
