@@ -162,3 +162,10 @@ def test_the_proxy_commands_do_not_import_litellm() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_a_proxy_without_its_database_refuses_unknown_keys_with_400() -> None:
+    found = proxy_client.keyless_refusal(400, "No connected db.")
+    assert found is not None and "master key" in found
+    assert proxy_client.keyless_refusal(400, "model not found") is None
+    assert proxy_client.keyless_refusal(500, "No connected db.") is None

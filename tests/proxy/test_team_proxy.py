@@ -39,7 +39,9 @@ def test_provider_test_asks_the_proxys_health_and_models(team: Team) -> None:
     # main, sonnet, and the built-in local endpoint every ccw config has
     assert result["success"] is True and result["models"] == 3
     wrong = _ccw(team, "provider", "test", "team", "--json", TEAM_PROXY_KEY="sk-not-a-team-key")
+    # Without its database the proxy cannot look a virtual key up: it answers 400.
     assert wrong.returncode == 10, wrong.stdout + wrong.stderr
+    assert "master key" in json.loads(wrong.stdout)["error"]
     assert "sk-not-a-team-key" not in wrong.stdout + wrong.stderr
 
 

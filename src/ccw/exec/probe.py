@@ -214,6 +214,12 @@ def test_provider(
     if response.status_code >= 400:
         message = _scrub(_provider_message(response), request.secrets)
         detail = f"HTTP {response.status_code}" + (f": {message}" if message else "")
+        if kind(provider.type).team_proxy:
+            from ccw.exec.proxy_client import keyless_refusal
+
+            refusal = keyless_refusal(response.status_code, message)
+            if refusal is not None:
+                return ProbeResult.fault(faults.AUTHENTICATION, latency, refusal)
         return ProbeResult.fault(_status_fault(response.status_code), latency, detail)
     if response.status_code >= 300:
         return ProbeResult.fault(

@@ -94,6 +94,18 @@ def usage_cost(usage: Any) -> float | None:
     return _number(value) if value is not None else None
 
 
+def keyless_refusal(status: int, message: str) -> str | None:
+    """What a proxy without its database means by answering a key it does not know with
+    HTTP 400 "No connected db.": only its master key works there (virtual keys live in the
+    database). ``None`` for any other answer."""
+    if status == 400 and "connected db" in message.lower():
+        return (
+            "the proxy refused the key: it runs without its database, so only its master "
+            "key works (virtual keys need DATABASE_URL)"
+        )
+    return None
+
+
 def root_url(base: str) -> str:
     """The proxy's root: its apiBase without a trailing ``/v1`` (its admin routes, health
     and spend live at the root)."""

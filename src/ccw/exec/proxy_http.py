@@ -20,7 +20,13 @@ from ccw.config.secrets import resolve
 from ccw.errors import CcwError, ExitCode, UsageError
 from ccw.exec import faults
 from ccw.exec.faults import ProviderFault
-from ccw.exec.proxy_client import MODEL_INFO_PATHS, ProxyModel, parse_model_info, root_url
+from ccw.exec.proxy_client import (
+    MODEL_INFO_PATHS,
+    ProxyModel,
+    keyless_refusal,
+    parse_model_info,
+    root_url,
+)
 from ccw.exec.redact import credential_set, scrub
 
 DEFAULT_TIMEOUT_S = 10.0
@@ -83,6 +89,12 @@ class ProxyAccess:
 
     def _answer(self, response: httpx.Response, shown: str, refused_fix: str | None) -> Any:
         status = response.status_code
+        keyless = keyless_refusal(status, self._message(response))
+        if keyless is not None:
+            raise ProxyRefusedError(
+                f"{keyless} ({shown})",
+                refused_fix or f"check the key: ccw provider test {self.provider_id}",
+            )
         if status in (401, 403):
             raise ProxyRefusedError(
                 f"the proxy refused the key of provider {self.provider_id} for {shown} "
