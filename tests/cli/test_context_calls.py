@@ -61,20 +61,28 @@ def test_pack_then_separator_then_prompt_and_reuse(
     assert json.loads(fresh.stdout)["cacheUsed"] is False
 
 
-def test_anthropic_gets_a_cache_breakpoint_on_the_pack(
+def test_anthropic_gets_a_cache_breakpoint_on_a_pack_above_its_minimum(
     run_ccw: RunCcw,
     configured: Path,
     sources: Path,
     server: ProviderServer,
     keys: dict[str, str],
 ) -> None:
-    done = run_ccw("cli", "-p", "@README.md Summarise", "--model", "claude", env=keys)
+    # About 1,300 tokens: above claude-sonnet's 1,024-token minimum cacheable prefix.
+    (sources / "NOTES.md").write_text("# Notes\n" + "A line of notes to cache.\n" * 200)
+    done = run_ccw("cli", "-p", "@NOTES.md Summarise", "--model", "claude", env=keys)
     assert done.returncode == 0, done.stderr
     call = next(r for r in reversed(server.requests) if r.path == "/v1/messages")
     blocks = call.body["messages"][-1]["content"]
-    assert blocks[0]["cache_control"] == {"type": "ephemeral"}
-    assert "# Demo" in blocks[0]["text"] and blocks[0]["text"].endswith("\n\n---\n\n")
+    assert blocks[0]["cache_control"]["type"] == "ephemeral"
+    assert "# Notes" in blocks[0]["text"] and blocks[0]["text"].endswith("\n\n---\n\n")
     assert "Summarise" in blocks[1]["text"]
+    small = run_ccw("cli", "-p", "@README.md Summarise", "--model", "claude", env=keys)
+    assert small.returncode == 0, small.stderr
+    call = next(r for r in reversed(server.requests) if r.path == "/v1/messages")
+    content = call.body["messages"][-1]["content"]
+    blocks = content if isinstance(content, list) else [{"text": content}]
+    assert all("cache_control" not in block for block in blocks)  # below the minimum
 
 
 def test_unmatched_pattern_stops_the_call_unless_allow_empty(

@@ -74,16 +74,13 @@ def test_probe_requests_send_the_key_as_each_type_expects() -> None:
     assert openai.headers["authorization"] == "Bearer k" and openai.url == "https://o/v1/models"
 
 
-def test_only_prompt_caching_types_split_the_pack() -> None:
-    plain = providers.kind("openai").user_content("PACK", "\n---\n", "ask")
-    assert plain == "PACK\n---\nask"
-    blocks = providers.kind("anthropic").user_content("PACK", "\n---\n", "ask")
-    assert blocks == [
-        {"type": "text", "text": "PACK\n---\n", "cache_control": {"type": "ephemeral"}},
-        {"type": "text", "text": "ask"},
-    ]
-    cached = [name for name, spec in providers.KINDS.items() if spec.caches_prompt]
-    assert cached == ["anthropic"]
+def test_each_type_names_how_its_prompt_cache_is_reached() -> None:
+    styles = {name: spec.prompt_cache.style for name, spec in providers.KINDS.items()}
+    assert styles["anthropic"] == "breakpoint"
+    assert styles["openai"] == styles["custom"] == "cache_key"
+    assert {styles[t] for t in ("deepseek", "azure", "mistral")} == {"automatic"}
+    assert styles["gemini"] == "explicit"
+    assert styles["ollama"] == styles["local"] == "none"
 
 
 def test_bases_and_embedding() -> None:
