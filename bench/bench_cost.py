@@ -5,8 +5,9 @@ In one run on this machine:
   ``--rows`` calls, beside the same into a copy without the ledger's indexes and the triggers
   of its running sums (what the ledger adds to a call: the goal is under 2 ms);
 - ``ccw cost`` (the summary, ``--by day,endpoint``, ``--json --by endpoint``) over that
-  history as a whole process (the goal: under 0.3 s), beside ``python -c pass`` and
-  ``python -c "import typer"`` (the floor every ccw command pays) measured round-robin.
+  history as a whole process (the goal: under 0.3 s), beside ``python -c pass``,
+  ``python -c "import typer"`` and ``ccw --version`` (the start-up every ccw command pays)
+  and ``ccw cli history -n 1 -a`` (another reader of the history), measured round-robin.
 
 The history is built once under ``bench/.corpus/cost/`` (git-ignored): calls over 60 days on
 8 endpoints (each with its model; most calls on the first two) in 5 projects (a day mostly in
@@ -174,6 +175,8 @@ def main() -> None:
     commands = {
         "python -c pass": [PYTHON, "-c", "pass"],
         "python -c 'import typer'": [PYTHON, "-c", "import typer"],
+        "ccw --version": [PYTHON, "-m", "ccw", "--version"],
+        "ccw cli history -n 1 -a": [PYTHON, "-m", "ccw", "cli", "history", "-n", "1", "-a"],
         "ccw cost": [PYTHON, "-m", "ccw", "cost"],
         "ccw cost --by day,endpoint": [PYTHON, "-m", "ccw", "cost", "--by", "day,endpoint"],
         "ccw cost --json --by endpoint": [
@@ -203,10 +206,14 @@ def main() -> None:
         for name, cmd in commands.items():
             samples[name].append(timed(cmd, env))
     floor = statistics.median(samples["python -c 'import typer'"])
+    start_up = statistics.median(samples["ccw --version"])
     print(f"\nwhole process over {args.rows:,} calls, seconds (median of {args.runs}):")
     for name, values in samples.items():
         median = statistics.median(values)
-        print(f"  {name:34} {median:6.3f}   {median / floor:5.2f} x import typer")
+        print(
+            f"  {name:34} {median:6.3f}   {median / floor:5.2f} x import typer"
+            f"   {median / start_up:5.2f} x ccw --version"
+        )
 
 
 if __name__ == "__main__":

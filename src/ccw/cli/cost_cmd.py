@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ccw.cli import units
-from ccw.cli.common import info, print_json, stdout_console, store, warn
+from ccw.cli.common import info, print_json, store, warn
 from ccw.history.ledger import DEFAULT_SINCE
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ def _show(report: CostReport) -> None:
     heading = f"since {_local(report.since)}, {where}"
     totals = report.totals
     if not totals.calls:
-        stdout_console().print(f"No calls {heading}.")
+        print(f"No calls {heading}.")
         return
     if not report.by:
         from ccw.cli.tables import key_values

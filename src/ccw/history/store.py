@@ -12,7 +12,7 @@ one project's views can list its own calls. Of an answer the history keeps the f
 from __future__ import annotations
 
 import json
-import secrets
+import os
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -487,7 +487,9 @@ def _json(text: str | None, kind: type) -> Any:
 
 def _generated_id(now: datetime) -> str:
     utc = now.astimezone(UTC)
-    return f"call-{utc:%y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+    # os.urandom, as secrets.token_hex uses, without importing secrets (and random, hashlib)
+    # into every command that reads the history.
+    return f"call-{utc:%y%m%d-%H%M%S}-{os.urandom(2).hex()}"
 
 
 def _fts_query(text: str) -> str:
