@@ -13,7 +13,6 @@ alone, and one authenticated with the server token (``Authorization: Bearer`` or
 
 from __future__ import annotations
 
-import json
 import secrets
 import threading
 import time
@@ -22,7 +21,9 @@ from collections.abc import Callable
 from http.cookies import CookieError, SimpleCookie
 from urllib.parse import parse_qs
 
-from ccw.server.security import ASGIApp, Message, Receive, Scope, Send
+from ccw.server.security import ASGIApp, Message, Receive, Scope, Send, send_json
+
+NO_STORE = (b"cache-control", b"no-store")
 
 TOKEN_PATH = "/api/csrf-token"
 SESSION_COOKIE = "ccw_session_id"
@@ -112,25 +113,6 @@ def _count(query: bytes) -> int:
         return 1
 
 
-async def _send_json(
-    send: Send, status: int, body: dict[str, object], extra: list[tuple[bytes, bytes]]
-) -> None:
-    payload = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(payload)).encode()),
-                (b"cache-control", b"no-store"),
-                *extra,
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": payload})
-
-
 class CsrfMiddleware:
     """Serves ``GET /api/csrf-token`` and checks ``X-CSRF-Token`` on mutations that carry
     the session cookie. It runs inside ``SecurityMiddleware``, so Host, Origin, size and
@@ -156,14 +138,14 @@ class CsrfMiddleware:
             return
         sent = _header(headers, TOKEN_HEADER.encode())
         if not sent or not self.tokens.consume(session, sent):
-            await _send_json(
+            await send_json(
                 send,
                 403,
                 {
                     "error": "CSRF validation failed: missing, used or expired X-CSRF-Token",
                     "fix": f"GET {TOKEN_PATH} and send the token as X-CSRF-Token",
                 },
-                [],
+                [NO_STORE],
             )
             return
         nxt = self.tokens.issue(session)[0]
@@ -193,4 +175,4 @@ class CsrfMiddleware:
             if count == 1
             else {"tokens": tokens, "expiresIn": TOKEN_TTL_SECONDS}
         )
-        await _send_json(send, 200, body, extra)
+        await send_json(send, 200, body, [NO_STORE, *extra])

@@ -1,7 +1,9 @@
 """Request checks for a server on a developer's machine, as plain ASGI middleware.
 
 - Size: at most ``MAX_HEADERS`` headers of ``MAX_HEADER_BYTES`` in all (400), a body of at
-  most ``MAX_BODY_BYTES`` (413), counted as it streams in, whatever ``Content-Length`` says.
+  most ``MAX_BODY_BYTES`` (413; on the gateway's ``/v1`` routes the gateway's limit,
+  ``CCW_GATEWAY_MAX_BODY``): refused on its ``Content-Length`` before any of it is read, else
+  counted as it streams in.
 - Host: only an IP literal, ``localhost``, the bound name or this machine's name, with the
   bound port or none. A DNS rebinding attack always arrives with the attacker's domain in
   ``Host``; the parse is strict so that no suffix or prefix can smuggle one in.
@@ -12,6 +14,9 @@
 - Session tokens: a mutation carrying the dashboard's session cookie also needs a single-use
   ``X-CSRF-Token`` (``ccw.server.csrf``, which runs inside this middleware, after these checks).
 - No CORS headers at all; the page and the API share one origin.
+
+A refusal on a ``/v1`` route is in the shape that API's clients read (OpenAI's, or
+Anthropic's on ``/v1/messages``), so that their own error handling works.
 """
 
 from __future__ import annotations
@@ -149,18 +154,18 @@ class SecurityMiddleware:
             return
         raw: list[tuple[bytes, bytes]] = scope["headers"]
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw}
-        refusal = _oversized_headers(raw) or self._refusal(scope, headers)
+        path: str = scope.get("path", "")
+        limit = _body_limit(scope, path)
+        refusal = _oversized_headers(raw) or self._refusal(scope, headers, limit)
         if refusal is None and _may_have_body(headers):
-            body = await _read_body(receive)
+            body = await _read_body(receive, limit, path)
             if isinstance(body, tuple):
                 refusal = body
             elif body is not None:
                 receive = _replay(body, receive)
         if refusal:
-            status, message, fix = refusal
-            await _send_json(send, status, {"error": message, "fix": fix})
+            await send_json(send, refusal[0], _refusal_body(path, refusal), PAGE_HEADERS)
             return
-        path: str = scope.get("path", "")
         extra = PAGE_HEADERS if path.startswith("/docs") else [*PAGE_HEADERS, PAGE_CSP]
 
         async def with_headers(message: Message) -> None:
@@ -177,7 +182,7 @@ class SecurityMiddleware:
             and authority.port in (None, self.port)
         )
 
-    def _refusal(self, scope: Scope, headers: dict[str, str]) -> Refusal | None:
+    def _refusal(self, scope: Scope, headers: dict[str, str], limit: int) -> Refusal | None:
         host = headers.get("host", "")
         own = parse_authority(host)
         if not self._is_own(own):
@@ -199,8 +204,8 @@ class SecurityMiddleware:
         length = headers.get("content-length", "0")
         if not length.isdigit():
             return (400, "Content-Length must be a number of bytes", "send a valid request")
-        if int(length) > MAX_BODY_BYTES:
-            return _too_large()
+        if int(length) > limit:
+            return _too_large(limit, scope.get("path", ""))
         if scope["method"] in SAFE_METHODS:
             return None
         origin = headers.get("origin")
@@ -248,15 +253,51 @@ def _may_have_body(headers: dict[str, str]) -> bool:
     return headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
 
 
-def _too_large() -> Refusal:
-    return (
-        413,
-        f"request body too large (at most {MAX_BODY_BYTES} bytes)",
-        "send a smaller body; the API takes one provider or endpoint at a time",
-    )
+def _is_api(path: str) -> bool:
+    return path == "/v1" or path.startswith("/v1/")
 
 
-async def _read_body(receive: Receive) -> bytes | Refusal | None:
+def _body_limit(scope: Scope, path: str) -> int:
+    """The gateway's limit on its routes (set on the app when the gateway is installed),
+    the dashboard's elsewhere."""
+    if _is_api(path):
+        app = scope.get("app")
+        found = getattr(getattr(app, "state", None), "gateway_max_body", None)
+        if isinstance(found, int):
+            return found
+    return MAX_BODY_BYTES
+
+
+def _too_large(limit: int, path: str) -> Refusal:
+    if _is_api(path):
+        fix = "send less, or raise the gateway's limit where it runs: CCW_GATEWAY_MAX_BODY=4MiB"
+    else:
+        fix = "send a smaller body; the API takes one provider or endpoint at a time"
+    return (413, f"request body too large (at most {limit} bytes)", fix)
+
+
+# The OpenAI ``code`` of each refusal (Anthropic's clients read the status).
+_API_CODES = {
+    400: "bad_request",
+    401: "invalid_api_key",
+    403: "forbidden",
+    413: "request_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def _refusal_body(path: str, refusal: Refusal) -> dict[str, Any]:
+    """The dashboard's ``{error, fix}``, or the gateway client's error shape on ``/v1``."""
+    status, message, fix = refusal
+    if not _is_api(path):
+        return {"error": message, "fix": fix}
+    from ccw.server.gateway.errors import ANTHROPIC_PATH, GatewayError, body
+
+    error = GatewayError(status, f"{message} ({fix})", _API_CODES.get(status, "error"))
+    return body(error, "anthropic" if path == ANTHROPIC_PATH else "openai")
+
+
+async def _read_body(receive: Receive, limit: int, path: str) -> bytes | Refusal | None:
     """The whole body, or a 413 refusal as soon as it passes the limit (whatever
     Content-Length said); ``None`` when the client went away first."""
     chunks: list[bytes] = []
@@ -267,8 +308,8 @@ async def _read_body(receive: Receive) -> bytes | Refusal | None:
             return None
         chunk: bytes = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            return _too_large()
+        if size > limit:
+            return _too_large(limit, path)
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
@@ -284,7 +325,11 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replayed
 
 
-async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
+async def send_json(
+    send: Send, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]]
+) -> None:
+    """A whole JSON response from ASGI middleware, with ``headers`` beside its type and
+    length."""
     payload = json.dumps(body).encode()
     await send(
         {
@@ -293,7 +338,7 @@ async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(payload)).encode()),
-                *PAGE_HEADERS,
+                *headers,
             ],
         }
     )

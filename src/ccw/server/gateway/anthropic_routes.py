@@ -25,8 +25,46 @@ from ccw.server.gateway.openai_routes import SSE_HEADERS, failure, json_body, ru
 router = APIRouter(prefix="/v1")
 
 
+def _refused(field: str, wanted: str) -> GatewayError:
+    # Names the field, never its value: a request may carry keys or header values.
+    return GatewayError(400, f"{field} must be {wanted}", "bad_request")
+
+
+def check_shape(body: dict[str, Any]) -> None:
+    """The Messages API's shape, field by field, before the adapter reads it."""
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise _refused("messages", "a non-empty list of messages")
+    for index, message in enumerate(messages):
+        where = f"messages[{index}]"
+        if not isinstance(message, dict) or not isinstance(message.get("role"), str):
+            raise _refused(where, "an object with a role")
+        content = message.get("content")
+        if not isinstance(content, str) and not (
+            isinstance(content, list) and all(_is_block(b) for b in content)
+        ):
+            raise _refused(f"{where}.content", "a string or a list of content blocks")
+    system = body.get("system")
+    blocks = isinstance(system, list) and all(_is_block(b) for b in system)
+    if system is not None and not isinstance(system, str) and not blocks:
+        raise _refused("system", "a string or a list of text blocks")
+    limit = body.get("max_tokens")
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool)):
+        raise _refused("max_tokens", "a whole number")
+    tools = body.get("tools")
+    if tools is not None and not (
+        isinstance(tools, list) and all(_is_block(t, "name") for t in tools)
+    ):
+        raise _refused("tools", "a list of tool definitions")
+
+
+def _is_block(value: Any, key: str = "type") -> bool:
+    return isinstance(value, dict) and isinstance(value.get(key), str)
+
+
 def to_openai(body: dict[str, Any]) -> dict[str, Any]:
     """The Anthropic request as an OpenAI chat request, by LiteLLM's adapter."""
+    check_shape(body)
     from ccw.exec.litellm_call import load_litellm
 
     load_litellm()  # quiet: LiteLLM prints its provider list on stdout otherwise
@@ -36,10 +74,14 @@ def to_openai(body: dict[str, Any]) -> dict[str, Any]:
     streamed = bool(wanted.get("stream"))
     try:
         translated = AnthropicAdapter().translate_completion_input_params(wanted)
-    except (ValueError, TypeError, KeyError) as exc:
-        raise GatewayError(400, f"not a Messages API request: {exc}", "bad_request") from None
+    except Exception:  # the client's input, whatever the adapter tripped on: not ours
+        translated = None
     if translated is None:
-        raise GatewayError(400, "not a Messages API request", "bad_request")
+        raise GatewayError(
+            400,
+            "not a Messages API request: a field is not in the Messages API's shape",
+            "bad_request",
+        )
     request = dict(translated)
     request["stream"] = streamed
     return request

@@ -34,6 +34,12 @@ PASSED = (
 )
 
 
+# Content part types of OpenAI's and Anthropic's APIs that the gateway does not take.
+KNOWN_PARTS = frozenset(
+    {"image_url", "input_audio", "file", "image", "document", "tool_use", "tool_result"}
+)
+
+
 class ClientGone(BaseException):
     """The client went away: raised from the event callback to end the upstream stream.
 
@@ -89,9 +95,12 @@ def text_of(content: Any) -> str:
         parts: list[str] = []
         for part in content:
             if not isinstance(part, dict) or part.get("type") != "text":
-                kind = part.get("type") if isinstance(part, dict) else type(part).__name__
+                kind = part.get("type") if isinstance(part, dict) else None
+                # Named only when it is a known part type: an error never echoes what a
+                # client sent (it may hold a key or a header value).
+                named = f" of type {kind}" if kind in KNOWN_PARTS else ""
                 raise GatewayError(
-                    400, f"content of type {kind!r} is not supported; send text", "bad_request"
+                    400, f"content parts{named} are not supported; send text", "bad_request"
                 )
             parts.append(str(part.get("text", "")))
         return "\n".join(parts)
@@ -170,6 +179,9 @@ def run(
             options=dict(call.options),
         )
         messages = executor.messages(request)
+        from ccw.exec import budget
+
+        budget.enforce(config, executor, request, cwd=cwd, on_event=listen)
         result = executor.run(request, listen)
         wait = _asked_wait(getattr(executor, "last_fault", None))
     except CcwError as exc:

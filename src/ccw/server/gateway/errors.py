@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 Wire = Literal["openai", "anthropic"]
+ANTHROPIC_PATH = "/v1/messages"  # the one route that answers in Anthropic's shape
 
 # The HTTP status of each error kind (``ExecutionResult.error_kind`` or ``CcwError.kind``).
 STATUS_BY_KIND: dict[str, int] = {
@@ -38,7 +39,10 @@ OPENAI_TYPE: dict[int, str] = {
     400: "invalid_request_error",
     401: "authentication_error",
     402: "insufficient_quota",
+    403: "permission_error",
     404: "invalid_request_error",
+    413: "invalid_request_error",
+    415: "invalid_request_error",
     429: "rate_limit_error",
 }
 ANTHROPIC_TYPE: dict[int, str] = {
@@ -47,6 +51,8 @@ ANTHROPIC_TYPE: dict[int, str] = {
     402: "billing_error",
     403: "permission_error",
     404: "not_found_error",
+    413: "request_too_large",
+    415: "invalid_request_error",
     429: "rate_limit_error",
     504: "timeout_error",
 }

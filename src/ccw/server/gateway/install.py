@@ -6,9 +6,8 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from ccw.server.gateway import anthropic_routes, openai_routes, responses_routes, token
-from ccw.server.gateway.errors import GatewayError, Wire, body, headers
-
-ANTHROPIC_PATH = "/v1/messages"
+from ccw.server.gateway.body import max_body_bytes
+from ccw.server.gateway.errors import ANTHROPIC_PATH, GatewayError, Wire, body, headers
 
 
 def check_token(request: Request) -> None:
@@ -27,7 +26,9 @@ def check_token(request: Request) -> None:
 
 def install(app: FastAPI, gateway_token: str | None = None, parent_id: str | None = None) -> None:
     """``gateway_token``: the token clients send (default: the stored one, made on first use).
-    ``parent_id``: the call every gateway call is recorded under (a CLI tool's run)."""
+    ``parent_id``: the call every gateway call is recorded under (a CLI tool's run).
+    A request body may hold ``CCW_GATEWAY_MAX_BODY`` bytes (1 MiB by default)."""
+    app.state.gateway_max_body = max_body_bytes()
     app.state.gateway_token = gateway_token or token.gateway_token()
     app.state.gateway_parent = parent_id
     guard = [Depends(check_token)]

@@ -34,6 +34,7 @@ def server_state(request: Request) -> ServerState:
 
 
 async def json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object (its size already checked by the security middleware)."""
     try:
         body = json.loads(await request.body())
     except (ValueError, UnicodeDecodeError):

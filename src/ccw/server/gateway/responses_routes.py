@@ -52,8 +52,12 @@ def to_chat(body: dict[str, Any]) -> dict[str, Any]:
             custom_llm_provider="openai",
             stream=bool(body.get("stream")),
         )
-    except (ValueError, TypeError, KeyError) as exc:
-        raise GatewayError(400, f"not a Responses API request: {exc}", "bad_request") from None
+    except Exception:  # the client's input, whatever tripped on it; never echoed back
+        raise GatewayError(
+            400,
+            "not a Responses API request: a field is not in the Responses API's shape",
+            "bad_request",
+        ) from None
     messages = [_plain_turn(m) for m in chat.get("messages") or []]
     # The last turn the model answers is the user's: trailing assistant or tool items
     # (a tool loop) are not supported yet.
