@@ -612,10 +612,10 @@ class CacheWriter:
         conn.executemany(
             "INSERT INTO entry_files (entry_id, pos, path, size, mtime_ns, ino, hash, tokens, "
             "reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
+            (  # one row at a time: no second list of 100,000 rows beside the entry's files
                 (entry.id, pos, f.path, f.size, f.mtime_ns, f.ino, f.hash, f.tokens, f.reason)
                 for pos, f in enumerate(entry.files)
-            ],
+            ),
         )
         _collect_blobs(conn)  # the replaced entry's files that this one does not hold
         own = sum({f.hash: f.size for f in entry.files if f.hash is not None}.values())
@@ -695,7 +695,7 @@ def _touch(conn: sqlite3.Connection, entry: StoredEntry, now: float, refreshed: 
     if refreshed:
         conn.executemany(
             "UPDATE entry_files SET size = ?, mtime_ns = ?, ino = ? WHERE entry_id = ? AND pos = ?",
-            [(f.size, f.mtime_ns, f.ino, entry.id, pos) for pos, f in enumerate(entry.files)],
+            ((f.size, f.mtime_ns, f.ino, entry.id, pos) for pos, f in enumerate(entry.files)),
         )
 
 
