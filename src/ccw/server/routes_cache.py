@@ -54,16 +54,17 @@ def delete_cache_entry(entry_id: str, s: ServerState = Depends(state)) -> dict[s
 def clear_cache(
     body: CacheClearBody | None = Body(default=None), s: ServerState = Depends(state)
 ) -> dict[str, Any]:
-    """Remove entries, then the Gemini cached contents that held their packs
-    (``remoteDeleted``: their names; ``warnings``: deletes that failed)."""
+    """Remove entries, then the Gemini cached contents that held their packs. The original
+    tool's ``{success, removed}``, plus ``remoteDeleted`` (their names) and ``warnings``
+    (deletes that failed) when there are any."""
     from ccw.exec.gemini_cache import sweep
 
     config = s.config()
     removed = s.cache(config).clear(expired_only=bool(body and body.expired_only))
     swept = sweep(config, s.project_root)
-    return {
-        "success": True,
-        "removed": removed,
-        "remoteDeleted": swept.deleted,
-        "warnings": swept.warnings,
-    }
+    answer: dict[str, Any] = {"success": True, "removed": removed}
+    if swept.deleted:
+        answer["remoteDeleted"] = swept.deleted
+    if swept.warnings:
+        answer["warnings"] = swept.warnings
+    return answer
