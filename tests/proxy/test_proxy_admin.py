@@ -139,7 +139,7 @@ def test_proxy_key_errors_name_the_fix_and_change_nothing(
     )
     assert missing.returncode == 10 and "MY_ADMIN" in missing.stderr
     before = len(admin.requests)
-    for args in (["--budget", "0"], ["--budget", "5", "--duration", "thirty days"]):
+    for args in (["--budget", "0"], ["--budget", "inf"], ["--budget", "5", "--duration", "9 days"]):
         bad = run_ccw(billing, _env(tmp_path, LITELLM_MASTER_KEY=ADMIN), "proxy", "key", *args)
         assert bad.returncode == 2 and "fix:" in bad.stderr, bad.stderr
     assert len(admin.requests) == before and not admin.minted and _stored(tmp_path) == {}

@@ -9,6 +9,7 @@ handed back to be stored, never printed.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,7 +39,7 @@ class MintedKey:
 
 
 def check_request(budget: float, duration: str) -> None:
-    if not budget > 0:
+    if not (budget > 0 and math.isfinite(budget)):
         raise UsageError(f"--budget must be above 0 (USD), not {budget:g}", "e.g. --budget 25")
     if not DURATION.fullmatch(duration):
         raise UsageError(
