@@ -29,6 +29,9 @@ COMMANDS: dict[str, str] = {
     "local": "ccw.cli.local_cmd",
     "pack": "ccw.cli.pack_cmd",
     "serve": "ccw.cli.serve_cmd",
+    "cost": "ccw.cli.cost_cmd",
+    "proxy": "ccw.cli.proxy_cmd",
+    "budget": "ccw.cli.budget_cmd",
 }
 
 
