@@ -25,17 +25,21 @@ def test_tags_name_the_project_and_its_endpoint() -> None:
     assert proxy_client.project_name(Path("/work/My Repo")) == "My-Repo"
 
 
-def test_tag_call_keeps_a_callers_metadata_and_drops_the_per_call_client() -> None:
+def test_tag_call_keeps_a_callers_metadata() -> None:
     kwargs: dict[str, Any] = {
-        "client": object(),
         "extra_body": {"metadata": {"tags": ["mine"], "trace": "t1"}, "other": 1},
     }
     proxy_client.tag_call(kwargs, "proj", "ep")
-    assert "client" not in kwargs
     assert kwargs["extra_body"] == {
         "metadata": {"tags": ["mine", "ccw-project:proj", "ccw-endpoint:proj/ep"], "trace": "t1"},
         "other": 1,
     }
+
+
+def test_a_proxy_call_goes_through_the_guarded_openai_sdk_client() -> None:
+    from ccw.exec import http_guard
+
+    assert http_guard.client_for("litellm_proxy/gpt-4o-mini") is None
 
 
 def test_the_proxys_price_from_its_header_or_the_streams_usage() -> None:

@@ -18,6 +18,7 @@ from ccw.cli.common import (
 )
 from ccw.cli.options import JsonOpt
 from ccw.cli.scope import AllowLiteralOpt, GlobalOpt, ProjectOpt
+from ccw.config.providers import KINDS
 
 if TYPE_CHECKING:
     from ccw.config.layers import LayeredConfig
@@ -26,9 +27,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="Manage providers (credentials and API bases).", no_args_is_help=True)
 
-TYPES_HELP = (
-    "openai, anthropic, ollama, gemini, azure, mistral, deepseek, openrouter, custom, local"
-)
+TYPES_HELP = ", ".join(KINDS)
 
 
 def _fields(

@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-OPENAI_SDK_PREFIXES = ("openai/", "azure/")
+OPENAI_SDK_PREFIXES = ("openai/", "azure/", "litellm_proxy/")
 MAX_HEAD = 64 * 1024  # the first event of a reply is far smaller
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 

@@ -51,12 +51,7 @@ def tags(project: str | None, endpoint_id: str) -> list[str]:
 
 def tag_call(kwargs: dict[str, Any], project: str | None, endpoint_id: str) -> None:
     """Add the call's tags to ``kwargs`` as ``extra_body.metadata.tags``, kept beside any
-    metadata or tags a caller's ``-o extra_body=...`` already holds.
-
-    LiteLLM's ``litellm_proxy/`` route goes through the OpenAI SDK, which takes the
-    process's guarded HTTP client; a per-call ``client=`` is meant for other routes.
-    """
-    kwargs.pop("client", None)
+    metadata or tags a caller's ``-o extra_body=...`` already holds."""
     body = dict(kwargs.get("extra_body") or {})
     metadata = dict(body.get("metadata") or {})
     present = [t for t in metadata.get("tags") or [] if isinstance(t, str)]
