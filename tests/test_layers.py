@@ -24,6 +24,7 @@ LAYER_OF = {
     "ccw.result": GROUND,
     "ccw.paths": GROUND,
     "ccw.sqlite": GROUND,
+    "ccw.version": GROUND,
     "ccw.config": "config",
     "ccw.context": "context",
     "ccw.history": "history",

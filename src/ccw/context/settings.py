@@ -126,7 +126,7 @@ def _stamp(path: Path) -> str:
 def _key(files: list[Path]) -> str | None:
     """A digest of what the settings come from; None when a file cannot be stat'ed (the
     full path then reports it)."""
-    from ccw import __version__
+    from ccw.version import __version__
 
     try:
         parts = [__version__, _stamp(_SCHEMA), *(f"{path}\0{_stamp(path)}" for path in files)]
