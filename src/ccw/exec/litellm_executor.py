@@ -137,7 +137,7 @@ class LiteLLMExecutor(Executor):
     ) -> Any:
         from ccw.exec.key_state import KeyStates, state_file
         from ccw.exec.litellm_call import complete
-        from ccw.paths import data_dir
+        from ccw.paths import data_dir, project_root_of
 
         states = KeyStates(state_file(data_dir(), self._config_path)) if target.routed else None
         from ccw.exec.prompt_cache import shape
@@ -157,6 +157,8 @@ class LiteLLMExecutor(Executor):
             states=states,
             retry=not has_next,
             project=_project(self._config_path) if target.provider_kind.team_proxy else None,
+            request=request,
+            project_root=project_root_of(self._config_path),
         )
 
     def _fill(
