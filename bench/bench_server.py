@@ -136,15 +136,25 @@ def _start(root: Path, env: dict[str, str], port: int) -> subprocess.Popen[bytes
     process = subprocess.Popen(
         [sys.executable, "-m", "ccw", "serve", "--port", str(port)], cwd=root, env=env
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/litellm-api/health"):
-                return process
-        except OSError:
-            time.sleep(0.1)
+        if _loaded(root, env):  # measured once the warm path's LiteLLM import is done
+            return process
+        time.sleep(0.5)
     process.kill()
     raise SystemExit("ccw serve did not start")
+
+
+def _loaded(root: Path, env: dict[str, str]) -> bool:
+    """Whether the server's warm path has imported LiteLLM (its import holds the GIL)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "ccw", "serve", "status", "--json"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    return done.returncode == 0 and bool(json.loads(done.stdout).get("loaded"))
 
 
 async def _client(

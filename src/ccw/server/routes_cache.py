@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import time
+from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Request, Response
 
 from ccw.errors import NotFoundError
 from ccw.server.bodies import CacheClearBody
+from ccw.server.encoded import encoded_response
 from ccw.server.state import ServerState, state
 
 router = APIRouter(tags=["cache"])
@@ -17,12 +21,43 @@ def _missing(entry_id: str) -> NotFoundError:
     return NotFoundError(f"cache entry not found: {entry_id}", "list them with GET /cache/entries")
 
 
-@router.get("/cache/stats")
-def cache_stats(s: ServerState = Depends(state)) -> dict[str, Any]:
-    """ccw's counters, and the same sizes under the names the original page reads
-    (``totalSize``, ``maxSize`` in bytes)."""
+def _stats(s: ServerState) -> dict[str, Any]:
     stats: dict[str, Any] = s.cache_stats()
     return {**stats, "totalSize": stats["totalBytes"], "maxSize": stats["maxBytes"]}
+
+
+@router.get("/cache/stats")
+async def cache_stats(request: Request) -> Response:
+    """ccw's counters, and the same sizes under the names the original page reads
+    (``totalSize``, ``maxSize`` in bytes). Encoded again only when the config or the cache
+    database changes, or a second passes (``expired`` counts entries past their time)."""
+    s: ServerState = request.app.state.ccw  # not Depends(state): a sync dependency is a thread hop
+    config_stamp = s.config_stamp()
+    database = _database_of(request, s, config_stamp)
+    key = (config_stamp, _file_stamps(database), int(time.time()))
+    return await encoded_response(request, "cache-stats", key, lambda: _stats(s), in_thread=True)
+
+
+def _database_of(request: Request, s: ServerState, config_stamp: str) -> Path:
+    """The cache database the config names, found again only when the config changes."""
+    kept: tuple[str, Path] | None = getattr(request.app.state, "cache_database", None)
+    if kept is None or kept[0] != config_stamp:
+        kept = (config_stamp, Path(s.cache().path))
+        request.app.state.cache_database = kept
+    return kept[1]
+
+
+def _file_stamps(database: Path) -> tuple[tuple[int, int, int], ...]:
+    """(mtime, size, inode) of the database and its write-ahead log: a write changes one."""
+    found = []
+    for path in (database, database.with_name(database.name + "-wal")):
+        try:
+            st = os.stat(path)
+        except OSError:
+            found.append((0, -1, 0))
+            continue
+        found.append((st.st_mtime_ns, st.st_size, st.st_ino))
+    return tuple(found)
 
 
 @router.get("/cache/entries")

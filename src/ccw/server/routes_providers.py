@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from ccw.config import manage
 from ccw.config.effective import effective_config, find_provider
@@ -13,6 +13,7 @@ from ccw.config.providers import KINDS
 from ccw.config.schema import PROVIDER_TYPES, Config, Provider
 from ccw.errors import NotFoundError
 from ccw.server.bodies import SCOPE_HELP, ProviderCreate, ProviderUpdate, ScopeName, chosen_scope
+from ccw.server.encoded import encoded_response
 from ccw.server.state import ServerState, state
 
 router = APIRouter(tags=["providers"])
@@ -36,14 +37,20 @@ def _source(config: Config, provider_id: str) -> str | None:
     return provenance.provider_source(provider_id) if provenance else None
 
 
-# Reads that only stat (and, after a change, parse) the config run on the event loop.
-@router.get("/providers")
-async def list_providers(s: ServerState = Depends(state)) -> dict[str, Any]:
-    config = s.config()
+def _listed(config: Config) -> dict[str, Any]:
     stored = {p.id for p in config.providers}
     providers = effective_config(config).providers
     listed = [shown(p, stored, _source(config, p.id)) for p in providers]
     return {"providers": listed, "count": len(providers)}
+
+
+# Reads that only stat (and, after a change, parse) the config run on the event loop.
+@router.get("/providers")
+async def list_providers(request: Request) -> Response:
+    """Every provider, keys masked: encoded once per change of the config files."""
+    s: ServerState = request.app.state.ccw  # not Depends(state): a sync dependency is a thread hop
+    stamp = s.config_stamp()
+    return await encoded_response(request, "providers", stamp, lambda: _listed(s.config()))
 
 
 @router.get("/providers/{provider_id}")

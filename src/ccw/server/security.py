@@ -21,6 +21,7 @@ Anthropic's on ``/v1/messages``), so that their own error handling works.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 import json
@@ -78,6 +79,7 @@ class Authority:
     ip: bool
 
 
+@functools.lru_cache(maxsize=64)  # every request parses its Host: the same few strings
 def parse_authority(text: str) -> Authority | None:
     """``127.0.0.1:3000``, ``[::1]``, ``localhost``; ``None`` for anything else.
 

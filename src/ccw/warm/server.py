@@ -98,6 +98,7 @@ class WarmServer:
         self.last_active = time.monotonic()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self.loaded = threading.Event()  # LiteLLM imported: calls are warm from now on
         self.identity = protocol.identity_for([])
         self._sock = listen(path)
         self._inode = os.stat(path).st_ino
@@ -119,7 +120,7 @@ class WarmServer:
         """Serve in background threads; import LiteLLM now (``warm_up``) so the first call
         is warm."""
         targets = [self._server.serve_forever, self._watch_idle]
-        for target in [*targets, _warm_up] if warm_up else targets:
+        for target in [*targets, self._warm_up] if warm_up else targets:
             thread = threading.Thread(target=target, name="ccw-warm", daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -157,7 +158,20 @@ class WarmServer:
             "calls": self.calls,
             "active": self.active,
             "idleSeconds": self.idle_seconds,
+            "loaded": self.loaded.is_set(),
         }
+
+    def _warm_up(self) -> None:
+        """Import what a call needs, then move those objects out of the collector's sight:
+        LiteLLM's many long-lived objects would make every later collection slow."""
+        import ccw.exec.run  # noqa: F401
+        from ccw.exec.litellm_call import load_litellm
+
+        load_litellm()
+
+        gc.collect()
+        gc.freeze()
+        self.loaded.set()
 
     def _handle(self, rfile: Any, conn: socket.socket) -> None:
         def send(message: dict[str, Any]) -> None:
@@ -264,15 +278,3 @@ def _call(request: dict[str, Any], on_event: events.OnEvent) -> dict[str, Any]:
     from ccw.exec.run import execute
 
     return execute(protocol.options_from_dict(request["options"]), on_event).to_dict()
-
-
-def _warm_up() -> None:
-    """Import what a call needs, then move those objects out of the collector's sight:
-    LiteLLM's many long-lived objects would make every later collection slow."""
-    import ccw.exec.run  # noqa: F401
-    from ccw.exec.litellm_call import load_litellm
-
-    load_litellm()
-
-    gc.collect()
-    gc.freeze()
