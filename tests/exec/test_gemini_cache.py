@@ -97,7 +97,7 @@ def test_minimums_from_litellm_data_else_the_table() -> None:
     assert gemini_cache.minimum_tokens("gemini/gemini-2.5-flash") == 1024
     assert gemini_cache.minimum_tokens("gemini-2.5-flash-lite-preview-09") == 2048
     assert gemini_cache.minimum_tokens("gemini-3-pro-preview-xyz") == 4096
-    assert gemini_cache.minimum_tokens("some-new-model") == gemini_cache.DEFAULT_MINIMUM
+    assert gemini_cache.minimum_tokens("some-new-model") == 4096  # the largest: never refused
 
 
 @pytest.mark.parametrize("stream", [False, True])

@@ -216,8 +216,19 @@ _KINDS: tuple[ProviderKind, ...] = (
         list_key="models",
         auth_header="x-goog-api-key",
         auth_scheme="",
+        # The smallest cached content each family accepts (the API's 400 names it:
+        # "min_total_token_count"), first match wins; an unlisted model gets the largest,
+        # so ccw never asks for a create the provider refuses.
         prompt_cache=PromptCaching(
-            "explicit", min_tokens=(("gemini-2.5-pro*", 4096), ("gemini*", 1024))
+            "explicit",
+            min_tokens=(
+                ("gemini-2.5-flash-lite*", 2048),
+                ("gemini-2.5-flash*", 1024),
+                ("gemini-2.5-pro*", 4096),
+                ("gemini-2.0-flash*", 2048),
+                ("gemini-3*", 4096),
+                ("*", 4096),
+            ),
         ),
     ),
     ProviderKind(

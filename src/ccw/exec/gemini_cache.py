@@ -1,6 +1,6 @@
 """Gemini explicit context caching, tied to the pack's life in the local context cache.
 
-The first call that sends a pack at least the model's minimum size (``MINIMUM_TOKENS``) to a
+The first call that sends a pack at least the model's minimum size (the provider registry's) to a
 Gemini endpoint creates a cached content holding the pack (and the system prompt, which
 Gemini does not accept beside a cached content), TTL the endpoint's
 ``cacheStrategy.ttlMinutes``, and keeps its name beside the pack (``gemini_store``). Later
@@ -37,18 +37,6 @@ if TYPE_CHECKING:
     from ccw.exec.gemini_api import CachedContents
     from ccw.exec.target import CallTarget
 
-# Smallest cached content each model family accepts, in its own tokens, where LiteLLM's
-# bundled model data has no ``prompt_cache_min_tokens``: the limits the API enforces (its 400
-# names them: "min_total_token_count"), first match wins. A model not listed gets the largest,
-# so ccw does not ask for a create the provider refuses; a refused one sends the pack whole.
-MINIMUM_TOKENS: tuple[tuple[str, int], ...] = (
-    ("gemini-2.5-flash-lite", 2048),
-    ("gemini-2.5-flash", 1024),
-    ("gemini-2.5-pro", 4096),
-    ("gemini-2.0-flash", 2048),
-    ("gemini-3", 4096),
-)
-DEFAULT_MINIMUM = 4096
 EXPIRY_MARGIN_S = 10.0  # a name this close to its expiry is not relied on
 HTTP_TIMEOUT_S = 30.0
 SWEEP_TIMEOUT_S = 10.0  # a delete is not worth a long wait: the TTL ends it anyway
@@ -56,18 +44,11 @@ SWEEP_TIMEOUT_S = 10.0  # a delete is not worth a long wait: the TTL ends it any
 
 def minimum_tokens(model: str) -> int:
     """The smallest cached content ``model`` (with or without ``gemini/``) accepts: LiteLLM's
-    bundled figure when it has one, else ``MINIMUM_TOKENS``."""
-    from ccw.exec.pricing import model_info
+    bundled figure when it has one, else the provider registry's."""
+    from ccw.exec.prompt_cache import minimum_tokens as registry_minimum
 
     bare = model.split("/", 1)[-1]
-    entry = model_info(f"gemini/{bare}")
-    found = entry.get("prompt_cache_min_tokens") if entry else None
-    if isinstance(found, int | float) and found > 0:
-        return int(found)
-    for prefix, count in MINIMUM_TOKENS:
-        if bare.startswith(prefix):
-            return count
-    return DEFAULT_MINIMUM
+    return registry_minimum("gemini", f"gemini/{bare}") or 4096
 
 
 @dataclass(frozen=True)
