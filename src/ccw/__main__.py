@@ -1,3 +1,3 @@
-from ccw.cli.app import main
+from ccw.cli.entry import main
 
 main()
