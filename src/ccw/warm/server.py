@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ccw.errors import CcwError, UsageError
-from ccw.exec import events
+from ccw.exec import collector, events
 from ccw.warm import paths, protocol
 
 DEFAULT_IDLE_MINUTES = 30.0
@@ -171,6 +171,7 @@ class WarmServer:
 
         gc.collect()
         gc.freeze()
+        collector.take_over()
         self.loaded.set()
 
     def _handle(self, rfile: Any, conn: socket.socket) -> None:
@@ -216,6 +217,7 @@ class WarmServer:
             with self._lock:
                 self.active -= 1
                 self.last_active = time.monotonic()
+            collector.after_call()
 
     def _execute(self, request: dict[str, Any], send: Callable[[dict[str, Any]], None]) -> None:
         from ccw.config.secrets import caller_environment

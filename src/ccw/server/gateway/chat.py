@@ -15,7 +15,7 @@ from typing import Any
 
 from ccw.config.schema import Config
 from ccw.errors import CcwError, ExitCode
-from ccw.exec import events, router
+from ccw.exec import collector, events, router
 from ccw.exec.executor import Messages, Request
 from ccw.exec.faults import ProviderFault
 from ccw.result import ExecutionResult
@@ -194,6 +194,7 @@ def run(
     if outcome is not None and not result.success:
         outcome.retry_after = wait
     _finish(result, call, messages, cwd, parent_id, started)
+    collector.after_call()
     return result
 
 
