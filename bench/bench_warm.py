@@ -89,12 +89,13 @@ def start_warm(project: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     os.environ["CCW_RUNTIME_DIR"] = env["CCW_RUNTIME_DIR"]
     from ccw.warm import client
 
+    log = (project.parent / "warm.log").open("wb")  # a crash's stack lands here
     proc = subprocess.Popen(
         [sys.executable, "-m", "ccw", "serve", "--warm-only"],
         cwd=project,
-        env=env,
+        env={**env, "PYTHONFAULTHANDLER": "1"},
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log,
     )
     deadline = time.monotonic() + 120
     while client.request_status(0.5) is None:
@@ -118,7 +119,9 @@ def many_calls(project: Path, env: dict[str, str], count: int) -> float:
         result = client.run(options, events.ignore)
         if result is None or not result.success:
             reason = result.error if result is not None else "not taken"
-            raise SystemExit(f"call {n} of {count} was not served warm: {reason}")
+            log = project.parent / "warm.log"
+            tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+            raise SystemExit(f"call {n} of {count} was not served warm: {reason}\n{tail}")
     return time.perf_counter() - start
 
 
