@@ -100,6 +100,10 @@ def open_database(
         with decoding():
             conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
             if _pending(conn, migrations):
+                if conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is None:
+                    # Only a database without tables takes this: its free pages can then
+                    # be given back to the filesystem (``PRAGMA incremental_vacuum``).
+                    conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
                 _use_wal(conn, busy_timeout_s)
                 _migrate(conn, migrations)
             conn.execute("PRAGMA synchronous=NORMAL")

@@ -104,3 +104,30 @@ def test_an_older_database_gets_the_counter(
     age(root)
     assert pack("@a.txt", root).session_id is not None
     assert counted(cache_dir) == (100, 100, 1)
+
+
+def test_clear_gives_the_freed_pages_back_to_the_disk(
+    tmp_path: Path, tree: Callable[[Tree], Path], pack: Pack
+) -> None:
+    cache_dir = tmp_path / "cache"
+    root = tree({f"f{i}.txt": f"{i}" * 40_000 for i in range(50)})  # 2 MB: the pack keeps 512 KB
+    age(root)
+    pack("@*.txt", root)
+    db = cache_dir / DB_NAME
+
+    def on_disk() -> int:
+        with sqlite3.connect(db) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            (pages,) = conn.execute("PRAGMA page_count").fetchone()
+            (size,) = conn.execute("PRAGMA page_size").fetchone()
+        conn.close()
+        return int(pages) * int(size)
+
+    full = on_disk()
+    assert full > 400_000
+    CacheStore(cache_dir).clear()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental
+        assert conn.execute("PRAGMA freelist_count").fetchone()[0] == 0
+    conn.close()
+    assert on_disk() < full // 4

@@ -341,7 +341,10 @@ class CacheStore:
                 else:
                     removed = _delete_entries(conn, "1", ())
                 _collect_orphans(conn)  # and what a stopped store left behind
-                return removed
+            # The freed pages back to the disk. Each step of the pragma frees one page, and
+            # only a script runs it to the end (``execute`` steps once).
+            conn.executescript("PRAGMA incremental_vacuum")
+            return removed
 
         return int(self._run(remove))
 
