@@ -142,6 +142,9 @@ def _serve_http(
             warm = _start_warm(idle_seconds, stop)
         except UsageError as exc:  # another server holds the socket: the dashboard still runs
             warn(f"no warm path here: {exc.message}")
+    from ccw.exec import collector
+
+    collector.take_over()  # gateway calls run LiteLLM here too, warm path or not
     try:
         server.run(sockets=[sock])
     finally:

@@ -229,11 +229,13 @@ def create_app(config_path: Path, token: str | None, host: str, port: int) -> Fa
     app.state.ccw = ServerState(
         ConfigStore(config_path), project_root_of(config_path), listen=f"{host}:{port}"
     )
+    # Routes are tried in order (each miss costs a match): the dashboard's most frequent
+    # reads, providers and cache stats, first.
     routers = [
         routes_providers.router,
+        routes_cache.router,
         routes_endpoints.router,
         routes_config.router,
-        routes_cache.router,
         routes_meta.router,
         routes_history.router,
         routes_cost.router,

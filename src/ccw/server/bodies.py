@@ -179,8 +179,10 @@ def path_id_pattern(name: str) -> str:
     return ENDPOINT_ID if name in CONFIG_ID_PARAMS else PRINTABLE
 
 
-def check_path_ids(request: Request) -> None:
-    """Refuses an id in the path that no config, cache or history could hold (400)."""
+async def check_path_ids(request: Request) -> None:
+    """Refuses an id in the path that no config, cache or history could hold (400).
+
+    Async, as ``state`` is: a plain dependency would cost two thread hops per request."""
     for name, value in request.path_params.items():
         if len(value) > MAX_ID_CHARS:
             raise UsageError(

@@ -123,7 +123,8 @@ def _epoch(value: Any) -> float:
     return datetime.fromisoformat(str(value)).timestamp() if value else 0.0
 
 
-def state(request: Request) -> ServerState:
-    """FastAPI dependency: the app's shared state."""
+async def state(request: Request) -> ServerState:
+    """FastAPI dependency: the app's shared state (async: FastAPI runs a plain function
+    dependency in a worker thread, two thread hops per request for a dictionary read)."""
     found: ServerState = request.app.state.ccw
     return found
