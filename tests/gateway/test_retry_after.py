@@ -90,3 +90,14 @@ def test_ccw_cli_names_the_providers_wait(
     assert f"wait {WAIT} s" in done.stderr
     assert f"retry in {WAIT} s" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_an_embeddings_rate_limit_comes_back_at_once_with_its_wait(gateway: Gateway) -> None:
+    # LiteLLM reads max_retries=0 as its default for OpenAI embeddings; the SDK would then
+    # sleep out the 120 s itself. ccw owns retries: the 429 comes back at once.
+    gateway.provider.fail(429, retry_after=WAIT)
+    with sdk(gateway) as client, pytest.raises(openai.RateLimitError) as limited:
+        client.embeddings.create(model="vec", input=["hi"], timeout=60)
+    assert limited.value.response.headers["retry-after"] == str(WAIT)
+    embeddings = [r for r in gateway.provider.requests if r.path.endswith("/embeddings")]
+    assert len(embeddings) == 1  # asked once, not retried by the SDK

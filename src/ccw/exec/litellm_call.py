@@ -82,6 +82,10 @@ def load_litellm(proxies: dict[str, str] | None = None) -> Any:
     # Every route goes through the guarded client (see http_guard): the OpenAI SDK routes
     # through this session, the others through ``client=`` per call.
     litellm.client_session = http_guard.client(proxies)
+    # ccw owns the retry policy (call_policy). LiteLLM's OpenAI embeddings read a
+    # ``max_retries=0`` as "use the default" (2), and the SDK would then sleep out a
+    # provider's Retry-After itself, minutes before ccw could answer.
+    litellm.DEFAULT_MAX_RETRIES = 0
     _no_implicit_event_loop()
     # Pydantic notes, when the Router first caches a cooldown, that LiteLLM's TypedDicts
     # declare ReadOnly items; it is LiteLLM's own typing, nothing a user can act on.
