@@ -25,7 +25,7 @@ from ccw.context.parse import Pattern, find_patterns, plain_prompt
 from ccw.context.read import ChangedError, content_problem, read_expected, read_selected
 from ccw.context.request import ContextRequest, ContextResult, PackedFile, SkippedFile
 from ccw.context.secrets import secret_name
-from ccw.context.select import Candidate, Match, Selection, Selector, fingerprint
+from ccw.context.select import Candidate, Match, Matches, Selection, Selector, fingerprint
 from ccw.context.store import CacheStore, CacheUnavailable, CacheWriter, StoredEntry, StoredFile
 from ccw.context.tokens import DEFAULT_MODEL, TokenCounter, estimate
 from ccw.errors import CcwError, UsageError
@@ -212,7 +212,7 @@ class _Build:
             request.max_total_bytes,
         )
         matched = len(selection.matches)
-        selection.matches = []  # the chosen files are all that is needed from here on
+        selection.matches = Matches()  # the chosen files are all that is needed from here on
         if chosen.not_considered:
             self._count_overflow(matched)
             result.left_out[count_reason(request.max_files)] = chosen.not_considered
@@ -389,7 +389,7 @@ class _Build:
                 self._skip(rel, old.reason)
                 packing.records.append(old)
                 return None
-            data = sink.read_blob(old.hash) if sink is not None and old.hash else None
+            data = sink.read_blob(old.hash, old.blob) if sink is not None and old.hash else None
             if data is not None:
                 return _Content(data, old.hash, stat_key)
         try:

@@ -99,9 +99,39 @@ CREATE TRIGGER IF NOT EXISTS blobs_removed AFTER DELETE ON blobs BEGIN
 
 def _count_blob_bytes(conn: sqlite3.Connection) -> None:
     """The blobs' total size in ``counters`` (kept by triggers); orphans collected once."""
-    _collect_orphans(conn)
+    conn.execute(
+        "DELETE FROM blobs WHERE hash NOT IN (SELECT hash FROM entry_files WHERE hash IS NOT NULL)"
+    )
     run_script(conn, _BLOB_BYTES)
     _recount(conn)
+
+
+_BLOBS_BY_ID = """
+CREATE TABLE blobs_by_id (
+    id INTEGER PRIMARY KEY, hash TEXT NOT NULL UNIQUE, size INTEGER NOT NULL,
+    data BLOB NOT NULL);
+INSERT INTO blobs_by_id (id, hash, size, data) SELECT rowid, hash, size, data FROM blobs
+    WHERE hash IN (SELECT hash FROM entry_files);
+DROP TABLE blobs;
+ALTER TABLE blobs_by_id RENAME TO blobs;
+ALTER TABLE entry_files ADD COLUMN blob INTEGER;
+UPDATE entry_files SET blob = (SELECT id FROM blobs WHERE blobs.hash = entry_files.hash)
+    WHERE hash IS NOT NULL;
+DROP INDEX IF EXISTS entry_files_hash;
+CREATE INDEX entry_files_blob ON entry_files(blob);
+"""
+
+
+def _blobs_by_id(conn: sqlite3.Connection) -> None:
+    """File rows point at their blob by its integer id: a hit reads the blobs through the
+    table's own B-tree, mostly in the order they were written, instead of through a second
+    index of random hash keys, and a stored pack adds integer keys in ascending order
+    (the blobs keep their rowids as ids, orphans are not copied, the triggers are made
+    again and the total counted afresh)."""
+    run_script(conn, _BLOBS_BY_ID)
+    run_script(conn, _BLOB_BYTES)
+    _recount(conn)
+    conn.execute("PRAGMA incremental_vacuum").fetchall()  # the old table's pages given back
 
 
 # In order; the first two are schemas 1 and 2 of the ``PRAGMA user_version`` days.
@@ -111,6 +141,7 @@ MIGRATIONS = (
     Migration("entries keep what limits left out", _add_limits),
     Migration("packs are rebuilt from their files", _drop_pack_texts),
     Migration("the blobs' total size is counted", _count_blob_bytes),
+    Migration("file rows point at their blobs by id", _blobs_by_id),
 )
 
 
@@ -131,6 +162,7 @@ class StoredFile(NamedTuple):
     hash: str | None
     tokens: int
     reason: str | None = None
+    blob: int | None = None  # the id of the stored blob, once stored
 
 
 @dataclass
@@ -418,8 +450,8 @@ class CacheStore:
                 map(
                     StoredFile._make,
                     conn.execute(
-                        "SELECT path, size, mtime_ns, ino, hash, tokens, reason FROM entry_files "
-                        "WHERE entry_id = ? ORDER BY pos",
+                        "SELECT path, size, mtime_ns, ino, hash, tokens, reason, blob "
+                        "FROM entry_files WHERE entry_id = ? ORDER BY pos",
                         (entry.id,),
                     ),
                 )
@@ -479,14 +511,8 @@ class CacheStore:
                 if repaired is None:
                     _delete_entries(conn, "id = ?", (entry.id,))
                     return
-                # Delete, then insert: a REPLACE would fire no delete trigger.
-                conn.executemany(
-                    "DELETE FROM blobs WHERE hash = ?", [(digest,) for digest in repaired]
-                )
-                conn.executemany(
-                    "INSERT INTO blobs (hash, size, data) VALUES (?, ?, ?)",
-                    [(digest, len(data), data) for digest, data in repaired.items()],
-                )
+                for digest, data in repaired.items():
+                    _replace_blob(conn, entry.id, digest, data)
                 _touch(conn, entry, self.clock(), refreshed=False)
 
         self._run(write)
@@ -500,6 +526,22 @@ class CacheStore:
             # made again, a packing call should not wait on the disk for it.
             conn.execute("PRAGMA synchronous=OFF")
             yield CacheWriter(self, conn)
+
+
+def _replace_blob(conn: sqlite3.Connection, entry_id: str, digest: str, data: bytes) -> None:
+    """Put ``data`` back as the blob ``digest`` (under its old id when it still has a row)
+    and point the entry's file rows at it. Delete, then insert: a REPLACE would fire no
+    delete trigger, and the size kept by the triggers would drift."""
+    row = conn.execute("SELECT id FROM blobs WHERE hash = ?", (digest,)).fetchone()
+    conn.execute("DELETE FROM blobs WHERE hash = ?", (digest,))
+    cursor = conn.execute(
+        "INSERT INTO blobs (id, hash, size, data) VALUES (?, ?, ?, ?)",
+        (None if row is None else row[0], digest, len(data), data),
+    )
+    conn.execute(
+        "UPDATE entry_files SET blob = ? WHERE entry_id = ? AND hash = ?",
+        (cursor.lastrowid, entry_id, digest),
+    )
 
 
 class _Retry(CacheUnavailable):
@@ -521,6 +563,7 @@ class CacheWriter:
         self.error: str | None = None
         self.pending: list[tuple[str, bytes]] = []
         self.pending_bytes = 0
+        self.ids: dict[str, int] = {}  # each blob's id, by hash, once written or read
 
     def _guarded(self, action: Callable[[], Any], write: bool = True) -> Any:
         if self.error is not None:
@@ -535,16 +578,29 @@ class CacheWriter:
             self.error = str(error)
             return None
 
-    def read_blob(self, digest: str) -> bytes | None:
-        """A stored file's bytes; None when missing, or damaged (then it is dropped)."""
+    def read_blob(self, digest: str, blob: int | None = None) -> bytes | None:
+        """A stored file's bytes, by its blob's id when known (else by hash); None when
+        missing, or damaged (then it is dropped)."""
 
         def read() -> bytes | None:
-            row = self.conn.execute("SELECT data FROM blobs WHERE hash = ?", (digest,)).fetchone()
-            return None if row is None or not isinstance(row[0], bytes) else row[0]
+            row = None
+            if blob is not None:  # by id, when that row still holds this hash
+                row = self.conn.execute(
+                    "SELECT id, data FROM blobs WHERE id = ? AND hash = ?", (blob, digest)
+                ).fetchone()
+            if row is None:
+                row = self.conn.execute(
+                    "SELECT id, data FROM blobs WHERE hash = ?", (digest,)
+                ).fetchone()
+            if row is None or not isinstance(row[1], bytes) or type(row[0]) is not int:
+                return None
+            self.ids[digest] = row[0]
+            return row[1]
 
         data: bytes | None = self._guarded(read, write=False)
         if data is None or hashlib.sha256(data).hexdigest() == digest:
             return data
+        self.ids.pop(digest, None)
 
         def drop() -> None:
             self.conn.execute("DELETE FROM blobs WHERE hash = ?", (digest,))
@@ -560,10 +616,22 @@ class CacheWriter:
             self._guarded(self._flush)
 
     def _flush(self) -> None:
-        self.conn.executemany(
-            "INSERT OR IGNORE INTO blobs (hash, size, data) VALUES (?, ?, ?)",
-            [(digest, len(data), data) for digest, data in self.pending],
-        )
+        """Write the pending blobs, noting each one's id (a blob already stored keeps its
+        own)."""
+        cursor, ids = self.conn.cursor(), self.ids
+        for digest, data in self.pending:
+            if digest in ids:
+                continue
+            cursor.execute(
+                "INSERT OR IGNORE INTO blobs (hash, size, data) VALUES (?, ?, ?)",
+                (digest, len(data), data),
+            )
+            if cursor.rowcount == 1 and cursor.lastrowid is not None:
+                ids[digest] = cursor.lastrowid
+            else:
+                ids[digest] = cursor.execute(
+                    "SELECT id FROM blobs WHERE hash = ?", (digest,)
+                ).fetchone()[0]
         self.pending.clear()
         self.pending_bytes = 0
 
@@ -612,14 +680,16 @@ class CacheWriter:
                 json.dumps({"leftOut": entry.left_out, "rule": entry.rule}),
             ),
         )  # fmt: skip
+        ids = self.ids
         conn.executemany(
             "INSERT INTO entry_files (entry_id, pos, path, size, mtime_ns, ino, hash, tokens, "
-            "reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "reason, blob) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (  # one row at a time: no second list of 100,000 rows beside the entry's files
-                (entry.id, pos, f.path, f.size, f.mtime_ns, f.ino, f.hash, f.tokens, f.reason)
+                (entry.id, pos, f.path, f.size, f.mtime_ns, f.ino, f.hash, f.tokens, f.reason,
+                 None if f.hash is None else ids.get(f.hash, f.blob))
                 for pos, f in enumerate(entry.files)
             ),
-        )
+        )  # fmt: skip
         _collect_blobs(conn)  # the replaced entry's files that this one does not hold
         own = sum({f.hash: f.size for f in entry.files if f.hash is not None}.values())
         if own > self.store.max_bytes:
@@ -679,11 +749,12 @@ _MISTYPED_FILES = (
     "SELECT COUNT(*) FROM entry_files WHERE entry_id = ? AND NOT ("
     "typeof(path) = 'text' AND typeof(size) = 'integer' AND typeof(mtime_ns) = 'integer' "
     "AND typeof(ino) = 'integer' AND typeof(hash) IN ('text', 'null') "
-    "AND typeof(tokens) = 'integer' AND typeof(reason) IN ('text', 'null'))"
+    "AND typeof(tokens) = 'integer' AND typeof(reason) IN ('text', 'null') "
+    "AND typeof(blob) IN ('integer', 'null'))"
 )
 # The packed files of an entry with their stored bytes (NULL when the blob is missing).
 _PACKED_BLOBS = (
-    "SELECT f.path, f.hash, b.data FROM entry_files AS f LEFT JOIN blobs AS b ON b.hash = f.hash "
+    "SELECT f.path, f.hash, b.data FROM entry_files AS f LEFT JOIN blobs AS b ON b.id = f.blob "
     "WHERE f.entry_id = ? AND f.reason IS NULL ORDER BY f.pos"
 )
 
@@ -713,15 +784,15 @@ def _bump(conn: sqlite3.Connection, name: str) -> None:
 def _delete_entries(
     conn: sqlite3.Connection, where: str, params: tuple[Any, ...], collect: bool = True
 ) -> int:
-    """Delete entries and their file rows; their blobs are noted in ``temp.gone`` and,
-    with ``collect``, dropped where no other entry holds them."""
+    """Delete entries and their file rows; their blobs' ids are noted in ``temp.gone``
+    and, with ``collect``, dropped where no other entry holds them."""
     ids = [row[0] for row in conn.execute(f"SELECT id FROM entries WHERE {where}", params)]
     if ids:
-        conn.execute("CREATE TEMP TABLE IF NOT EXISTS gone (hash TEXT PRIMARY KEY)")
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS gone (blob INTEGER PRIMARY KEY)")
     for entry_id in ids:
         conn.execute(
-            "INSERT OR IGNORE INTO temp.gone SELECT hash FROM entry_files "
-            "WHERE entry_id = ? AND hash IS NOT NULL",
+            "INSERT OR IGNORE INTO temp.gone SELECT blob FROM entry_files "
+            "WHERE entry_id = ? AND blob IS NOT NULL",
             (entry_id,),
         )
         conn.execute("DELETE FROM entry_files WHERE entry_id = ?", (entry_id,))
@@ -740,8 +811,8 @@ def _collect_blobs(conn: sqlite3.Connection) -> None:
     if exists is None:
         return
     conn.execute(
-        "DELETE FROM blobs WHERE hash IN (SELECT hash FROM temp.gone) AND NOT EXISTS "
-        "(SELECT 1 FROM entry_files WHERE entry_files.hash = blobs.hash)"
+        "DELETE FROM blobs WHERE id IN (SELECT blob FROM temp.gone) AND NOT EXISTS "
+        "(SELECT 1 FROM entry_files WHERE entry_files.blob = blobs.id)"
     )
     conn.execute("DELETE FROM temp.gone")
 
@@ -750,7 +821,7 @@ def _collect_orphans(conn: sqlite3.Connection) -> None:
     """Drop every blob no entry refers to (what a store stopped midway left behind): a
     pass over the blobs' index, for ``clear`` and before eviction drops an entry."""
     conn.execute(
-        "DELETE FROM blobs WHERE hash NOT IN (SELECT hash FROM entry_files WHERE hash IS NOT NULL)"
+        "DELETE FROM blobs WHERE id NOT IN (SELECT blob FROM entry_files WHERE blob IS NOT NULL)"
     )
 
 
