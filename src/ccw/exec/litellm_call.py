@@ -85,7 +85,7 @@ def load_litellm(proxies: dict[str, str] | None = None) -> Any:
     # ccw owns the retry policy (call_policy). LiteLLM's OpenAI embeddings read a
     # ``max_retries=0`` as "use the default" (2), and the SDK would then sleep out a
     # provider's Retry-After itself, minutes before ccw could answer.
-    litellm.DEFAULT_MAX_RETRIES = 0
+    litellm.DEFAULT_MAX_RETRIES = 0  # type: ignore[attr-defined]  # read at call time
     _no_implicit_event_loop()
     # Pydantic notes, when the Router first caches a cooldown, that LiteLLM's TypedDicts
     # declare ReadOnly items; it is LiteLLM's own typing, nothing a user can act on.

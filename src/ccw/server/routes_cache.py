@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,7 @@ async def cache_stats(request: Request) -> Response:
     s: ServerState = request.app.state.ccw  # not Depends(state): a sync dependency is a thread hop
     config_stamp = s.config_stamp()
     database = _database_of(request, s, config_stamp)
-    key = (config_stamp, _file_stamps(database), int(time.time()))
+    key = (config_stamp, s.cache_token(database), int(time.time()))
     return await encoded_response(request, "cache-stats", key, lambda: _stats(s), in_thread=True)
 
 
@@ -45,19 +44,6 @@ def _database_of(request: Request, s: ServerState, config_stamp: str) -> Path:
         kept = (config_stamp, Path(s.cache().path))
         request.app.state.cache_database = kept
     return kept[1]
-
-
-def _file_stamps(database: Path) -> tuple[tuple[int, int, int], ...]:
-    """(mtime, size, inode) of the database and its write-ahead log: a write changes one."""
-    found = []
-    for path in (database, database.with_name(database.name + "-wal")):
-        try:
-            st = os.stat(path)
-        except OSError:
-            found.append((0, -1, 0))
-            continue
-        found.append((st.st_mtime_ns, st.st_size, st.st_ino))
-    return tuple(found)
 
 
 @router.get("/cache/entries")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import bisect
 import hashlib
 import json
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from fastapi import Request
 from ccw.config.layers import LayeredConfig
 from ccw.config.schema import Config
 from ccw.config.store import ConfigStore
+from ccw.server.db_watch import DatabaseWatch
 
 
 def _open_history() -> Any:
@@ -41,6 +41,7 @@ class ServerState:
     _stats: tuple[tuple[Any, ...], dict[str, Any], list[float]] | None = field(
         init=False, default=None
     )
+    _watch: DatabaseWatch = field(init=False, default_factory=DatabaseWatch)
 
     def __post_init__(self) -> None:
         self.layers = LayeredConfig.for_file(self.store)
@@ -67,11 +68,11 @@ class ServerState:
         return open_cache(config or self.config(), self.project_root)
 
     def cache_stats(self) -> dict[str, Any]:
-        """The cache's stats, read from the database only when it changed (its files'
-        stamps): a request does not open SQLite nor sum the blobs, however large the
-        cache. ``expired`` is counted from the entries' expiry times kept beside them."""
+        """The cache's stats, read from the database only when it changed
+        (``cache_token``): a request does not sum the blobs, however large the cache.
+        ``expired`` is counted from the entries' expiry times kept beside them."""
         store = self.cache()
-        stamp = (str(store.path), store.max_bytes, store.enabled, *_stamps(store.path))
+        stamp = (str(store.path), store.max_bytes, store.enabled, *self.cache_token(store.path))
         with self._guard:
             cached = self._stats if self._stats and self._stats[0] == stamp else None
         if cached is None:
@@ -82,6 +83,10 @@ class ServerState:
                 self._stats = cached
         _, stats, expiries = cached
         return {**stats, "expired": bisect.bisect_right(expiries, store.clock())}
+
+    def cache_token(self, database: Path) -> tuple[int, ...]:
+        """Changes whenever the cache database changes (``ccw.server.db_watch``)."""
+        return self._watch.token(Path(database))
 
     def config_stamp(self) -> str:
         """Changes when any config file read changes (the page polls it)."""
@@ -103,20 +108,6 @@ class ServerState:
         stats = self.cache_stats()
         text = json.dumps(stats, sort_keys=True, default=str)
         return hashlib.sha1(text.encode()).hexdigest()[:16]
-
-
-def _stamps(db: Path) -> tuple[tuple[int, int, int], ...]:
-    """The database file's and its write-ahead log's (mtime, size, inode): a write to the
-    cache changes one of them."""
-    found = []
-    for path in (db, db.with_name(db.name + "-wal")):
-        try:
-            st = os.stat(path)
-        except OSError:
-            found.append((0, -1, 0))
-            continue
-        found.append((st.st_mtime_ns, st.st_size, st.st_ino))
-    return tuple(found)
 
 
 def _epoch(value: Any) -> float:
