@@ -11,10 +11,10 @@ order, and ``rule`` says in one line which rule chose them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from ccw.context.select import Candidate, Match
+from ccw.context.select import Candidate, Match, Matches
 
 # Extensions of files read as source code; anything else ranks after them.
 SOURCE_EXTENSIONS = frozenset({
@@ -32,9 +32,12 @@ GROUPS = ("named files", "source files", "other files")
 
 def group(match: Match) -> int:
     """``NAMED`` for a file a pattern names, ``SOURCE`` for code, else ``OTHER``."""
-    if match.explicit:
-        return NAMED
-    name = match.rel.rpartition("/")[2].lower()
+    return NAMED if match.explicit else kind_of(match.rel)
+
+
+def kind_of(rel: str) -> int:
+    """``SOURCE`` for a path that names code, else ``OTHER``."""
+    name = rel.rpartition("/")[2].lower()
     base, dot, extension = name.rpartition(".")
     if dot and base and extension in SOURCE_EXTENSIONS:
         return SOURCE
@@ -63,7 +66,7 @@ class Plan:
 
 
 def plan(
-    matches: Sequence[Match],
+    matches: Matches,
     accept: Callable[[Match], Candidate | None],
     max_files: int,
     max_total_bytes: int,
@@ -96,18 +99,24 @@ def plan(
     return result
 
 
-def _ranked(matches: Sequence[Match]) -> Iterator[int]:
+def _ranked(matches: Matches) -> Iterator[int]:
     """Indices of ``matches`` by group, in path order within each, computed only as far as
     they are taken: the named files, then one pass that yields source files and keeps the
     others for last (a file count limit filled by source files ranks nothing beyond)."""
-    yield from (index for index, match in enumerate(matches) if match.explicit)
+    spans = list(matches.spans())
+    for start, end, _, explicit in spans:
+        if explicit:
+            yield from range(start, end)
     others: list[int] = []
-    for index, match in enumerate(matches):
-        kind = group(match)
-        if kind == SOURCE:
-            yield index
-        elif kind == OTHER:
-            others.append(index)
+    rels = matches.rels
+    for start, end, _, explicit in spans:
+        if explicit:
+            continue
+        for index in range(start, end):
+            if kind_of(rels[index]) == SOURCE:
+                yield index
+            else:
+                others.append(index)
     yield from others
 
 

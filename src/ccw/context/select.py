@@ -23,10 +23,13 @@ could have changed, so that a later call can trust a stored pack after stat call
 
 from __future__ import annotations
 
+import bisect
+import itertools
+import operator
 import os
 import stat
 import subprocess
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -67,8 +70,6 @@ VENV_REASON = "folders holding pyvenv.cfg"
 _OPEN_IGNORE = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 Fingerprint = tuple[int, int, int] | None
-# A matched path, the folders it must stay inside, and whether the pattern named it.
-_Found = tuple[str, tuple[str, ...], bool]
 # Each ``.gitignore`` on the way down: (length of its folder's prefix, its rules).
 RuleStack = list[tuple[int, list[gitignore.Rule]]]
 
@@ -109,11 +110,58 @@ class Match(NamedTuple):
     explicit: bool
 
 
+class Run(NamedTuple):
+    """Paths one pattern matched, in path order, that share their roots and explicitness."""
+
+    rels: list[str]
+    roots: tuple[str, ...]
+    explicit: bool
+
+
+class Matches:
+    """The matched paths in pack order, held as runs that share their roots and
+    explicitness: 100,000 matches are one list of strings, and a ``Match`` is made only for
+    the index asked for."""
+
+    __slots__ = ("_kinds", "_starts", "rels")
+
+    def __init__(self) -> None:
+        self.rels: list[str] = []
+        self._starts: list[int] = []  # the index each run starts at
+        self._kinds: list[tuple[tuple[str, ...], bool]] = []  # each run's (roots, explicit)
+
+    def add(self, rels: list[str], roots: tuple[str, ...], explicit: bool) -> None:
+        if not rels:
+            return
+        if not self._kinds or self._kinds[-1] != (roots, explicit):
+            self._starts.append(len(self.rels))
+            self._kinds.append((roots, explicit))
+        self.rels.extend(rels)
+
+    def __len__(self) -> int:
+        return len(self.rels)
+
+    def __getitem__(self, index: int) -> Match:
+        roots, explicit = self._kinds[bisect.bisect_right(self._starts, index) - 1]
+        return Match(self.rels[index], roots, explicit)
+
+    def __iter__(self) -> Iterator[Match]:
+        for start, end, roots, explicit in self.spans():
+            for rel in itertools.islice(self.rels, start, end):
+                yield Match(rel, roots, explicit)
+
+    def spans(self) -> Iterator[tuple[int, int, tuple[str, ...], bool]]:
+        """(start, end, roots, explicit) of each run."""
+        ends = [*self._starts[1:], len(self.rels)] if self._starts else []
+        for start, end, (roots, explicit) in zip(self._starts, ends, self._kinds, strict=True):
+            yield start, end, roots, explicit
+
+
 @dataclass
 class Selection:
     """What the patterns matched, in pack order (patterns as written, sorted within each)."""
 
-    matches: list[Match] = field(default_factory=list)
+    matches: Matches = field(default_factory=Matches)
     # Include patterns that matched nothing, from the folder nor from the project root.
     unmatched: list[str] = field(default_factory=list)
     # The project root a pattern was also tried from (an ancestor of the folder), if any.
@@ -174,59 +222,75 @@ class Selector:
     def run(self, patterns: Sequence[Pattern], project_root: str | None = None) -> Selection:
         """Match every pattern (nothing is stat'ed yet: see ``stat``)."""
         self.excludes = [_exclude_matcher(p.text) for p in patterns if p.exclude]
-        seen: set[str] = set()
+        matches = self.result.matches
+        # The paths taken so far, made only once a second pattern could repeat one.
+        seen: set[str] | None = None
         for pattern in patterns:
             if pattern.exclude:
                 continue
-            found = self._found(pattern.text)
-            if not found and project_root is not None:
-                found = self._from_project_root(pattern, project_root)
-            if not found:
+            runs = self._found(pattern.text)
+            if not runs and project_root is not None:
+                runs = self._from_project_root(pattern, project_root)
+            if not runs:
                 self.result.unmatched.append(pattern.text)
                 continue
-            excludes = self.excludes
-            if not excludes and self.file_filter is None:  # every match is kept
-                fresh = [item for item in found if item[0] not in seen] if seen else found
-                self.result.matches.extend(map(Match._make, fresh))
-                seen.update(item[0] for item in fresh)
-                continue
+            if seen is None and len(matches):
+                seen = set(matches.rels)
             kept = 0
-            for rel, roots, explicit in found:
-                if excludes and self._excluded_by_pattern(rel):
-                    continue
-                if self.file_filter is not None and not self._allowed_by_filter(rel):
-                    if explicit:
-                        self.result.skipped.append((rel, "not in the endpoint's filePatterns"))
-                    continue
-                kept += 1
-                if rel in seen:
-                    continue
-                seen.add(rel)
-                self.result.matches.append(Match(rel, roots, explicit))
+            for rels, roots, explicit in runs:
+                if self.excludes or self.file_filter is not None:
+                    rels = [rel for rel in rels if self._kept(rel, explicit)]
+                kept += len(rels)
+                fresh = [rel for rel in rels if rel not in seen] if seen else rels
+                matches.add(fresh, roots, explicit)
+                if seen is not None:
+                    seen.update(fresh)
             if not kept:
                 self.result.warnings.append(
                     f"every file pattern {pattern.text!r} matched was left out by the other "
                     "patterns or the endpoint's filePatterns"
                 )
+        if seen is None and self.excluded:
+            seen = set(matches.rels)
         counts: dict[str, int] = {}
         for rel, reason in self.excluded.items():
-            if rel not in seen and not self._excluded_by_pattern(rel):
+            if seen is not None and rel not in seen and not self._excluded_by_pattern(rel):
                 counts[reason] = counts.get(reason, 0) + 1
         self.result.excluded = dict(sorted(counts.items()))
         return self.result
 
-    def _found(self, text: str) -> list[_Found]:
+    def _kept(self, rel: str, explicit: bool) -> bool:
+        """Whether a match survives the exclude patterns and the endpoint's filePatterns."""
+        if self.excludes and self._excluded_by_pattern(rel):
+            return False
+        if self.file_filter is not None and not self._allowed_by_filter(rel):
+            if explicit:
+                self.result.skipped.append((rel, "not in the endpoint's filePatterns"))
+            return False
+        return True
+
+    def _found(self, text: str) -> list[Run]:
         """What one pattern matches, sorted by path, each path once."""
         globs = expand_braces(text)
         if len(globs) == 1:  # one sorted listing: no path twice, nothing to merge or sort
-            return list(self._resolve(globs[0]))
+            run = self._resolve(globs[0])
+            return [run] if run is not None and run.rels else []
         found: dict[str, tuple[tuple[str, ...], bool]] = {}
         for glob in globs:
-            for rel, roots, explicit in self._resolve(glob):
-                found.setdefault(rel, (roots, explicit))
-        return [(rel, *found[rel]) for rel in sorted(found)]
+            run = self._resolve(glob)
+            if run is not None:
+                for rel in run.rels:
+                    found.setdefault(rel, (run.roots, run.explicit))
+        runs: list[Run] = []
+        for rel in sorted(found):
+            roots, explicit = found[rel]
+            if runs and (runs[-1].roots, runs[-1].explicit) == (roots, explicit):
+                runs[-1].rels.append(rel)
+            else:
+                runs.append(Run([rel], roots, explicit))
+        return runs
 
-    def _from_project_root(self, pattern: Pattern, project_root: str) -> list[_Found]:
+    def _from_project_root(self, pattern: Pattern, project_root: str) -> list[Run]:
         """A pattern that matched nothing from the folder, read from the project root above
         it (a path copied from the project's top level); a warning names the root used."""
         up = os.path.relpath(project_root, self.root)
@@ -249,7 +313,7 @@ class Selector:
             rel = rel[3:]
         return bool(self.file_filter.match_file(rel))
 
-    def _resolve(self, glob: str) -> Iterable[_Found]:
+    def _resolve(self, glob: str) -> Run | None:
         """The files ``glob`` matches, in path order (a listing is sorted)."""
         if glob.startswith("./"):
             glob = glob[2:]
@@ -262,13 +326,12 @@ class Selector:
             else:
                 self.result.watch.add(literal_path)
                 if not os.path.lexists(literal_path):
-                    return
+                    return None
                 if is_glob(glob):
                     self._note_glob_reading(glob)
                 parent = os.path.realpath(os.path.dirname(literal_path))
                 roots = (*self.allowed, parent) if outside else tuple(self.allowed)
-                yield self.rel(literal_path), roots, True
-                return
+                return Run([self.rel(literal_path)], roots, True)
         else:
             head, rest = split_base(glob)
             base = os.path.normpath(os.path.join(self.root, head))
@@ -276,11 +339,11 @@ class Selector:
         roots = (*self.allowed, base_real) if outside else tuple(self.allowed)
         if not os.path.isdir(base_real):
             self.result.watch.add(base)
-            return
+            return None
         base_rel = self.rel(base)
         if not _contained(base_real, roots):
             self.result.skipped.append((base_rel or ".", "outside the project root"))
-            return
+            return None
         # ``**`` (a folder named as such) matches every path: no regex per file.
         matcher = None if rest == "**" else translate(rest)
         prefix = f"{base_rel}/" if base_rel else ""
@@ -288,9 +351,11 @@ class Selector:
         for relative, reason in listing.excluded:
             if matcher is None or matcher(relative):
                 self.excluded.setdefault(prefix + relative, reason)
-        for relative in listing.files:
-            if matcher is None or matcher(relative):
-                yield prefix + relative, roots, False
+        if matcher is None:
+            rels = [prefix + relative for relative in listing.files] if prefix else listing.files
+        else:
+            rels = [prefix + relative for relative in listing.files if matcher(relative)]
+        return Run(rels, roots, False)
 
     def _note_glob_reading(self, glob: str) -> None:
         """A file named like a glob wins; say so when the glob would match more files."""
@@ -318,19 +383,20 @@ class Selector:
     def _listing(self, base_real: str) -> _Listing:
         if base_real not in self.listings:
             top = _git_top(base_real)
-            names = _git_listing(base_real, top, self.result.watch) if top else None
+            listed = _git_listing(base_real, top, self.result.watch) if top else None
             self.listings[base_real] = (
-                self._walk(base_real) if names is None else self._apply_policy(names)
+                self._walk(base_real) if listed is None else self._apply_policy(*listed)
             )
         return self.listings[base_real]
 
-    def _apply_policy(self, names: list[str]) -> _Listing:
-        """Split git's listing into the files kept and those under a policy folder."""
+    def _apply_policy(self, names: list[str], parents: set[str]) -> _Listing:
+        """Split git's listing (and the folders holding its files) into the files kept and
+        those under a policy folder."""
         venvs = {name[: -len("/pyvenv.cfg")] for name in names if name.endswith("/pyvenv.cfg")}
         listing = _Listing()
         # Decided once per folder (a few per hundred files), then looked up for each file.
         reasons: dict[str, str | None] = {"": None}
-        for folder in {name.rpartition("/")[0] for name in names}:
+        for folder in parents:
             if folder not in reasons:
                 reasons[folder] = self._policy_reason(folder.split("/"), venvs)
         if not any(reasons.values()):
@@ -458,8 +524,9 @@ def _git_top(folder: str) -> str | None:
         current = parent
 
 
-def _git_listing(base: str, top: str, watch: set[str]) -> list[str] | None:
-    """Tracked and untracked-not-ignored files under ``base``, relative to it; None if git fails."""
+def _git_listing(base: str, top: str, watch: set[str]) -> tuple[list[str], set[str]] | None:
+    """Tracked and untracked-not-ignored files under ``base``, relative to it, and the
+    folders holding them; None if git fails."""
     try:
         completed = subprocess.run(
             ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
@@ -471,12 +538,16 @@ def _git_listing(base: str, top: str, watch: set[str]) -> list[str] | None:
         return None
     if completed.returncode != 0:
         return None
-    listed = completed.stdout.decode("utf-8", "surrogateescape").split("\0")
-    unique = set(listed)
-    unique.discard("")
-    names = sorted(unique)
+    names = completed.stdout.decode("utf-8", "surrogateescape").split("\0")
+    names.pop()  # the empty string after the last NUL
+    # Git lists the untracked files, then the index, each sorted: sorting two runs is a
+    # merge. An unmerged path is listed once per stage, so twice in a row once sorted.
+    names.sort()
+    if any(map(operator.eq, names, itertools.islice(names, 1, None))):
+        names = list(dict.fromkeys(names))
+    parents = {name.rpartition("/")[0] for name in names}
     folders = {""}
-    for folder in {name.rpartition("/")[0] for name in names}:
+    for folder in parents:
         while folder and folder not in folders:
             folders.add(folder)
             folder = folder.rpartition("/")[0]
@@ -491,7 +562,7 @@ def _git_listing(base: str, top: str, watch: set[str]) -> list[str] | None:
         if folder == top or os.path.dirname(folder) == folder:
             break
         folder = os.path.dirname(folder)
-    return names
+    return names, parents
 
 
 def _read_ignore(path: str, watch: set[str]) -> list[gitignore.Rule]:
