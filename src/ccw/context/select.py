@@ -28,7 +28,6 @@ import itertools
 import operator
 import os
 import stat
-import subprocess
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -527,18 +526,11 @@ def _git_top(folder: str) -> str | None:
 def _git_listing(base: str, top: str, watch: set[str]) -> tuple[list[str], set[str]] | None:
     """Tracked and untracked-not-ignored files under ``base``, relative to it, and the
     folders holding them; None if git fails."""
-    try:
-        completed = subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            cwd=base,
-            capture_output=True,
-            check=False,
-        )
-    except OSError:
+    command = ["git", "-C", base, "ls-files", "-z", "--cached", "--others", "--exclude-standard"]
+    listed = _output(command)
+    if listed is None:
         return None
-    if completed.returncode != 0:
-        return None
-    names = completed.stdout.decode("utf-8", "surrogateescape").split("\0")
+    names = listed.decode("utf-8", "surrogateescape").split("\0")
     names.pop()  # the empty string after the last NUL
     # Git lists the untracked files, then the index, each sorted: sorting two runs is a
     # merge. An unmerged path is listed once per stage, so twice in a row once sorted.
@@ -563,6 +555,44 @@ def _git_listing(base: str, top: str, watch: set[str]) -> tuple[list[str], set[s
             break
         folder = os.path.dirname(folder)
     return names, parents
+
+
+def _output(argv: list[str]) -> bytes | None:
+    """What a command writes to stdout, or None when it cannot start or fails. Spawned
+    directly: ``subprocess`` (threads, selectors, signals) would add its import to every
+    pack's start-up."""
+    if not hasattr(os, "posix_spawnp"):
+        import subprocess
+
+        try:
+            done = subprocess.run(argv, capture_output=True, check=False)
+        except OSError:
+            return None
+        return done.stdout if done.returncode == 0 else None
+    read_end, write_end = os.pipe()
+    actions = [
+        (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+        (os.POSIX_SPAWN_DUP2, write_end, 1),
+        (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
+    ]
+    try:
+        pid = os.posix_spawnp(argv[0], argv, os.environ, file_actions=actions)
+    except OSError:
+        os.close(read_end)
+        return None
+    finally:
+        os.close(write_end)
+    chunks: list[bytes] = []
+    try:
+        with open(read_end, "rb", buffering=0, closefd=True) as pipe:
+            while chunk := pipe.read(1 << 20):
+                chunks.append(chunk)
+    except BaseException:
+        os.kill(pid, 9)  # SIGKILL
+        os.waitpid(pid, 0)
+        raise
+    _, status = os.waitpid(pid, 0)
+    return b"".join(chunks) if os.waitstatus_to_exitcode(status) == 0 else None
 
 
 def _read_ignore(path: str, watch: set[str]) -> list[gitignore.Rule]:
