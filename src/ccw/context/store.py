@@ -131,7 +131,21 @@ def _blobs_by_id(conn: sqlite3.Connection) -> None:
     run_script(conn, _BLOBS_BY_ID)
     run_script(conn, _BLOB_BYTES)
     _recount(conn)
-    conn.execute("PRAGMA incremental_vacuum").fetchall()  # the old table's pages given back
+    _give_back_free_pages(conn)  # the old table's pages
+
+
+def _give_back_free_pages(conn: sqlite3.Connection) -> None:
+    """Free pages back to the filesystem (databases made with ``auto_vacuum``), inside the
+    caller's transaction: each step of the pragma frees one page, and ``executescript``,
+    which steps it to the end, would commit first."""
+    (free,) = conn.execute("PRAGMA freelist_count").fetchone()
+    (mode,) = conn.execute("PRAGMA auto_vacuum").fetchone()
+    while free and mode == 2:
+        conn.execute(f"PRAGMA incremental_vacuum({int(free)})").fetchall()
+        (left,) = conn.execute("PRAGMA freelist_count").fetchone()
+        if left >= free:
+            return
+        free = left
 
 
 # In order; the first two are schemas 1 and 2 of the ``PRAGMA user_version`` days.
