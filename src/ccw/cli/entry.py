@@ -93,6 +93,8 @@ def _value(kind: str, value: str) -> Any:
 def main() -> NoReturn:
     """Run ``ccw``: a plain ``ccw pack`` here, everything else in the Typer app."""
     args = sys.argv[1:]
+    if args[:1] == ["cli"]:
+        _serve_cli(args[1:])  # returns when no warm server takes the call as it is
     parsed = parse_pack(args[1:]) if args[:1] == ["pack"] else None
     if parsed is None:
         from ccw.cli.app import main as full
@@ -113,6 +115,23 @@ def main() -> NoReturn:
         _quiet_stdout()
         sys.exit(0)
     sys.exit(0)
+
+
+def _serve_cli(args: list[str]) -> None:
+    """A plain ``ccw cli`` on a running warm server (``ccw.warm.fast``); exits when served."""
+    from ccw.errors import ExitCode
+    from ccw.warm.fast import serve_cli
+
+    try:
+        code = serve_cli(args)
+    except KeyboardInterrupt:
+        sys.stderr.write("\ninterrupted\n")
+        sys.exit(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        _quiet_stdout()
+        sys.exit(0)
+    if code is not None:
+        sys.exit(code)
 
 
 def _quiet_stdout() -> None:

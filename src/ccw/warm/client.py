@@ -89,6 +89,21 @@ def run(options: RunOptions, on_event: events.OnEvent) -> ExecutionResult | None
     return protocol.result_from_dict(answer)
 
 
+def run_quietly(options: dict[str, Any], cwd: Path, on_event: events.OnEvent) -> (
+    ExecutionResult | None
+):
+    """``run`` for the fast entry (``ccw.warm.fast``), which has the full app behind it:
+    ``options`` is a partial dict the server completes with defaults. ``None`` says nothing,
+    starts nothing and leaves a stale socket in place: the full app then takes the call
+    and says why, as it would have without the fast entry."""
+    answer = _exchange({"kind": "run", "options": options}, None, cwd, on_event, quiet=True)
+    if answer is None:
+        return None
+    if isinstance(answer, str):
+        return _cut(answer)
+    return protocol.result_from_dict(answer)
+
+
 def embed(
     texts: list[str],
     *,
@@ -130,7 +145,12 @@ def embed(
 
 
 def _exchange(
-    request: dict[str, Any], config: Path | None, cwd: Path, on_event: events.OnEvent
+    request: dict[str, Any],
+    config: Path | None,
+    cwd: Path,
+    on_event: events.OnEvent,
+    *,
+    quiet: bool = False,
 ) -> dict[str, Any] | str | None:
     """Send one call; its events go to ``on_event``. The answer's ``result``; ``None``: run
     it in-process; a string: what streamed before the server went away."""
@@ -138,9 +158,9 @@ def _exchange(
     chosen = settings(files)
     if chosen.mode == "off":
         return None
-    conn = _connect(paths.socket_path(), on_event)
+    conn = _connect(paths.socket_path(), on_event, quiet=quiet)
     if conn is None:
-        if chosen.mode == "auto":
+        if chosen.mode == "auto" and not quiet:
             from ccw.warm.autostart import start_in_background
 
             start_in_background(chosen.idle_minutes)
@@ -152,15 +172,17 @@ def _exchange(
         "env": protocol.caller_values(files),
     }
     with conn:
-        return _stream(conn, full, on_event)
+        return _stream(conn, full, on_event, quiet=quiet)
 
 
-def _connect(path: Path, on_event: events.OnEvent) -> socket.socket | None:
+def _connect(path: Path, on_event: events.OnEvent, *, quiet: bool) -> socket.socket | None:
     try:
         st = path.lstat()
     except OSError:
         return None
     if not stat.S_ISSOCK(st.st_mode) or st.st_uid != os.getuid():
+        if quiet:
+            return None
         _note(f"{path} is not a socket of yours: ignored, the call runs in-process", on_event)
         return None
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -169,6 +191,8 @@ def _connect(path: Path, on_event: events.OnEvent) -> socket.socket | None:
         conn.connect(str(path))
     except ConnectionRefusedError:  # nobody listens: a crashed server's socket
         conn.close()
+        if quiet:
+            return None
         with contextlib.suppress(OSError):
             path.unlink()
         _note(
@@ -178,13 +202,14 @@ def _connect(path: Path, on_event: events.OnEvent) -> socket.socket | None:
         return None
     except OSError:  # busy, or not ours to judge: its server keeps it
         conn.close()
-        _note("the warm server did not answer: the call runs in-process", on_event)
+        if not quiet:
+            _note("the warm server did not answer: the call runs in-process", on_event)
         return None
     return conn
 
 
 def _stream(
-    conn: socket.socket, request: dict[str, Any], on_event: events.OnEvent
+    conn: socket.socket, request: dict[str, Any], on_event: events.OnEvent, *, quiet: bool
 ) -> dict[str, Any] | str | None:
     streamed: list[str] = []
     accepted = False
@@ -201,6 +226,8 @@ def _stream(
                 accepted = True
                 conn.settimeout(None)  # the call keeps its own deadline
             elif "refused" in message:
+                if quiet:
+                    return None
                 _note(f"{message['refused']}: the call runs in-process", on_event)
                 return None
             elif "error" in message:
@@ -219,7 +246,8 @@ def _stream(
     except (OSError, ValueError):
         pass
     if not accepted:
-        _note("the warm server did not answer: the call runs in-process", on_event)
+        if not quiet:
+            _note("the warm server did not answer: the call runs in-process", on_event)
         return None
     return "".join(streamed)
 

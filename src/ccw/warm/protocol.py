@@ -158,8 +158,9 @@ def options_from_dict(data: dict[str, Any]) -> RunOptions:
     from ccw.context.options import PackOptions
     from ccw.exec.run import RunOptions
 
-    packing = dict(data["packing"])
-    packing["include_dirs"] = tuple(Path(p) for p in packing["include_dirs"])
+    # A partial dict (the fast entry's) takes RunOptions' and PackOptions' defaults.
+    packing = dict(data.get("packing") or {})
+    packing["include_dirs"] = tuple(Path(p) for p in packing.get("include_dirs", ()))
     if packing.get("exclude_dirs") is not None:
         packing["exclude_dirs"] = tuple(packing["exclude_dirs"])
     return RunOptions(
