@@ -178,6 +178,23 @@ def test_a_missing_variable_stays_unresolved_over_the_fast_path(
     assert fast_run.returncode != 0 and "TEST_OPENAI_KEY" in fast_run.stderr
 
 
+def test_ccw_config_is_sent_as_the_full_app_sends_it(
+    ccw: Any, warm_env: dict[str, str], project: Path, configured: Path
+) -> None:
+    """CCW_CONFIG is the full app's --config: the fast entry sends the same file."""
+    env = {"CCW_CONFIG": str(configured)}
+    served = Warm({**warm_env, **env}, project).start()
+    try:
+        fast_run = ccw("cli", "-p", "Say hello", "--json", env=env)
+        full_run = ccw("cli", "-p", "Say hello", "--json", env=env, entry=False)
+        assert served.calls() == 2
+    finally:
+        served.stop()
+    assert fast_run.fast and fast_run.returncode == 0, fast_run.stderr
+    a, b = json.loads(fast_run.stdout), json.loads(full_run.stdout)
+    assert a["via"] == b["via"] == "server" and a["endpointId"] == b["endpointId"] == "gpt"
+
+
 def test_a_terminal_on_stdin_takes_the_fast_path(ccw: Any, warm: Warm, configured: Path) -> None:
     main, other = pty.openpty()
     try:

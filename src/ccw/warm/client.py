@@ -96,7 +96,8 @@ def run_quietly(options: dict[str, Any], cwd: Path, on_event: events.OnEvent) ->
     ``options`` is a partial dict the server completes with defaults. ``None`` says nothing,
     starts nothing and leaves a stale socket in place: the full app then takes the call
     and says why, as it would have without the fast entry."""
-    answer = _exchange({"kind": "run", "options": options}, None, cwd, on_event, quiet=True)
+    config = Path(options["config"]) if options.get("config") else None
+    answer = _exchange({"kind": "run", "options": options}, config, cwd, on_event, quiet=True)
     if answer is None:
         return None
     if isinstance(answer, str):

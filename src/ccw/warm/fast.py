@@ -107,6 +107,7 @@ def options_dict(args: CliArgs, cwd: Path) -> dict[str, Any]:
         "cwd": str(cwd),
         "stream": not args.no_stream,
         "call_id": args.call_id,
+        "config": os.environ.get("CCW_CONFIG") or None,  # the full app's --config reads it
     }
 
 
@@ -116,11 +117,15 @@ def serve_cli(argv: list[str]) -> int | None:
     args = parse_cli(argv)
     if args is None or not stdin_is_quiet():
         return None
+    try:
+        cwd = Path.cwd().resolve()
+    except OSError:  # the folder is gone: the full app says so
+        return None
     from ccw.warm import client
 
     screen = Screen(args.as_json)
     try:
-        result = client.run_quietly(options_dict(args, Path.cwd().resolve()), Path.cwd(), screen)
+        result = client.run_quietly(options_dict(args, cwd), cwd, screen)
     except client.WarmCallError as exc:
         sys.stderr.write(f"error: {exc.message}\n" + (f"  fix: {exc.fix}\n" if exc.fix else ""))
         return exc.exit_code
