@@ -137,3 +137,24 @@ def test_dry_run_says_what_the_folder_policy_left_out(
     table = run_ccw("cli", "-p", "@**/*.py Review", "--dry-run", env=keys)
     assert "left out by folder policy: 1 file (1 in dist/)" in table.stdout
     assert server.requests == []
+
+
+def test_max_files_bounds_the_pack_and_the_overflow_names_it(
+    run_ccw: RunCcw, configured: Path, sources: Path, server: ProviderServer, keys: dict[str, str]
+) -> None:
+    cut = run_ccw(
+        "cli", "--dry-run", "--json", "--max-files", "1", "-p", "@src/*.py Review", env=keys
+    )
+    assert cut.returncode == 0, cut.stderr
+    plan = json.loads(cut.stdout)
+    assert len(plan["files"]) == 1
+    refused = run_ccw(
+        "cli", "--max-files", "1", "--on-overflow", "fail", "-p", "@src/*.py Review", env=keys
+    )
+    assert refused.returncode != 0
+    assert "file count limit of 1" in refused.stderr and "--max-files 2" in refused.stderr
+    assert [r for r in server.requests if r.method == "POST"] == []
+    whole = run_ccw(
+        "cli", "--dry-run", "--json", "--max-files", "2", "-p", "@src/*.py Review", env=keys
+    )
+    assert len(json.loads(whole.stdout)["files"]) == 2

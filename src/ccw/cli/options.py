@@ -12,6 +12,9 @@ FormatOpt = Annotated[
     str, typer.Option("--format", metavar="FORMAT", help="Pack format: xml, markdown or plain.")
 ]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Pack fresh and store nothing.")]
+MaxFilesOpt = Annotated[
+    int | None, typer.Option("--max-files", min=1, help="File count limit (1000).")
+]
 OnOverflowOpt = Annotated[
     str,
     typer.Option(

@@ -16,6 +16,7 @@ from ccw.cli.options import (
     AllowSecretsOpt,
     FormatOpt,
     IncludeDirsOpt,
+    MaxFilesOpt,
     NoCacheOpt,
     NoExcludeDirsOpt,
     OnOverflowOpt,
@@ -54,9 +55,7 @@ def register(app: typer.Typer) -> None:
         max_size_kb: Annotated[
             int | None, typer.Option("--max-size-kb", min=1, help="Total size limit in KB.")
         ] = None,
-        max_files: Annotated[
-            int | None, typer.Option("--max-files", min=1, help="File count limit (1000).")
-        ] = None,
+        max_files: MaxFilesOpt = None,
         as_json: Annotated[
             bool, typer.Option("--json", help="Print the pack and its summary as JSON.")
         ] = False,

@@ -21,6 +21,7 @@ from ccw.cli.options import (
     AllowSecretsOpt,
     FormatOpt,
     IncludeDirsOpt,
+    MaxFilesOpt,
     NoCacheOpt,
     OnOverflowOpt,
     TokensOpt,
@@ -133,6 +134,7 @@ def cli(
     ] = False,
     fmt: FormatOpt = "xml",
     on_overflow: OnOverflowOpt = "skip",
+    max_files: MaxFilesOpt = None,
     allow_secrets: AllowSecretsOpt = False,
     allow_empty: Annotated[
         bool,
@@ -208,6 +210,7 @@ def cli(
         packing=PackOptions(
             fmt=parse_format(fmt),
             on_overflow=parse_overflow(on_overflow),
+            max_files=max_files,
             allow_secrets=allow_secrets,
             tokens=parse_token_mode(tokens),
             include_dirs=tuple(split_dirs(include_dirs, cd or Path.cwd())),
