@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -173,3 +174,33 @@ def test_every_result_field_crosses_the_wire() -> None:
     unset = [f.name for f in fields(result) if getattr(result, f.name) == getattr(blank, f.name)]
     assert unset == [], f"set these fields in the test: {unset}"
     assert protocol.result_from_dict(json.loads(json.dumps(result.to_dict()))) == result
+
+
+def test_every_run_option_crosses_the_wire(tmp_path: Path) -> None:
+    """Each option set to a value other than its default comes back equal (a field added
+    later and not carried, as --max-cost once was, fails here)."""
+    options = RunOptions(
+        prompt="@a.py review",
+        model="gpt",
+        tool="litellm",
+        input="piped",
+        system="be brief",
+        model_options={"temperature": 0.2},
+        mode="write",
+        cwd=tmp_path,
+        packing=PackOptions(max_files=7, fit=True, use_cache=False, include_dirs=(tmp_path,)),
+        stream=False,
+        timeout=9.0,
+        config=tmp_path / "c.json",
+        call_id="named",
+        resume="",
+        pack=True,
+        record=False,
+        max_cost=0.25,
+    )
+    wire = json.loads(json.dumps(protocol.options_to_dict(options)))
+    assert protocol.options_from_dict(wire) == options
+    defaults = RunOptions(prompt="x")
+    assert {
+        f.name for f in fields(RunOptions) if getattr(options, f.name) == getattr(defaults, f.name)
+    } == set()

@@ -127,16 +127,12 @@ def caller_values(files: list[Path]) -> dict[str, str]:
 
 
 def options_to_dict(options: RunOptions) -> dict[str, Any]:
+    """Every field of the options (a field added later crosses the socket too)."""
     packing = options.packing
     return {
-        "prompt": options.prompt,
-        "model": options.model,
-        "tool": options.tool,
-        "input": options.input,
-        "system": options.system,
-        "model_options": options.model_options,
-        "mode": options.mode,
+        **{f.name: getattr(options, f.name) for f in fields(options)},
         "cwd": str(options.cwd),
+        "config": str(options.config) if options.config else None,
         "packing": {
             **{f.name: getattr(packing, f.name) for f in fields(packing)},
             "include_dirs": [str(p) for p in packing.include_dirs],
@@ -144,13 +140,6 @@ def options_to_dict(options: RunOptions) -> dict[str, Any]:
             if packing.exclude_dirs is not None
             else None,
         },
-        "stream": options.stream,
-        "timeout": options.timeout,
-        "config": str(options.config) if options.config else None,
-        "call_id": options.call_id,
-        "resume": options.resume,
-        "pack": options.pack,
-        "record": options.record,
     }
 
 
