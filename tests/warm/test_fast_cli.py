@@ -1,4 +1,4 @@
-"""The fast entry for ``ccw cli`` (``ccw.warm.fast``): against a warm server in front of the
+"""The fast entry for ``ccw cli`` (``ccw.cli.warm_fast``): against a warm server in front of the
 test provider server it gives the full app's stdout, stderr, exit code, ``--json`` and
 history without importing Typer, pydantic or Rich; every other call goes to the full app.
 
@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
+from ccw.cli import warm_fast as fast
 from ccw.cli.status_text import status_line
 from ccw.result import ExecutionResult, Usage
-from ccw.warm import fast
 from tests.fakes.provider_server import DEFAULT_REPLY, ProviderServer
 from tests.warm.conftest import Warm
 

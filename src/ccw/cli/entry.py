@@ -118,9 +118,9 @@ def main() -> NoReturn:
 
 
 def _serve_cli(args: list[str]) -> None:
-    """A plain ``ccw cli`` on a running warm server (``ccw.warm.fast``); exits when served."""
+    """A plain ``ccw cli`` on a running warm server (``ccw.cli.warm_fast``); exits when served."""
+    from ccw.cli.warm_fast import serve_cli
     from ccw.errors import ExitCode
-    from ccw.warm.fast import serve_cli
 
     try:
         code = serve_cli(args)

@@ -1,5 +1,5 @@
 """The text of ``ccw cli``'s status line, without Typer or Rich: the fast entry
-(``ccw.warm.fast``) prints the same line as the full app."""
+(``ccw.cli.warm_fast``) prints the same line as the full app."""
 
 from __future__ import annotations
 

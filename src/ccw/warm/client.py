@@ -92,7 +92,7 @@ def run(options: RunOptions, on_event: events.OnEvent) -> ExecutionResult | None
 def run_quietly(options: dict[str, Any], cwd: Path, on_event: events.OnEvent) -> (
     ExecutionResult | None
 ):
-    """``run`` for the fast entry (``ccw.warm.fast``), which has the full app behind it:
+    """``run`` for the fast entry (``ccw.cli.warm_fast``), which has the full app behind it:
     ``options`` is a partial dict the server completes with defaults. ``None`` says nothing,
     starts nothing and leaves a stale socket in place: the full app then takes the call
     and says why, as it would have without the fast entry."""
