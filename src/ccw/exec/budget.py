@@ -22,7 +22,7 @@ recorded, so a call may end a little past a cap, and the next one is refused.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -30,10 +30,11 @@ from typing import TYPE_CHECKING, Any, Literal
 from ccw.config.schema import Budget, Config
 from ccw.errors import BudgetExceeded, CcwError, UsageError
 from ccw.exec import events
+from ccw.exec.executor import as_one_prompt
 
 if TYPE_CHECKING:
     from ccw.config.provenance import FileRead
-    from ccw.exec.executor import Executor, Messages, Request
+    from ccw.exec.executor import Executor, Request
 
 Period = Literal["daily", "monthly"]
 PERIODS: tuple[Period, ...] = ("daily", "monthly")
@@ -223,23 +224,8 @@ def budget_view(config: Config, endpoint_id: str | None, cwd: Path) -> list[Stan
 
 
 def input_estimate(runner: Executor, request: Request) -> float | None:
-    """The call's input cost as ``--dry-run`` estimates it: earlier turns count as text
-    ahead of the prompt. ``None``: the model is unpriced."""
-    if request.prior:
-        text = _turns_text(request.prior)
-        request = replace(request, prior=[], prompt=text + "\n\n" + request.prompt)
-    return runner.estimate(request).input_cost
-
-
-def _turns_text(turns: Messages) -> str:
-    parts: list[str] = []
-    for turn in turns:
-        content = turn.get("content")
-        if isinstance(content, str):
-            parts.append(content)
-        elif isinstance(content, list):
-            parts.extend(str(b.get("text", "")) for b in content if isinstance(b, dict))
-    return "\n\n".join(parts)
+    """The call's input cost as ``--dry-run`` estimates it. ``None``: the model is unpriced."""
+    return runner.estimate(as_one_prompt(request)).input_cost
 
 
 def enforce(

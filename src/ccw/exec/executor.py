@@ -9,7 +9,7 @@ double (``ccw.exec.mock``) implement it; a gateway can call it the same way.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
@@ -50,6 +50,27 @@ class Request:
     # ``-s/--system`` and ``-o KEY VALUE`` (validated, typed model parameters).
     system: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+
+
+def turns_text(turns: Messages) -> str:
+    """The text of earlier turns (a turn's content is a string or a list of text blocks)."""
+    parts: list[str] = []
+    for turn in turns:
+        content = turn.get("content")
+        if isinstance(content, str):
+            parts.append(content)
+        elif isinstance(content, list):
+            parts.extend(str(b.get("text", "")) for b in content if isinstance(b, dict))
+    return "\n\n".join(parts)
+
+
+def as_one_prompt(request: Request) -> Request:
+    """The request with its earlier turns as text ahead of the prompt: what an estimate
+    counts, since every executor's estimate counts the prompt (so the history is in the
+    tokens and in the price alike)."""
+    if not request.prior:
+        return request
+    return replace(request, prior=[], prompt=turns_text(request.prior) + "\n\n" + request.prompt)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from ccw.config.store import ConfigStore
 from ccw.context.options import PackOptions
 from ccw.errors import CcwError, ExitCode, UsageError
 from ccw.exec import events, router
-from ccw.exec.executor import MODES, Executor, Messages, Mode, Request
+from ccw.exec.executor import MODES, Executor, Messages, Mode, Request, as_one_prompt, turns_text
 from ccw.paths import project_root_of
 from ccw.result import ExecutionResult
 
@@ -230,7 +230,7 @@ def _window(
     from ccw.exec.window import DEFAULT_ANSWER_TOKENS, Window
 
     resumed = prepared.resumed
-    history = _turns_text(resumed.turns) if resumed is not None else ""
+    history = turns_text(resumed.turns) if resumed is not None else ""
     rest = with_input(ctx.prompt, options.input) + (options.system or "") + history
     endpoint = executor.endpoint
     answer = options.model_options.get("max_tokens") or (endpoint and endpoint.max_tokens)
@@ -287,18 +287,6 @@ def _request(
     )
 
 
-def _turns_text(turns: Messages) -> str:
-    """The text of earlier turns (a turn's content is a string or a list of text blocks)."""
-    parts: list[str] = []
-    for turn in turns:
-        content = turn.get("content")
-        if isinstance(content, str):
-            parts.append(content)
-        elif isinstance(content, list):
-            parts.extend(str(b.get("text", "")) for b in content if isinstance(b, dict))
-    return "\n\n".join(parts)
-
-
 def plan(
     options: RunOptions,
     on_event: events.OnEvent | None = None,
@@ -326,12 +314,8 @@ def plan(
     resumed = prepared.resumed
     request = _request(options, ctx, resumed.turns if resumed is not None else None)
     turns = request.prior
-    history = _turns_text(turns)
-    # Earlier turns are counted as text ahead of the prompt: every executor's estimate
-    # counts the prompt, so the history is in the tokens and in the price alike.
-    estimate = runner.estimate(
-        replace(request, prior=[], prompt=history + "\n\n" + request.prompt) if turns else request
-    )
+    history = turns_text(turns)
+    estimate = runner.estimate(as_one_prompt(request))
     facts = prepared.facts if _same_endpoint(prepared, runner) else None
     chain = _chain(prepared, runner)
     window = chain[0].context_window if chain else None
