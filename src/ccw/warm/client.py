@@ -89,9 +89,9 @@ def run(options: RunOptions, on_event: events.OnEvent) -> ExecutionResult | None
     return protocol.result_from_dict(answer)
 
 
-def run_quietly(options: dict[str, Any], cwd: Path, on_event: events.OnEvent) -> (
-    ExecutionResult | None
-):
+def run_quietly(
+    options: dict[str, Any], cwd: Path, on_event: events.OnEvent
+) -> ExecutionResult | None:
     """``run`` for the fast entry (``ccw.cli.warm_fast``), which has the full app behind it:
     ``options`` is a partial dict the server completes with defaults. ``None`` says nothing,
     starts nothing and leaves a stale socket in place: the full app then takes the call
