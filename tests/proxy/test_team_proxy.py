@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -141,6 +142,10 @@ def test_a_key_cooled_down_through_one_replica_is_cooled_down_on_the_other(
         timeout=10,
     ).stdout
     assert cooled.strip(), "no cooldown reached the shared Redis"
+    # A replica asks Redis again for a key it found no cooldown for at most once a second
+    # (LiteLLM's DEFAULT_COOLDOWN_REDIS_READ_INTERVAL_SECONDS): the second replica sees the
+    # shared cooldown from then on.
+    time.sleep(1.5)
 
     # Key A works again upstream, but the second replica keeps to the shared cooldown.
     before = team.upstream.calls_by_key()
