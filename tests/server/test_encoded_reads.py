@@ -55,3 +55,18 @@ def test_cache_stats_follow_a_new_pack(dashboard: Dashboard, server_env: dict[st
     after = dashboard.api("GET", "/cache/stats").json()
     assert after["totalBytes"] > empty["totalBytes"]
     assert after["entries"] >= empty["entries"] + 1
+
+
+def test_the_polled_reads_skip_fastapis_dependency_solving_and_stay_documented(
+    tmp_path: Path,
+) -> None:
+    from starlette.routing import Route
+
+    from ccw.server.app import API_PREFIX, create_app
+
+    app = create_app(tmp_path / "c.json", None, "127.0.0.1", 3000)
+    first = app.router.routes[:2]
+    assert {r.path for r in first} == {API_PREFIX + "/providers", API_PREFIX + "/cache/stats"}
+    assert all(type(r) is Route for r in first)  # plain Starlette: matched before FastAPI's
+    documented = app.openapi()["paths"]  # from the FastAPI routes behind them
+    assert {API_PREFIX + "/providers", API_PREFIX + "/cache/stats"} <= set(documented)

@@ -15,6 +15,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
+from starlette.routing import Route
 
 from ccw import __version__
 from ccw.config.schema import MAX_ID_CHARS
@@ -246,6 +247,14 @@ def create_app(config_path: Path, token: str | None, host: str, port: int) -> Fa
     ]
     for router in routers:
         app.include_router(router, prefix=API_PREFIX, dependencies=[Depends(check_path_ids)])
+    # The page polls these two reads. As plain Starlette routes ahead of FastAPI's they skip
+    # dependency solving (they take no parameters and answer bytes already encoded); the
+    # FastAPI routes behind them stay for the OpenAPI document.
+    for path, endpoint in (
+        ("/providers", routes_providers.list_providers),
+        ("/cache/stats", routes_cache.cache_stats),
+    ):
+        app.router.routes.insert(0, Route(API_PREFIX + path, endpoint, methods=["GET"]))
     _install_error_handlers(app)
     install_gateway(app)  # /v1: the OpenAI- and Anthropic-compatible gateway
     routes = [route for router in routers for route in router.routes]
