@@ -191,10 +191,11 @@ def test_clear_then_sweep_deletes_remotely_and_keeps_no_key(
     wal = db.with_name(DB_NAME + "-wal")
     raw = db.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
     assert KEY.encode() not in raw and HEADER.encode() not in raw
+    assert gemini.base.encode() not in raw  # an API base may come from a ${VAR}: only its digest
     with sqlite3.connect(db) as conn:
         columns = [row[1] for row in conn.execute("PRAGMA table_info(cached_contents)")]
     assert columns == [
-        "pack_key", "provider_id", "api_base", "model", "system_digest", "name", "expires",
+        "pack_key", "provider_id", "base_digest", "model", "system_digest", "name", "expires",
         "tokens",
     ]  # fmt: skip
     open_cache(cfg, project).clear()

@@ -129,7 +129,7 @@ def shape(
 
             base = target.api_base or target.provider_kind.default_base or ""
             model = target.model.split("/", 1)[-1]
-            slot = Slot(ctx.session_id, target.provider.id, base, model, _digest(system))
+            slot = Slot(ctx.session_id, target.provider.id, _digest(base), model, _digest(system))
             api = CachedContents(
                 base, target.api_key, dict(target.headers), target.proxies(),
                 timeout or HTTP_TIMEOUT_S,
@@ -326,14 +326,15 @@ def _api_for(config: Config, row: Row) -> CachedContents:
     except (CcwError, IndexError) as error:
         raise _Later(getattr(error, "message", None) or "no key to send") from None
     base = first.conn.api_base or kind(provider.type).default_base or ""
-    if base != row.slot.api_base:
+    if _digest(base) != row.slot.base_digest:
         raise ValueError(f"provider {provider.id} now sends its key to another apiBase")
     proxies = {base: first.conn.proxy} if first.conn.proxy else {}
     return CachedContents(base, first.api_key, dict(first.conn.headers), proxies, SWEEP_TIMEOUT_S)
 
 
-def _digest(system: str) -> str:
-    return hashlib.sha256(system.encode()).hexdigest() if system else ""
+def _digest(text: str) -> str:
+    """A SHA-256 to tell values apart without keeping them ("" for none)."""
+    return hashlib.sha256(text.encode()).hexdigest() if text else ""
 
 
 def _ttl_text(minutes: int) -> str:

@@ -3,8 +3,9 @@ context cache (``gemini-cache.db`` in ``globalCacheSettings.cacheDir``).
 
 A row ties one local pack (its context-cache entry id) sent to one provider, API base and
 model, with one system prompt, to the ``cachedContents/...`` name that holds it remotely and
-that name's expiry. It never holds a key, a hash of a key, or the pack itself: the system
-prompt is kept only as a SHA-256, to tell packs sent with different system prompts apart.
+that name's expiry. It never holds a key, a hash of a key, or the pack itself. The system
+prompt and the API base are kept only as SHA-256s: enough to tell them apart, and an API
+base resolved from a ``${VAR}`` (which may carry a token) is never written.
 """
 
 from __future__ import annotations
@@ -25,10 +26,10 @@ BUSY_TIMEOUT_S = 5.0
 def _create(conn: sqlite3.Connection) -> None:
     conn.execute(
         "CREATE TABLE cached_contents ("
-        "pack_key TEXT NOT NULL, provider_id TEXT NOT NULL, api_base TEXT NOT NULL, "
+        "pack_key TEXT NOT NULL, provider_id TEXT NOT NULL, base_digest TEXT NOT NULL, "
         "model TEXT NOT NULL, system_digest TEXT NOT NULL, name TEXT NOT NULL, "
         "expires REAL NOT NULL, tokens INTEGER NOT NULL, "
-        "PRIMARY KEY (pack_key, provider_id, api_base, model, system_digest))"
+        "PRIMARY KEY (pack_key, provider_id, base_digest, model, system_digest))"
     )
 
 
@@ -46,7 +47,7 @@ class Slot(NamedTuple):
 
     pack_key: str  # the context cache entry id (``ctx-...``)
     provider_id: str
-    api_base: str
+    base_digest: str
     model: str  # the model as the provider names it (``gemini-2.5-flash``)
     system_digest: str  # SHA-256 of the system prompt held with the pack ("" for none)
 
@@ -132,7 +133,7 @@ class GeminiCacheStore:
         with self._use() as conn:
             found = conn.execute(
                 "SELECT name, expires, tokens FROM cached_contents WHERE pack_key = ? AND "
-                "provider_id = ? AND api_base = ? AND model = ? AND system_digest = ?",
+                "provider_id = ? AND base_digest = ? AND model = ? AND system_digest = ?",
                 tuple(slot),
             ).fetchone()
         if found is None or not _row_types(found):
@@ -142,7 +143,7 @@ class GeminiCacheStore:
     def save(self, row: Row) -> None:
         with self._use() as conn:
             conn.execute(
-                "INSERT OR REPLACE INTO cached_contents (pack_key, provider_id, api_base, "
+                "INSERT OR REPLACE INTO cached_contents (pack_key, provider_id, base_digest, "
                 "model, system_digest, name, expires, tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (*row.slot, row.name, row.expires, row.tokens),
             )
@@ -154,7 +155,7 @@ class GeminiCacheStore:
     def rows(self) -> list[Row]:
         with self._use() as conn:
             found = conn.execute(
-                "SELECT pack_key, provider_id, api_base, model, system_digest, name, expires, "
+                "SELECT pack_key, provider_id, base_digest, model, system_digest, name, expires, "
                 "tokens FROM cached_contents ORDER BY expires"
             ).fetchall()
         return [
