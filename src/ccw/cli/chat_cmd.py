@@ -160,7 +160,8 @@ def _error(exc: CcwError) -> None:
 
 def _turn(session: Session, line: str) -> None:
     """One call continuing the conversation; its answer streams, then its status line."""
-    from ccw.cli.run_cmd import Screen, summary
+    from ccw.cli.run_cmd import screen as make_screen
+    from ccw.cli.run_cmd import summary
     from ccw.exec.run import RunOptions, execute
     from ccw.warm import client as warm
 
@@ -172,7 +173,7 @@ def _turn(session: Session, line: str) -> None:
         config=session.config,
         resume=session.parent,
     )
-    screen = Screen(as_json=False)
+    screen = make_screen(as_json=False)
     try:
         result = warm.run(options, screen)  # None: no warm server takes it
         if result is None:

@@ -9,7 +9,6 @@ name; an endpoint id given with a CLI tool is an error.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -31,6 +30,7 @@ from ccw.cli.options import (
 from ccw.cli.prompt_group import PromptGroup, model_option_pairs, prompt_words
 from ccw.cli.prompt_input import gather
 from ccw.cli.status_text import status_line as status_line
+from ccw.cli.warm_fast import Screen
 from ccw.errors import UsageError
 from ccw.exec import events
 
@@ -248,33 +248,9 @@ def _show_status(event: events.Event) -> None:
         info(event.text)
 
 
-class Screen:
-    """Renders a call's events: the answer to stdout as it comes (unless --json), status
-    lines to stderr; remembers whether the answer ended its last line."""
-
-    def __init__(self, as_json: bool) -> None:
-        from ccw.cli.pack_cmd import ProgressBar
-
-        self.as_json = as_json
-        self.open_line = False
-        self.progress = ProgressBar()
-
-    def __call__(self, event: events.Event) -> None:
-        if isinstance(event, events.Progress):
-            self.progress(event.done, event.total)
-            if event.done == event.total:
-                self.progress.close()
-        elif not isinstance(event, events.Text):
-            _show_status(event)
-        elif not self.as_json and event.piece:
-            sys.stdout.write(event.piece)
-            sys.stdout.flush()
-            self.open_line = not event.piece.endswith("\n")
-
-    def end_line(self) -> None:
-        if self.open_line:
-            sys.stdout.write("\n")
-            sys.stdout.flush()
+def screen(as_json: bool) -> Screen:
+    """The full app's screen: status lines through Rich (``ccw.cli.common``)."""
+    return Screen(as_json, _show_status)
 
 
 def _run(options: RunOptions, as_json: bool) -> None:
@@ -283,10 +259,10 @@ def _run(options: RunOptions, as_json: bool) -> None:
     from ccw.exec.run import execute
     from ccw.warm import client as warm
 
-    screen = Screen(as_json)
+    shown = screen(as_json)
     via = "server"
     try:
-        result = warm.run(options, screen)  # None: no warm server takes it
+        result = warm.run(options, shown)  # None: no warm server takes it
         if result is None:
             via = "in-process"
             # One call, then the process ends. Importing LiteLLM creates so many objects
@@ -294,11 +270,11 @@ def _run(options: RunOptions, as_json: bool) -> None:
             # to the first answer byte); the price is about 100 MB more peak memory, freed
             # at exit.
             gc.disable()
-            result = execute(options, screen)
+            result = execute(options, shown)
     except KeyboardInterrupt:
-        screen.end_line()  # the history has the call as interrupted, with what streamed
+        shown.end_line()  # the history has the call as interrupted, with what streamed
         raise
-    screen.end_line()
+    shown.end_line()
     if as_json:
         print_json({**result.to_dict(), "via": via})
     else:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -158,13 +159,24 @@ def serve_cli(argv: list[str]) -> int | None:
     return 0 if result.success else result.exit_code or 1
 
 
-class Screen:
-    """The full app's screen (``ccw.cli.run_cmd.Screen``) for one warm call."""
+def show_status(event: events.Event) -> None:
+    """A status or warning line on stderr, without loading Rich where it adds nothing."""
+    if isinstance(event, events.Warning):
+        say(event.text, "yellow", "warning:")
+    elif isinstance(event, events.Status):
+        say(event.text)
 
-    def __init__(self, as_json: bool) -> None:
+
+class Screen:
+    """Renders a call's events, for the full app and the fast path alike: the answer to
+    stdout as it comes (unless --json), status lines to stderr (``show``); remembers
+    whether the answer ended its last line."""
+
+    def __init__(self, as_json: bool, show: Callable[[events.Event], None] = show_status) -> None:
         from ccw.cli.pack_run import ProgressBar
 
         self.as_json = as_json
+        self.show = show
         self.open_line = False
         self.progress = ProgressBar()
 
@@ -173,10 +185,8 @@ class Screen:
             self.progress(event.done, event.total)
             if event.done == event.total:
                 self.progress.close()
-        elif isinstance(event, events.Warning):
-            say(event.text, "yellow", "warning:")
-        elif isinstance(event, events.Status):
-            say(event.text)
+        elif not isinstance(event, events.Text):
+            self.show(event)
         elif not self.as_json and event.piece:
             sys.stdout.write(event.piece)
             sys.stdout.flush()
