@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, NoReturn
@@ -101,37 +102,42 @@ def main() -> NoReturn:
 
         full()
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")  # as the full app does
-    from ccw.errors import CcwError, ExitCode
+    sys.exit(_ending(lambda: _pack(parsed)) or 0)
+
+
+def _pack(parsed: PackArgs) -> int:
+    from ccw.errors import CcwError
 
     try:
         run_pack(parsed, None)
     except CcwError as exc:
         sys.stderr.write(f"error: {exc.message}\n" + (f"  fix: {exc.fix}\n" if exc.fix else ""))
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        sys.stderr.write("\ninterrupted\n")
-        sys.exit(ExitCode.INTERRUPTED)
-    except BrokenPipeError:
-        _quiet_stdout()
-        sys.exit(0)
-    sys.exit(0)
+        return int(exc.exit_code)
+    return 0
 
 
 def _serve_cli(args: list[str]) -> None:
     """A plain ``ccw cli`` on a running warm server (``ccw.cli.warm_fast``); exits when served."""
     from ccw.cli.warm_fast import serve_cli
+
+    code = _ending(lambda: serve_cli(args))
+    if code is not None:
+        sys.exit(code)
+
+
+def _ending(action: Callable[[], int | None]) -> int | None:
+    """``action``'s exit code; Ctrl-C exits as the full app does, a reader that left
+    (a closed pipe) exits quietly."""
     from ccw.errors import ExitCode
 
     try:
-        code = serve_cli(args)
+        return action()
     except KeyboardInterrupt:
         sys.stderr.write("\ninterrupted\n")
         sys.exit(ExitCode.INTERRUPTED)
     except BrokenPipeError:
         _quiet_stdout()
         sys.exit(0)
-    if code is not None:
-        sys.exit(code)
 
 
 def _quiet_stdout() -> None:
