@@ -17,6 +17,25 @@ os.environ.setdefault("LITELLM_OFFLINE_MODE", "true")
 RunCcw = Callable[..., subprocess.CompletedProcess[str]]
 
 
+def _import_anyio_now() -> None:
+    """anyio ships a pytest plugin, so pytest rewrites every anyio module it imports, and
+    anyio imports its modules lazily, on first use. The dashboards under test run in
+    threads: two of them parsing at once crash CPython 3.11's AST validator
+    ("AST constructor recursion depth mismatch", python/cpython#106905). Importing anyio
+    whole here, in one thread, leaves nothing for the servers to parse."""
+    import importlib
+    import pkgutil
+
+    import anyio
+
+    for module in pkgutil.walk_packages(anyio.__path__, "anyio."):
+        if "trio" not in module.name and "pytest_plugin" not in module.name:
+            importlib.import_module(module.name)
+
+
+_import_anyio_now()
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Refuse to test on a known-malicious litellm or with planted start-up files."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
@@ -29,9 +48,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 @pytest.fixture(autouse=True)
 def _isolated_user_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test reads or writes the real user config (``~/.config/ccw``) or key store: both
-    point into the test's own folder, for ccw run in process and for the processes started
-    with ``ccw_env`` (which copies this environment)."""
+    """No test reads or writes the real user config (``~/.config/ccw``), key store or home
+    folder (the default context cache is ``~/.ccw/cache/context``): all point into the
+    test's own folder, for ccw run in process and for the processes started with
+    ``ccw_env`` (which copies this environment)."""
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("CCW_USER_CONFIG_DIR", str(tmp_path / "user-config"))
     monkeypatch.setenv("CCW_DATA_DIR", str(tmp_path / "data"))
 
@@ -39,7 +62,7 @@ def _isolated_user_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     folder = tmp_path / "home"
-    folder.mkdir()
+    folder.mkdir(exist_ok=True)
     return folder
 
 
