@@ -1,10 +1,10 @@
 """The pack builder: select, read (only files that changed), check, pack and store.
 
-A stored pack is rebuilt from its stored files after a stat-only check (``freshness``), one
-blob read per file; otherwise the files are packed in order and streamed to the caller's
-sink while each new file's bytes are stored by hash. The pack's text is never held or
-stored. Nothing here writes to the terminal: progress goes to ``request.on_progress``,
-problems to ``result.warnings``.
+A stored pack is written out as it was stored after a stat-only check (``freshness``);
+otherwise the files are packed in order and streamed to the caller's sink while the pack's
+text is stored in chunks, the unchanged files' bytes taken from the older stored text. The
+pack's text is never held whole. Nothing here writes to the terminal: progress goes to
+``request.on_progress``, problems to ``result.warnings``.
 """
 
 from __future__ import annotations
@@ -19,14 +19,15 @@ from pathlib import Path
 
 from ccw.context.freshness import reusable, unchanged
 from ccw.context.limits import count_reason, plan, size_reason
+from ccw.context.manifest import Manifest, StoredFile
 from ccw.context.options import parse_format, parse_overflow, parse_token_mode
 from ccw.context.pack import ByteSink, PackWriter
 from ccw.context.parse import Pattern, find_patterns, plain_prompt
-from ccw.context.read import ChangedError, content_problem, read_expected, read_selected
+from ccw.context.read import ChangedError, content_problem, read_selected
 from ccw.context.request import ContextRequest, ContextResult, PackedFile, SkippedFile
 from ccw.context.secrets import secret_name
 from ccw.context.select import Candidate, Match, Matches, Selection, Selector, fingerprint
-from ccw.context.store import CacheStore, CacheUnavailable, CacheWriter, StoredEntry, StoredFile
+from ccw.context.store import CacheStore, CacheUnavailable, CacheWriter, PackDamaged, StoredEntry
 from ccw.context.tokens import DEFAULT_MODEL, TokenCounter, estimate
 from ccw.errors import CcwError, UsageError
 
@@ -49,26 +50,49 @@ def _size(count: int) -> str:
 
 @dataclass(slots=True)
 class _Content:
-    """A file's checked bytes, their SHA-256 (when stored or counted exactly) and the stat
-    of what was read."""
+    """A file's checked bytes, the stat of what was read and, for bytes taken from the
+    stored pack, the tokens counted when they were stored."""
 
     data: bytes
-    digest: str | None
     stat_key: tuple[int, int, int]
+    tokens: int | None = None
 
 
 @dataclass
 class _Packing:
     """What one pack is written with: the writer, the token counter, the cache writer, the
-    stored files whose bytes may be reused, the records to store and the pack's identity
-    (its files' paths and hashes, in order: the same files give the same pack)."""
+    stored pack whose files' bytes may be reused and the records to store."""
 
     writer: PackWriter
     counter: TokenCounter
     sink: CacheWriter | None
+    stored: StoredEntry | None
     reuse: dict[str, StoredFile]
     records: list[StoredFile] = field(default_factory=list)
-    identity: hashlib._Hash = field(default_factory=hashlib.sha256)
+
+
+class _Tee:
+    """The caller's sink and the cache writer, fed the same bytes (the caller's first)."""
+
+    def __init__(self, out: ByteSink, sink: CacheWriter) -> None:
+        self.out = out
+        self.sink = sink
+
+    def write(self, data: bytes) -> None:
+        self.out.write(data)
+        self.sink.write(data)
+
+
+class _Counted:
+    """The caller's sink, counting what reached it."""
+
+    def __init__(self, out: ByteSink) -> None:
+        self.out = out
+        self.written = 0
+
+    def write(self, data: bytes) -> None:
+        self.out.write(data)
+        self.written += len(data)
 
 
 class _Build:
@@ -125,57 +149,35 @@ class _Build:
             return None
 
     def _replay(self, stored: StoredEntry) -> bool:
-        """Rebuild the stored pack from its stored files: the hit that costs stat calls and
-        one blob read per file. A damaged copy is replaced by the file's bytes on disk, which
-        its unchanged stat vouches for and its hash confirms."""
+        """Write the stored pack out as it was stored: the hit that costs the stat calls
+        and one sequential read. A damaged stored pack is dropped; when none of it was
+        written yet, the pack is made afresh."""
         assert self.store is not None
-        writer = PackWriter(self.request.fmt, self.out)
-        repaired: dict[str, bytes] | None = {}
-        expected = sum(1 for item in stored.files if item.reason is None)
-
-        def take(path: str, digest: str, data: bytes | None) -> None:
-            nonlocal repaired
-            if data is None:
-                data = read_expected(os.path.join(self.root, path), digest)
-                self.result.files_read += 1
-                if data is None or repaired is None:
-                    repaired = None
-                    raise _Unrepairable
-                repaired[digest] = data
-            writer.add(path, data)
-
+        out = _Counted(self.out)
         try:
-            delivered = self.store.replay(stored, take)
+            self.store.replay(stored, out)
         except CacheUnavailable as error:
-            if writer.written:
+            if out.written:
                 raise CcwError(
                     f"the context cache failed while the stored pack was read: {error.message}",
                     "run the command again (the cache was checked and is packed afresh)",
                 ) from None
             self._cache_failed(error)
             return False
-        except _Unrepairable:
-            delivered = -1
-        if delivered != expected:
+        except PackDamaged:
             self._drop(stored)
-            if writer.written:
+            if out.written:
                 raise CcwError(
-                    "a stored file of the context cache was damaged and its file no longer "
-                    "holds the same bytes",
+                    "a stored pack of the context cache was damaged",
                     "run the command again (the entry was dropped and is packed afresh)",
-                )
+                ) from None
             return False
-        writer.close()
         result = self.result
         try:
-            self.store.record_hit(stored, repaired)
+            self.store.record_hit(stored)
         except CacheUnavailable as error:
             result.warnings.append(f"{error.message}; the hit was not counted")
-        result.files = [
-            PackedFile(item.path, item.size, item.tokens)
-            for item in stored.files
-            if item.reason is None
-        ]
+        result.files = [PackedFile(*item) for item in stored.manifest.packed()]
         result.skipped = [SkippedFile(path, reason) for path, reason in stored.skipped]
         result.excluded = dict(stored.excluded)
         result.left_out = dict(stored.left_out)
@@ -190,7 +192,7 @@ class _Build:
     def _drop(self, stored: StoredEntry) -> None:
         assert self.store is not None
         try:
-            self.store.record_hit(stored, None)
+            self.store.drop(stored)
         except CacheUnavailable as error:
             self._cache_failed(error)
 
@@ -224,8 +226,8 @@ class _Build:
         with contextlib.ExitStack() as stack:
             sink = self._open_sink(stack) if store else None
             counter = TokenCounter(request.tokens, request.model, self._known_tokens())
-            writer = PackWriter(request.fmt, self.out)
-            packing = _Packing(writer, counter, sink, reusable(stored))
+            writer = PackWriter(request.fmt, self.out if sink is None else _Tee(self.out, sink))
+            packing = _Packing(writer, counter, sink, stored, reusable(stored))
             if chosen.by_size is None:
                 # Taken off the list as they are packed: a packed file's candidate is freed
                 # while the pack's records grow (less peak memory at 100,000 files).
@@ -389,9 +391,11 @@ class _Build:
                 self._skip(rel, old.reason)
                 packing.records.append(old)
                 return None
-            data = sink.read_blob(old.hash, old.blob) if sink is not None and old.hash else None
-            if data is not None:
-                return _Content(data, old.hash, stat_key)
+            data = None
+            if sink is not None and packing.stored is not None and old.offset >= 0:
+                data = sink.read_range(packing.stored.pack, old.offset, old.length)
+            if data is not None and used + len(data) <= request.max_total_bytes:
+                return _Content(data, stat_key, old.tokens)
         try:
             data, stat_key = read_selected(candidate, request.max_file_bytes)
         except ChangedError as error:
@@ -411,24 +415,24 @@ class _Build:
         reason = content_problem(data, request.allow_secrets)
         if reason is not None:
             self._skip(rel, reason)
-            packing.records.append(StoredFile(rel, *stat_key, None, 0, reason))
+            packing.records.append(StoredFile(rel, *stat_key, 0, reason))
             return None
-        digest = None
-        if sink is not None or packing.counter.exact:
-            digest = hashlib.sha256(data).hexdigest()
-        if sink is not None and digest is not None:
-            sink.put_blob(digest, data)
-        return _Content(data, digest, stat_key)
+        return _Content(data, stat_key)
 
     def _take(self, rel: str, content: _Content, packing: _Packing) -> None:
         """Write one file into the pack."""
-        packing.writer.add(rel, content.data)
-        tokens = packing.counter.count(content.data, content.digest)
-        self.result.files.append(PackedFile(rel, len(content.data), tokens))
-        self.result.pack_bytes += len(content.data)
+        data = content.data
+        offset = packing.writer.add(rel, data)
+        tokens = content.tokens
+        if tokens is None:
+            counter = packing.counter
+            digest = hashlib.sha256(data).hexdigest() if counter.exact else None
+            tokens = counter.count(data, digest)
+        self.result.files.append(PackedFile(rel, len(data), tokens))
+        self.result.pack_bytes += len(data)
         if packing.sink is not None:
-            packing.records.append(StoredFile(rel, *content.stat_key, content.digest, tokens))
-            packing.identity.update(f"{rel}\0{content.digest}\n".encode())
+            record = StoredFile(rel, *content.stat_key, tokens, None, offset, len(data))
+            packing.records.append(record)
 
     def _finish(
         self,
@@ -445,9 +449,9 @@ class _Build:
             size - result.pack_bytes
         )
         result.pack_bytes = size
-        pack_hash = packing.identity.hexdigest()
         if sink is None or self.store is None or not result.files:
             return
+        pack_hash = sink.identity()
         if sink.error is not None:
             self.result.warnings.append(f"the context cache failed ({sink.error}); not stored")
             return
@@ -463,7 +467,7 @@ class _Build:
             created=now,
             expires=now + request.ttl_minutes * 60,
             packed_ns=packed_ns,
-            files=records,
+            manifest=Manifest.of(records),
             skipped=[(item.path, item.reason) for item in result.skipped],
             excluded=dict(result.excluded),
             left_out=dict(result.left_out),
@@ -471,20 +475,11 @@ class _Build:
             warnings=list(result.warnings),
             watch={path: fingerprint(path) for path in sorted(watch)},
         )
-        if (
-            stored is not None
-            and not self.replay_failed
-            and stored.pack_hash == pack_hash
-            and stored.id == entry.id
-        ):
-            stored.files, stored.packed_ns, stored.watch = records, packed_ns, entry.watch
-            result.cache_used = True
-            result.session_id = stored.id
-            if not sink.record_hit(stored):
-                result.warnings.append(f"the context cache failed ({sink.error})")
-            return
-        if sink.finish(entry, counter.new, counter.model):
+        # The same pack as the stored one (files touched, not changed): a hit.
+        same = stored is not None and not self.replay_failed and stored.id == entry.id
+        if sink.finish(entry, counter.new, counter.model, hit=same):
             result.session_id = entry.id
+            result.cache_used = same
         elif sink.error is not None:
             self.result.warnings.append(f"the context cache failed ({sink.error}); not stored")
         else:
@@ -492,10 +487,6 @@ class _Build:
             result.warnings.append(
                 f"the pack ({_size(size)}) is larger than the cache limit of {limit}; not stored"
             )
-
-
-class _Unrepairable(Exception):
-    """A damaged stored copy whose file no longer holds its bytes: the hit is abandoned."""
 
 
 def _check_options(request: ContextRequest) -> None:

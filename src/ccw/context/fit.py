@@ -22,11 +22,12 @@ import posixpath
 from dataclasses import dataclass, field, fields
 
 from ccw.context.depends import rank
+from ccw.context.manifest import Manifest, StoredFile
 from ccw.context.pack import PackWriter
 from ccw.context.parse import find_patterns
 from ccw.context.request import ContextRequest, ContextResult, PackedFile, SkippedFile
 from ccw.context.signatures import comment_prefix, outline
-from ccw.context.store import CacheStore, CacheUnavailable, StoredEntry, StoredFile
+from ccw.context.store import CacheStore, CacheUnavailable, PackDamaged, StoredEntry
 from ccw.context.tokens import TokenCounter, estimate
 from ccw.errors import CcwError, UsageError
 
@@ -111,7 +112,7 @@ def fit_context(ctx: ContextResult, request: ContextRequest, budget: int) -> Fit
     fitter = _Fitter(ctx, request, budget, named)
     fitted = fitter.run()
     if store is not None and (fitted.shortened or fitted.left_out_to_fit):
-        _store_fitted(store, key, fitted, fitter.kept, request)
+        _store_fitted(store, key, fitted, request)
     return fitted
 
 
@@ -143,7 +144,6 @@ class _Fitter:
         self.named = named
         self.counter = TokenCounter(request.tokens, request.model)
         self.contents = self._contents()
-        self.kept: list[bytes] = []  # the bytes of each file of the fitted pack, in order
 
     def _contents(self) -> dict[str, bytes]:
         """Each packed file's bytes, read again and checked: they must give the same pack."""
@@ -229,7 +229,6 @@ class _Fitter:
                 continue
             data, how = chosen[item.path]
             writer.add(item.path, data)
-            self.kept.append(data)
             content += len(data)
             tokens = self.counter.count(data, None)
             fitted.files.append(PackedFile(item.path, len(data), tokens))
@@ -270,35 +269,30 @@ def _store_fitted(
     store: CacheStore,
     key: str,
     fitted: FittedContext,
-    data_of: list[bytes],
     request: ContextRequest,
 ) -> None:
     """Keep the fitted pack's files (shortened ones as shortened) under ``key``."""
     now = request.clock()
-    records = [
-        StoredFile(item.path, item.size, 0, 0, hashlib.sha256(data).hexdigest(), item.tokens)
-        for item, data in zip(fitted.files, data_of, strict=True)
-    ]
-    identity = hashlib.sha256(b"".join(f"{r.path}\0{r.hash}\n".encode() for r in records))
-    pack_hash = identity.hexdigest()
+    records = [StoredFile(item.path, item.size, 0, 0, item.tokens) for item in fitted.files]
     skipped = [(s.path, s.reason) for s in fitted.skipped if s.reason != LEFT_OUT]
     skipped += [(s.path, SHORTENED + s.reason) for s in fitted.shortened]
     skipped += [(path, LEFT_OUT) for path in fitted.left_out_to_fit]
+    text = fitted.pack.encode("utf-8")
     entry = StoredEntry(
-        id="fit-" + hashlib.sha256(f"{key}:{pack_hash}".encode()).hexdigest()[:16],
+        id="",
         key=key,
         root=os.path.realpath(request.root),
         patterns=[
             *(("!" if p.exclude else "") + p.text for p in find_patterns(request.prompt)),
             f"--fit {fitted.budget}",
         ],
-        pack_hash=pack_hash,
-        bytes=fitted.pack_bytes,
+        pack_hash="",
+        bytes=len(text),
         tokens=fitted.total_tokens,
         created=now,
         expires=now + request.ttl_minutes * 60,
         packed_ns=0,
-        files=records,
+        manifest=Manifest.of(records),
         skipped=skipped,
         warnings=[],
         excluded=dict(fitted.excluded),
@@ -307,9 +301,9 @@ def _store_fitted(
     )
     try:
         with store.writer() as writer:
-            for record, data in zip(records, data_of, strict=True):
-                assert record.hash is not None
-                writer.put_blob(record.hash, data)
+            writer.write(text)
+            entry.pack_hash = writer.identity()
+            entry.id = "fit-" + hashlib.sha256(f"{key}:{entry.pack_hash}".encode()).hexdigest()[:16]
             stored = writer.finish(entry, {}, request.model or "")
     except CacheUnavailable as error:
         fitted.warnings.append(f"{error.message}; the fitted pack was not stored")
@@ -326,32 +320,23 @@ def _stored(
     budget: int,
     named: list[str],
 ) -> FittedContext | None:
-    """The fitted pack stored under ``key``, rebuilt from its stored files (None: none)."""
+    """The fitted pack stored under ``key`` (None: none, or damaged and dropped)."""
     try:
         entry = store.lookup(key)
         if entry is None or entry.expires <= request.clock():
             return None
         out = io.BytesIO()
-        writer = PackWriter(request.fmt, out)
-        complete = True
-
-        def take(path: str, digest: str, data: bytes | None) -> None:
-            nonlocal complete
-            if data is None:
-                complete = False
-            else:
-                writer.add(path, data)
-
-        delivered = store.replay(entry, take)
-        if not complete or delivered != len(entry.files):
+        try:
+            store.replay(entry, out)
+        except PackDamaged:
+            store.drop(entry)
             return None
-        writer.close()
-        store.record_hit(entry, {})
+        store.record_hit(entry)
     except CacheUnavailable:
         return None
     fitted = _fitted_from(ctx, budget, named)
     fitted.pack = out.getvalue().decode("utf-8")
-    fitted.files = [PackedFile(f.path, f.size, f.tokens) for f in entry.files]
+    fitted.files = [PackedFile(*item) for item in entry.manifest.packed()]
     for path, reason in entry.skipped:
         if reason.startswith(SHORTENED):
             fitted.shortened.append(SkippedFile(path, reason[len(SHORTENED) :]))

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 
+from ccw.context.manifest import INO, INO_MASK, MTIME, SIZE, StoredFile
 from ccw.context.select import fingerprint
-from ccw.context.store import StoredEntry, StoredFile
+from ccw.context.store import StoredEntry
 
 RACY_NS = 2_000_000_000
 
@@ -21,14 +22,17 @@ def unchanged(stored: StoredEntry) -> bool:
     Files are stat'ed relative to the root's descriptor (no path join, no walk down the
     root's own folders for each file)."""
     limit = stored.packed_ns - RACY_NS
+    manifest = stored.manifest
+    if manifest.numbers and max(manifest.column(MTIME)) >= limit:
+        return False
     if os.stat not in os.supports_dir_fd:
-        return _files_unchanged(stored, limit, None)
+        return _files_unchanged(stored, None)
     try:
         root = os.open(stored.root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     except OSError:
         return False
     try:
-        if not _files_unchanged(stored, limit, root):
+        if not _files_unchanged(stored, root):
             return False
     finally:
         os.close(root)
@@ -41,20 +45,23 @@ def unchanged(stored: StoredEntry) -> bool:
     return True
 
 
-def _files_unchanged(stored: StoredEntry, limit: int, root: int | None) -> bool:
-    stat = os.stat
-    for path, size, mtime_ns, ino, *_ in stored.files:
-        if mtime_ns >= limit:
-            return False
-        try:
-            if root is None:
-                info = stat(os.path.join(stored.root, path))
-            else:
-                info = stat(path, dir_fd=root)
-        except OSError:
-            return False
-        if info.st_mtime_ns != mtime_ns or info.st_size != size or info.st_ino != ino:
-            return False
+def _files_unchanged(stored: StoredEntry, root: int | None) -> bool:
+    """Each file's size, mtime and inode as stored: the columns are compared as they are,
+    with nothing built per file but its ``stat`` result."""
+    stat, join, base = os.stat, os.path.join, stored.root
+    manifest = stored.manifest
+    sizes, mtimes, inodes = (manifest.column(which) for which in (SIZE, MTIME, INO))
+    try:
+        for path, size, mtime_ns, ino in zip(manifest.paths, sizes, mtimes, inodes, strict=True):
+            info = stat(path, dir_fd=root) if root is not None else stat(join(base, path))
+            if (
+                info.st_mtime_ns != mtime_ns
+                or info.st_size != size
+                or info.st_ino & INO_MASK != ino
+            ):
+                return False
+    except OSError:
+        return False
     return True
 
 
@@ -63,4 +70,4 @@ def reusable(stored: StoredEntry | None) -> dict[str, StoredFile]:
     if stored is None:
         return {}
     limit = stored.packed_ns - RACY_NS
-    return {item.path: item for item in stored.files if item.mtime_ns < limit}
+    return {item.path: item for item in stored.manifest.files() if item.mtime_ns < limit}

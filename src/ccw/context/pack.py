@@ -151,10 +151,11 @@ class PackWriter:
         self._parts: list[bytes] = []
         self._gathered = 0
 
-    def _write(self, chunk: bytes) -> None:
+    def _write(self, chunk: bytes) -> int:
         self._parts.append(chunk)
         self._gathered += len(chunk)
         self.framing += len(chunk)
+        return len(chunk)
 
     def _content(self, data: bytes) -> None:
         if len(data) >= self.CHUNK:
@@ -172,44 +173,51 @@ class PackWriter:
             self._parts.clear()
             self._gathered = 0
 
-    def add(self, path: str, data: bytes) -> None:
-        """Append one file (UTF-8 bytes) under its relative path."""
+    def add(self, path: str, data: bytes) -> int:
+        """Append one file (UTF-8 bytes) under its relative path; returns where its bytes
+        start in the pack, or -1 when the format had to escape them."""
         before = self.framing
-        if self.fmt == "xml":
-            self._add_xml(path, data)
-        else:
-            self._add_text(path, data)
+        start = self.size
+        offset = self._add_xml(path, data) if self.fmt == "xml" else self._add_text(path, data)
         self.count += 1
         self.size += len(data) + self.framing - before
         if self._gathered >= self.CHUNK:
             self._flush()
+        return -1 if offset < 0 else start + offset
 
-    def _add_xml(self, path: str, data: bytes) -> None:
+    def _add_xml(self, path: str, data: bytes) -> int:
+        """Write one file; the offset of its bytes after the pack's size before it."""
+        offset = 0
         if self.count == 0:
-            self._write(b"<files>\n")
-        self._write(b'<file path="' + _attribute(path) + b'"><![CDATA[\n')
+            offset += self._write(b"<files>\n")
+        offset += self._write(b'<file path="' + _attribute(path) + b'"><![CDATA[\n')
         if _CDATA_END.search(data):
             split = data.replace(b"]]>", _CDATA_SPLIT)
             self._content(split)
             self.framing += len(split) - len(data)
+            offset = -1
         else:
             self._content(data)
         self._write(b"]]></file>\n")
+        return offset
 
-    def _add_text(self, path: str, data: bytes) -> None:
+    def _add_text(self, path: str, data: bytes) -> int:
         newline = b"" if data.endswith(b"\n") or not data else b"\n"
         lead = b"" if self.count == 0 else b"\n"
         if self.fmt == "markdown":
             fence = _fence(data)
             language = _LANGUAGES.get(path.rpartition(".")[2].lower(), "") if "." in path else ""
-            self._write(lead + b"## " + _name(path) + b"\n\n" + fence + language.encode() + b"\n")
+            offset = self._write(
+                lead + b"## " + _name(path) + b"\n\n" + fence + language.encode() + b"\n"
+            )
             self._content(data)
             self._write(newline + fence + b"\n")
         else:
             rule = _rule(data)
-            self._write(lead + rule + b" FILE: " + _name(path) + b" " + rule + b"\n")
+            offset = self._write(lead + rule + b" FILE: " + _name(path) + b" " + rule + b"\n")
             self._content(data)
             self._write(newline + rule + b" END FILE " + rule + b"\n")
+        return offset
 
     def close(self) -> None:
         """Finish the pack (the closing root tag of ``xml``) and hand over what is left."""

@@ -1,18 +1,21 @@
 """The persistent context cache: one SQLite database (WAL) shared by every ccw process.
 
-Contents are stored once by SHA-256: each packed file's bytes are a row of ``blobs``. An
-entry ties a key (patterns, root and packing options) to its files, with the stat
-fingerprints of those files and of the folders and ignore files that decided the listing,
-so that a later call can rebuild the pack from the stored files after stat calls alone (one
-blob read per file; the pack's own text is never stored). Entries expire by TTL; the total
-size of blobs stays under ``maxTotalSizeMB`` by evicting the least recently used entries.
+An entry ties a key (patterns, root and packing options) to its pack's text, stored in
+chunks of 1 MiB, and to its files with the stat fingerprints they had and those of the
+folders and ignore files that decided the listing (``manifest``). A later call that finds
+every stat unchanged writes the stored chunks out as they are: a hit costs the stat calls
+and one sequential read, whatever the number of files. A call that finds some files changed
+takes the unchanged ones' bytes from the old pack text (each file's offset is kept) and
+reads only the others. Entries expire by TTL; the total size of the chunks stays under
+``maxTotalSizeMB`` by evicting the least recently used entries.
 
-What is read is checked: a blob must hash to its name before any byte of it is served, and
-every row must decode to the types written. Damage of any kind moves the database aside
-(``context.db.corrupt``) and starts a new one, or, for a blob alone, is repaired from the
-file on disk when it still holds those bytes. A database that cannot be used just now
-(locked, disk full, an I/O or permission error, a folder that cannot be made) is left as it
-is and reported with ``CacheUnavailable``, so that callers go on without the cache.
+What is read is checked: a chunk must hash to its stored SHA-256 before any byte of it is
+served or reused, and every row must decode to the types written. Damage of any kind moves
+the database aside (``context.db.corrupt``) and starts a new one, or, for a chunk alone,
+drops its entry so that the pack is made again from the files. A database that cannot be
+used just now (locked, disk full, an I/O or permission error, a folder that cannot be made)
+is left as it is and reported with ``CacheUnavailable``, so that callers go on without the
+cache.
 """
 
 from __future__ import annotations
@@ -20,13 +23,15 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Protocol
 
+from ccw.context.manifest import Manifest
 from ccw.errors import CcwError
 from ccw.sqlite import (
     DamagedError,
@@ -40,9 +45,10 @@ from ccw.sqlite import (
 )
 
 DB_NAME = "context.db"
-BLOB_BYTES = "blob_bytes"  # the counter of the blobs' total size
+PACK_BYTES = "pack_bytes"  # the counter of the chunks' total size
 BUSY_TIMEOUT_MS = 5000
-FLUSH_BYTES = 8 << 20
+CHUNK_BYTES = 1 << 20  # a stored pack's text, in pieces of this size
+FLUSH_BYTES = 8 << 20  # chunks written per transaction while a pack is made
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS blobs (
@@ -75,63 +81,44 @@ def _add_limits(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE entries ADD COLUMN limits TEXT NOT NULL DEFAULT '{}'")
 
 
-def _drop_pack_texts(conn: sqlite3.Connection) -> None:
-    """Packs are rebuilt from their files: the whole-pack blobs of older entries go."""
-    conn.execute(
-        "DELETE FROM blobs WHERE hash IN (SELECT pack_hash FROM entries) "
-        "AND hash NOT IN (SELECT hash FROM entry_files WHERE hash IS NOT NULL)"
-    )
-
-
 def _create_tables(conn: sqlite3.Connection) -> None:
     run_script(conn, _TABLES)
 
 
-# The blobs' total size, kept by triggers: the size limit is checked without reading the
-# table (a sum over the blobs reads every page of a large cache).
-_BLOB_BYTES = """
-CREATE TRIGGER IF NOT EXISTS blobs_added AFTER INSERT ON blobs BEGIN
-    UPDATE counters SET value = value + NEW.size WHERE name = 'blob_bytes'; END;
-CREATE TRIGGER IF NOT EXISTS blobs_removed AFTER DELETE ON blobs BEGIN
-    UPDATE counters SET value = value - OLD.size WHERE name = 'blob_bytes'; END;
+def _nothing(conn: sqlite3.Connection) -> None:
+    """A step of an older layout, superseded by ``_packs_as_text`` (which drops its tables)."""
+
+
+_PACKS_AS_TEXT = """
+DROP TABLE IF EXISTS entry_files;
+DROP TABLE IF EXISTS blobs;
+DROP TABLE IF EXISTS entries;
+DELETE FROM counters WHERE name = 'blob_bytes';
+CREATE TABLE entries (
+    id TEXT PRIMARY KEY, key TEXT NOT NULL UNIQUE, root TEXT NOT NULL, patterns TEXT NOT NULL,
+    pack_hash TEXT NOT NULL, pack INTEGER NOT NULL UNIQUE, files INTEGER NOT NULL,
+    bytes INTEGER NOT NULL, tokens INTEGER NOT NULL, created REAL NOT NULL,
+    accessed REAL NOT NULL, expires REAL NOT NULL, packed_ns INTEGER NOT NULL,
+    skipped TEXT NOT NULL, warnings TEXT NOT NULL, watch TEXT NOT NULL, excluded TEXT NOT NULL,
+    limits TEXT NOT NULL, paths BLOB NOT NULL, numbers BLOB NOT NULL, reasons TEXT NOT NULL);
+CREATE TABLE chunks (
+    pack INTEGER NOT NULL, seq INTEGER NOT NULL, hash TEXT NOT NULL, size INTEGER NOT NULL,
+    data BLOB NOT NULL, PRIMARY KEY (pack, seq));
+INSERT OR REPLACE INTO counters (name, value) VALUES ('pack_bytes', 0);
+CREATE TRIGGER chunks_added AFTER INSERT ON chunks BEGIN
+    UPDATE counters SET value = value + NEW.size WHERE name = 'pack_bytes'; END;
+CREATE TRIGGER chunks_removed AFTER DELETE ON chunks BEGIN
+    UPDATE counters SET value = value - OLD.size WHERE name = 'pack_bytes'; END;
 """
 
 
-def _count_blob_bytes(conn: sqlite3.Connection) -> None:
-    """The blobs' total size in ``counters`` (kept by triggers); orphans collected once."""
-    conn.execute(
-        "DELETE FROM blobs WHERE hash NOT IN (SELECT hash FROM entry_files WHERE hash IS NOT NULL)"
-    )
-    run_script(conn, _BLOB_BYTES)
-    _recount(conn)
-
-
-_BLOBS_BY_ID = """
-CREATE TABLE blobs_by_id (
-    id INTEGER PRIMARY KEY, hash TEXT NOT NULL UNIQUE, size INTEGER NOT NULL,
-    data BLOB NOT NULL);
-INSERT INTO blobs_by_id (id, hash, size, data) SELECT rowid, hash, size, data FROM blobs
-    WHERE hash IN (SELECT hash FROM entry_files);
-DROP TABLE blobs;
-ALTER TABLE blobs_by_id RENAME TO blobs;
-ALTER TABLE entry_files ADD COLUMN blob INTEGER;
-UPDATE entry_files SET blob = (SELECT id FROM blobs WHERE blobs.hash = entry_files.hash)
-    WHERE hash IS NOT NULL;
-DROP INDEX IF EXISTS entry_files_hash;
-CREATE INDEX entry_files_blob ON entry_files(blob);
-"""
-
-
-def _blobs_by_id(conn: sqlite3.Connection) -> None:
-    """File rows point at their blob by its integer id: a hit reads the blobs through the
-    table's own B-tree, mostly in the order they were written, instead of through a second
-    index of random hash keys, and a stored pack adds integer keys in ascending order
-    (the blobs keep their rowids as ids, orphans are not copied, the triggers are made
-    again and the total counted afresh)."""
-    run_script(conn, _BLOBS_BY_ID)
-    run_script(conn, _BLOB_BYTES)
-    _recount(conn)
-    _give_back_free_pages(conn)  # the old table's pages
+def _packs_as_text(conn: sqlite3.Connection) -> None:
+    """Packs are stored as their text, in chunks, and an entry's files as three columns
+    (a hit writes the chunks out after the stat check, with no work per file). Entries of
+    the older layout (a blob per file, a row per file) are dropped: a cache is made again
+    on use, and the freed pages go back to the disk."""
+    run_script(conn, _PACKS_AS_TEXT)
+    _give_back_free_pages(conn)
 
 
 def _give_back_free_pages(conn: sqlite3.Connection) -> None:
@@ -148,15 +135,30 @@ def _give_back_free_pages(conn: sqlite3.Connection) -> None:
         free = left
 
 
-# In order; the first two are schemas 1 and 2 of the ``PRAGMA user_version`` days.
+# In order; the first two are schemas 1 and 2 of the ``PRAGMA user_version`` days. Steps of
+# a layout that a later step replaces do nothing now, but keep their place and name.
 MIGRATIONS = (
     Migration("create blobs, entries and counters", _create_tables),
     Migration("entries keep their policy counts", _add_excluded),
     Migration("entries keep what limits left out", _add_limits),
-    Migration("packs are rebuilt from their files", _drop_pack_texts),
-    Migration("the blobs' total size is counted", _count_blob_bytes),
-    Migration("file rows point at their blobs by id", _blobs_by_id),
+    Migration("packs are rebuilt from their files", _nothing),
+    Migration("the blobs' total size is counted", _nothing),
+    Migration("file rows point at their blobs by id", _nothing),
+    Migration("packs are stored as their text", _packs_as_text),
 )
+
+
+class ByteSink(Protocol):
+    def write(self, data: bytes, /) -> Any: ...
+
+
+class PackDamaged(Exception):
+    """A stored pack could not be served whole: a chunk is missing or does not hash to its
+    name. ``written`` bytes had reached the sink already."""
+
+    def __init__(self, written: int) -> None:
+        super().__init__(written)
+        self.written = written
 
 
 class CacheUnavailable(CcwError):
@@ -165,18 +167,8 @@ class CacheUnavailable(CcwError):
     kind = "cache_unavailable"
 
 
-class StoredFile(NamedTuple):
-    """A file as it was when packed; ``reason`` is set (and ``hash`` None) when left out.
-    A tuple: a hit reads one per file and builds nothing heavier."""
-
-    path: str
-    size: int
-    mtime_ns: int
-    ino: int
-    hash: str | None
-    tokens: int
-    reason: str | None = None
-    blob: int | None = None  # the id of the stored blob, once stored
+def _no_files() -> Manifest:
+    return Manifest([], Manifest.of([]).numbers, {})
 
 
 @dataclass
@@ -185,19 +177,20 @@ class StoredEntry:
     key: str
     root: str
     patterns: list[str]
-    pack_hash: str  # the pack's identity: SHA-256 over its files' paths and hashes
+    pack_hash: str  # the pack's identity: SHA-256 over the hashes of its text's chunks
     bytes: int
     tokens: int
     created: float
     expires: float
     packed_ns: int
-    files: list[StoredFile] = field(default_factory=list)
+    manifest: Manifest = field(default_factory=_no_files)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     watch: dict[str, Any] = field(default_factory=dict)
     excluded: dict[str, int] = field(default_factory=dict)  # files left out by policy, by reason
     left_out: dict[str, int] = field(default_factory=dict)  # files a limit never looked at
     rule: str | None = None  # the rule that chose the files of a cut pack
+    pack: int = 0  # the id of its text's chunks
 
 
 def _typed(row: tuple[Any, ...] | sqlite3.Row, *kinds: type | tuple[type, ...]) -> tuple[Any, ...]:
@@ -317,11 +310,9 @@ class CacheStore:
             entries, expired = conn.execute(
                 "SELECT COUNT(*), COALESCE(SUM(expires <= ?), 0) FROM entries", (now,)
             ).fetchone()
-            total = counters.get(BLOB_BYTES)
+            total = counters.get(PACK_BYTES)
             if total is None:
-                total = _typed(
-                    conn.execute("SELECT COALESCE(SUM(size), 0) FROM blobs").fetchone(), int
-                )[0]
+                total = _recount(conn)
             return {
                 "enabled": self.enabled,
                 "entries": entries,
@@ -355,16 +346,12 @@ class CacheStore:
             if row is None:
                 return None
             described = self._describe(row)
+            columns = conn.execute(
+                "SELECT paths, numbers, reasons FROM entries WHERE id = ?", (entry_id,)
+            ).fetchone()
             described["fileList"] = [
                 {"path": path, "size": size, "tokens": tokens}
-                for path, size, tokens in (
-                    _typed(file_row, str, int, int)
-                    for file_row in conn.execute(
-                        "SELECT path, size, tokens FROM entry_files "
-                        "WHERE entry_id = ? AND reason IS NULL ORDER BY pos",
-                        (entry_id,),
-                    )
-                )
+                for path, size, tokens in Manifest.decode(*columns).packed()
             ]
             return described
 
@@ -417,12 +404,14 @@ class CacheStore:
         def read(conn: sqlite3.Connection) -> StoredEntry | None:
             row = conn.execute(
                 "SELECT id, key, root, patterns, pack_hash, bytes, tokens, created, expires, "
-                "packed_ns, skipped, warnings, watch, excluded, limits FROM entries WHERE key = ?",
+                "packed_ns, skipped, warnings, watch, excluded, limits, pack, paths, numbers, "
+                "reasons FROM entries WHERE key = ?",
                 (key,),
             ).fetchone()
             if row is None:
                 return None
-            row = _typed(row, *_ENTRY_KINDS)
+            manifest = Manifest.decode(*row[16:])
+            row = _typed(row[:16], *_ENTRY_KINDS)
             patterns, skipped = _decoded(row[3], list), _decoded(row[10], list)
             warnings, watch = _decoded(row[11], list), _decoded(row[12], dict)
             excluded, limits = _decoded(row[13], dict), _decoded(row[14], dict)
@@ -437,7 +426,7 @@ class CacheStore:
                 and (rule is None or isinstance(rule, str))
             ):
                 raise DamagedError("a row of the context cache holds JSON of the wrong shape")
-            entry = StoredEntry(
+            return StoredEntry(
                 id=row[0],
                 key=row[1],
                 root=row[2],
@@ -448,64 +437,58 @@ class CacheStore:
                 created=row[7],
                 expires=row[8],
                 packed_ns=row[9],
+                manifest=manifest,
                 skipped=[(path, reason) for path, reason in skipped],
                 warnings=warnings,
                 watch=watch,
                 excluded=excluded,
                 left_out=left_out,
                 rule=rule,
+                pack=row[15],
             )
-            (mistyped,) = conn.execute(_MISTYPED_FILES, (entry.id,)).fetchone()
-            if mistyped:
-                raise DamagedError(
-                    "a row of the context cache does not have the types it was written with"
-                )
-            entry.files = list(
-                map(
-                    StoredFile._make,
-                    conn.execute(
-                        "SELECT path, size, mtime_ns, ino, hash, tokens, reason, blob "
-                        "FROM entry_files WHERE entry_id = ? ORDER BY pos",
-                        (entry.id,),
-                    ),
-                )
-            )
-            return entry
 
         result: StoredEntry | None = self._run(read)
         return result
 
-    def replay(self, entry: StoredEntry, take: Callable[[str, str, bytes | None], None]) -> int:
-        """Hand each packed file of ``entry`` to ``take(path, hash, data)`` in pack order, in
-        one read transaction; ``data`` is None when the stored copy is missing or no longer
-        hashes to its name (the caller repairs it, see ``record_hit``). The number of files
-        handed over: fewer than the entry holds when the database was rebuilt meanwhile."""
-        delivered = 0
+    def replay(self, entry: StoredEntry, out: ByteSink) -> None:
+        """Write the stored pack of ``entry`` to ``out``, chunk by chunk, each checked
+        against its hash before any of its bytes is written, in one read transaction.
+        ``PackDamaged`` when a chunk is missing or damaged (the caller drops the entry)."""
+        written = 0
 
         def read(conn: sqlite3.Connection) -> None:
-            nonlocal delivered
-            delivered = 0
+            nonlocal written
             sha256 = hashlib.sha256
             conn.execute("BEGIN")
             try:
-                for path, digest, data in conn.execute(_PACKED_BLOBS, (entry.id,)):
-                    if not isinstance(digest, str):
-                        raise DamagedError("a packed file of the context cache has no hash")
-                    if not isinstance(data, bytes) or sha256(data).hexdigest() != digest:
-                        self._damaged_blob("a file")
-                        data = None
-                    take(path, digest, data)
-                    delivered += 1
+                rows = conn.execute(
+                    "SELECT seq, hash, data FROM chunks WHERE pack = ? ORDER BY seq",
+                    (entry.pack,),
+                )
+                for seq, digest, data in rows:
+                    if (
+                        seq != written // CHUNK_BYTES
+                        or not isinstance(data, bytes)
+                        or sha256(data).hexdigest() != digest
+                    ):
+                        raise PackDamaged(written)
+                    out.write(data)
+                    written += len(data)
+                if written != entry.bytes:
+                    raise PackDamaged(written)
             finally:
                 _rollback(conn)
 
-        self._run(read)
-        return delivered
+        try:
+            self._run(read)
+        except PackDamaged:
+            self._damaged_pack()
+            raise
 
-    def _damaged_blob(self, what: str) -> None:
+    def _damaged_pack(self) -> None:
         self.warnings.append(
-            f"the context cache at {self.path} held a damaged copy of {what} (its bytes no "
-            "longer match their hash); it was read again from disk"
+            f"the context cache at {self.path} held a damaged stored pack (its bytes no longer "
+            "match their hash); it was dropped and packed afresh"
         )
 
     def token_counts(self, model: str) -> dict[str, int]:
@@ -515,19 +498,21 @@ class CacheStore:
 
         return dict(self._run(read))
 
-    def record_hit(self, entry: StoredEntry, repaired: dict[str, bytes] | None = None) -> None:
-        """Count a hit and mark the entry used; ``repaired`` (hash to bytes read from disk)
-        replaces stored copies found damaged, and an entry whose file could not be repaired
-        (``None``) is dropped instead."""
+    def record_hit(self, entry: StoredEntry) -> None:
+        """Count a hit and mark the entry used."""
 
         def write(conn: sqlite3.Connection) -> None:
             with _transaction(conn):
-                if repaired is None:
-                    _delete_entries(conn, "id = ?", (entry.id,))
-                    return
-                for digest, data in repaired.items():
-                    _replace_blob(conn, entry.id, digest, data)
-                _touch(conn, entry, self.clock(), refreshed=False)
+                _touch(conn, entry, self.clock())
+
+        self._run(write)
+
+    def drop(self, entry: StoredEntry) -> None:
+        """Delete an entry whose stored pack was found damaged."""
+
+        def write(conn: sqlite3.Connection) -> None:
+            with _transaction(conn):
+                _delete_entries(conn, "id = ?", (entry.id,))
 
         self._run(write)
 
@@ -542,42 +527,32 @@ class CacheStore:
             yield CacheWriter(self, conn)
 
 
-def _replace_blob(conn: sqlite3.Connection, entry_id: str, digest: str, data: bytes) -> None:
-    """Put ``data`` back as the blob ``digest`` (under its old id when it still has a row)
-    and point the entry's file rows at it. Delete, then insert: a REPLACE would fire no
-    delete trigger, and the size kept by the triggers would drift."""
-    row = conn.execute("SELECT id FROM blobs WHERE hash = ?", (digest,)).fetchone()
-    conn.execute("DELETE FROM blobs WHERE hash = ?", (digest,))
-    cursor = conn.execute(
-        "INSERT INTO blobs (id, hash, size, data) VALUES (?, ?, ?, ?)",
-        (None if row is None else row[0], digest, len(data), data),
-    )
-    conn.execute(
-        "UPDATE entry_files SET blob = ? WHERE entry_id = ? AND hash = ?",
-        (cursor.lastrowid, entry_id, digest),
-    )
-
-
 class _Retry(CacheUnavailable):
     """The database was rebuilt: run the action again on the new one."""
 
 
 class CacheWriter:
-    """Adds the blobs of one pack and finally its entry.
+    """Stores one pack: its text as it is written (``write``), then its entry (``finish``).
 
-    Blobs are written in short transactions of a few megabytes, never while the pack is
-    being written to its reader: a process blocked on a full pipe holds no lock. A database
-    error (another process holding the lock too long, a disk error) does not stop the pack:
-    the writer records it in ``error`` and stores nothing more.
+    The text is cut into chunks of ``CHUNK_BYTES``, each named by its SHA-256, and written
+    in short transactions of a few megabytes, never while the pack is being written to its
+    reader: a process blocked on a full pipe holds no lock. The chunks of an older pack of
+    the same key can be read back meanwhile (``read_range``) for the files that did not
+    change. A database error (another process holding the lock too long, a disk error)
+    does not stop the pack: the writer records it in ``error`` and stores nothing more.
     """
 
     def __init__(self, store: CacheStore, conn: sqlite3.Connection) -> None:
         self.store = store
         self.conn = conn
         self.error: str | None = None
-        self.pending: list[tuple[str, bytes]] = []
-        self.pending_bytes = 0
-        self.ids: dict[str, int] = {}  # each blob's id, by hash, once written or read
+        self.pack = int.from_bytes(os.urandom(8), "big") >> 1  # the new chunks' group
+        self.size = 0  # bytes of text taken so far
+        self._buffer = bytearray()
+        self._pending: list[tuple[int, str, bytes]] = []
+        self._pending_bytes = 0
+        self._hashes: list[str] = []
+        self._chunk: tuple[int, int, bytes] | None = None  # the last chunk read back, checked
 
     def _guarded(self, action: Callable[[], Any], write: bool = True) -> Any:
         if self.error is not None:
@@ -592,80 +567,86 @@ class CacheWriter:
             self.error = str(error)
             return None
 
-    def read_blob(self, digest: str, blob: int | None = None) -> bytes | None:
-        """A stored file's bytes, by its blob's id when known (else by hash); None when
-        missing, or damaged (then it is dropped)."""
-
-        def read() -> bytes | None:
-            row = None
-            if blob is not None:  # by id, when that row still holds this hash
-                row = self.conn.execute(
-                    "SELECT id, data FROM blobs WHERE id = ? AND hash = ?", (blob, digest)
-                ).fetchone()
-            if row is None:
-                row = self.conn.execute(
-                    "SELECT id, data FROM blobs WHERE hash = ?", (digest,)
-                ).fetchone()
-            if row is None or not isinstance(row[1], bytes) or type(row[0]) is not int:
-                return None
-            self.ids[digest] = row[0]
-            return row[1]
-
-        data: bytes | None = self._guarded(read, write=False)
-        if data is None or hashlib.sha256(data).hexdigest() == digest:
-            return data
-        self.ids.pop(digest, None)
-
-        def drop() -> None:
-            self.conn.execute("DELETE FROM blobs WHERE hash = ?", (digest,))
-
-        self._guarded(drop)
-        self.store._damaged_blob("a file")
-        return None
-
-    def put_blob(self, digest: str, data: bytes) -> None:
-        self.pending.append((digest, data))
-        self.pending_bytes += len(data)
-        if self.pending_bytes >= FLUSH_BYTES:
+    def write(self, data: bytes) -> None:
+        """Take the next bytes of the pack's text."""
+        buffer = self._buffer
+        buffer += data
+        self.size += len(data)
+        while len(buffer) >= CHUNK_BYTES:
+            self._cut(bytes(buffer[:CHUNK_BYTES]))
+            del buffer[:CHUNK_BYTES]
+        if self._pending_bytes >= FLUSH_BYTES:
             self._guarded(self._flush)
 
+    def _cut(self, chunk: bytes) -> None:
+        digest = hashlib.sha256(chunk).hexdigest()
+        self._pending.append((len(self._hashes), digest, chunk))
+        self._hashes.append(digest)
+        self._pending_bytes += len(chunk)
+
     def _flush(self) -> None:
-        """Write the pending blobs, noting each one's id (a blob already stored keeps its
-        own)."""
-        cursor, ids = self.conn.cursor(), self.ids
-        for digest, data in self.pending:
-            if digest in ids:
-                continue
-            cursor.execute(
-                "INSERT OR IGNORE INTO blobs (hash, size, data) VALUES (?, ?, ?)",
-                (digest, len(data), data),
-            )
-            if cursor.rowcount == 1 and cursor.lastrowid is not None:
-                ids[digest] = cursor.lastrowid
-            else:
-                ids[digest] = cursor.execute(
-                    "SELECT id FROM blobs WHERE hash = ?", (digest,)
-                ).fetchone()[0]
-        self.pending.clear()
-        self.pending_bytes = 0
+        self.conn.executemany(
+            "INSERT INTO chunks (pack, seq, hash, size, data) VALUES (?, ?, ?, ?, ?)",
+            ((self.pack, seq, digest, len(data), data) for seq, digest, data in self._pending),
+        )
+        self._pending.clear()
+        self._pending_bytes = 0
 
-    def record_hit(self, entry: StoredEntry) -> bool:
-        """The pack came out identical to the stored one: count a hit, refresh its stats."""
+    def identity(self) -> str:
+        """The pack's identity once all of it was written: SHA-256 over its chunks'
+        hashes (the same text always gives the same identity)."""
+        if self._buffer:
+            self._cut(bytes(self._buffer))
+            self._buffer.clear()
+        return hashlib.sha256("".join(self._hashes).encode()).hexdigest()
 
-        def touch() -> None:
-            self._flush()
-            _touch(self.conn, entry, self.store.clock(), refreshed=True)
+    def read_range(self, pack: int, offset: int, length: int) -> bytes | None:
+        """``length`` bytes at ``offset`` of the stored pack ``pack``, from chunks that
+        hash to their names; None when a chunk is missing or damaged."""
+        parts: list[bytes] = []
+        while length > 0:
+            seq, start = divmod(offset, CHUNK_BYTES)
+            data = self._read_chunk(pack, seq)
+            if data is None:
+                return None
+            part = data[start : start + length]
+            if not part:
+                return None
+            parts.append(part)
+            offset += len(part)
+            length -= len(part)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
-        self._guarded(touch)
-        return self.error is None
+    def _read_chunk(self, pack: int, seq: int) -> bytes | None:
+        cached = self._chunk
+        if cached is not None and cached[:2] == (pack, seq):
+            return cached[2]
 
-    def finish(self, entry: StoredEntry, save_tokens: dict[str, int], model: str) -> bool:
-        """Store the entry, its last file blobs and new token counts, replacing the key's old
-        entry and evicting to the size limit, in one transaction.
+        def read() -> Any:
+            return self.conn.execute(
+                "SELECT hash, data FROM chunks WHERE pack = ? AND seq = ?", (pack, seq)
+            ).fetchone()
+
+        row = self._guarded(read, write=False)
+        if row is None or not isinstance(row[1], bytes):
+            return None
+        if hashlib.sha256(row[1]).hexdigest() != row[0]:
+            self.store._damaged_pack()
+            return None
+        self._chunk = (pack, seq, row[1])
+        return row[1]
+
+    def finish(
+        self, entry: StoredEntry, save_tokens: dict[str, int], model: str, hit: bool = False
+    ) -> bool:
+        """Store the entry, its last chunks and new token counts, replacing the key's old
+        entry and evicting to the size limit, in one transaction (``hit``: the pack came out
+        the same as the stored one, and counts as a hit).
 
         False (and nothing stored) when the entry alone is larger than the limit or the
         database failed (see ``error``).
         """
+        self.identity()  # the last, partial chunk
 
         def store() -> bool:
             self._flush()
@@ -673,44 +654,42 @@ class CacheWriter:
                 "INSERT OR REPLACE INTO token_counts (hash, model, tokens) VALUES (?, ?, ?)",
                 [(digest, model, tokens) for digest, tokens in save_tokens.items()],
             )
-            return self._insert(entry)
+            return self._insert(entry, hit)
 
-        return bool(self._guarded(store)) and self.error is None
+        stored = bool(self._guarded(store)) and self.error is None
+        if not stored:
+            self._guarded(self._forget)
+        return stored
 
-    def _insert(self, entry: StoredEntry) -> bool:
+    def _forget(self) -> None:
+        """Drop the chunks written for a pack that was not stored."""
+        self.conn.execute("DELETE FROM chunks WHERE pack = ?", (self.pack,))
+
+    def _insert(self, entry: StoredEntry, hit: bool) -> bool:
         conn = self.conn
-        _bump(conn, "misses")
-        _delete_entries(conn, "key = ? OR id = ?", (entry.key, entry.id), collect=False)
+        if entry.bytes > self.store.max_bytes:
+            return False
+        _bump(conn, "hits" if hit else "misses")
+        _delete_entries(conn, "key = ? OR id = ?", (entry.key, entry.id))
+        paths, numbers, reasons = entry.manifest.encode()
+        files = len(entry.manifest) - len(entry.manifest.reasons)
         conn.execute(
-            "INSERT INTO entries (id, key, root, patterns, pack_hash, files, bytes, tokens, "
-            "created, accessed, expires, packed_ns, skipped, warnings, watch, excluded, limits) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO entries (id, key, root, patterns, pack_hash, pack, files, bytes, "
+            "tokens, created, accessed, expires, packed_ns, skipped, warnings, watch, "
+            "excluded, limits, paths, numbers, reasons) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 entry.id, entry.key, entry.root, json.dumps(entry.patterns), entry.pack_hash,
-                sum(1 for item in entry.files if item.reason is None), entry.bytes,
-                entry.tokens, entry.created, self.store.clock(), entry.expires,
-                entry.packed_ns, json.dumps(entry.skipped), json.dumps(entry.warnings),
-                json.dumps(entry.watch), json.dumps(entry.excluded),
-                json.dumps({"leftOut": entry.left_out, "rule": entry.rule}),
+                self.pack, files, entry.bytes, entry.tokens, entry.created, self.store.clock(),
+                entry.expires, entry.packed_ns, json.dumps(entry.skipped),
+                json.dumps(entry.warnings), json.dumps(entry.watch), json.dumps(entry.excluded),
+                json.dumps({"leftOut": entry.left_out, "rule": entry.rule}), paths, numbers,
+                reasons,
             ),
         )  # fmt: skip
-        ids = self.ids
-        conn.executemany(
-            "INSERT INTO entry_files (entry_id, pos, path, size, mtime_ns, ino, hash, tokens, "
-            "reason, blob) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (  # one row at a time: no second list of 100,000 rows beside the entry's files
-                (entry.id, pos, f.path, f.size, f.mtime_ns, f.ino, f.hash, f.tokens, f.reason,
-                 None if f.hash is None else ids.get(f.hash, f.blob))
-                for pos, f in enumerate(entry.files)
-            ),
-        )  # fmt: skip
-        _collect_blobs(conn)  # the replaced entry's files that this one does not hold
-        own = sum({f.hash: f.size for f in entry.files if f.hash is not None}.values())
-        if own > self.store.max_bytes:
-            _delete_entries(conn, "id = ?", (entry.id,))
-            return False
+        entry.pack = self.pack
         if _total_bytes(conn) > self.store.max_bytes:
-            _collect_orphans(conn)  # blobs no entry holds go before any entry does
+            _collect_orphans(conn)  # chunks no entry holds go before any entry does
         while _total_bytes(conn) > self.store.max_bytes:
             oldest = conn.execute(
                 "SELECT id FROM entries WHERE id != ? ORDER BY accessed, created LIMIT 1",
@@ -755,36 +734,14 @@ def _is_fingerprint(item: Any) -> bool:
 
 
 _ENTRY_KINDS = (
-    str, str, str, str, str, int, int, _NUMBER, _NUMBER, int, str, str, str, str, str
+    str, str, str, str, str, int, int, _NUMBER, _NUMBER, int, str, str, str, str, str, int
 )  # fmt: skip
-# The file rows of an entry whose values do not have the types written (checked in SQL, so
-# that a hit builds no checking code per row).
-_MISTYPED_FILES = (
-    "SELECT COUNT(*) FROM entry_files WHERE entry_id = ? AND NOT ("
-    "typeof(path) = 'text' AND typeof(size) = 'integer' AND typeof(mtime_ns) = 'integer' "
-    "AND typeof(ino) = 'integer' AND typeof(hash) IN ('text', 'null') "
-    "AND typeof(tokens) = 'integer' AND typeof(reason) IN ('text', 'null') "
-    "AND typeof(blob) IN ('integer', 'null'))"
-)
-# The packed files of an entry with their stored bytes (NULL when the blob is missing).
-_PACKED_BLOBS = (
-    "SELECT f.path, f.hash, b.data FROM entry_files AS f LEFT JOIN blobs AS b ON b.id = f.blob "
-    "WHERE f.entry_id = ? AND f.reason IS NULL ORDER BY f.pos"
-)
 
 
-def _touch(conn: sqlite3.Connection, entry: StoredEntry, now: float, refreshed: bool) -> None:
-    """A hit: count it, mark the entry used; ``refreshed`` also rewrites the stored stats."""
+def _touch(conn: sqlite3.Connection, entry: StoredEntry, now: float) -> None:
+    """A hit: count it, mark the entry used."""
     _bump(conn, "hits")
-    conn.execute(
-        "UPDATE entries SET accessed = ?, packed_ns = ?, watch = ? WHERE id = ?",
-        (now, entry.packed_ns, json.dumps(entry.watch), entry.id),
-    )
-    if refreshed:
-        conn.executemany(
-            "UPDATE entry_files SET size = ?, mtime_ns = ?, ino = ? WHERE entry_id = ? AND pos = ?",
-            ((f.size, f.mtime_ns, f.ino, entry.id, pos) for pos, f in enumerate(entry.files)),
-        )
+    conn.execute("UPDATE entries SET accessed = ? WHERE id = ?", (now, entry.id))
 
 
 def _bump(conn: sqlite3.Connection, name: str) -> None:
@@ -795,64 +752,35 @@ def _bump(conn: sqlite3.Connection, name: str) -> None:
     )
 
 
-def _delete_entries(
-    conn: sqlite3.Connection, where: str, params: tuple[Any, ...], collect: bool = True
-) -> int:
-    """Delete entries and their file rows; their blobs' ids are noted in ``temp.gone``
-    and, with ``collect``, dropped where no other entry holds them."""
-    ids = [row[0] for row in conn.execute(f"SELECT id FROM entries WHERE {where}", params)]
-    if ids:
-        conn.execute("CREATE TEMP TABLE IF NOT EXISTS gone (blob INTEGER PRIMARY KEY)")
-    for entry_id in ids:
-        conn.execute(
-            "INSERT OR IGNORE INTO temp.gone SELECT blob FROM entry_files "
-            "WHERE entry_id = ? AND blob IS NOT NULL",
-            (entry_id,),
-        )
-        conn.execute("DELETE FROM entry_files WHERE entry_id = ?", (entry_id,))
+def _delete_entries(conn: sqlite3.Connection, where: str, params: tuple[Any, ...]) -> int:
+    """Delete entries and their chunks."""
+    rows = conn.execute(f"SELECT id, pack FROM entries WHERE {where}", params).fetchall()
+    for entry_id, pack in rows:
+        conn.execute("DELETE FROM chunks WHERE pack = ?", (pack,))
         conn.execute("DELETE FROM entries WHERE id = ?", (entry_id,))
-    if ids and collect:
-        _collect_blobs(conn)
-    return len(ids)
-
-
-def _collect_blobs(conn: sqlite3.Connection) -> None:
-    """Drop the blobs of deleted entries (``temp.gone``) that no entry holds any more: only
-    those are looked at, never the whole table."""
-    exists = conn.execute(
-        "SELECT 1 FROM temp.sqlite_master WHERE type = 'table' AND name = 'gone'"
-    ).fetchone()
-    if exists is None:
-        return
-    conn.execute(
-        "DELETE FROM blobs WHERE id IN (SELECT blob FROM temp.gone) AND NOT EXISTS "
-        "(SELECT 1 FROM entry_files WHERE entry_files.blob = blobs.id)"
-    )
-    conn.execute("DELETE FROM temp.gone")
+    return len(rows)
 
 
 def _collect_orphans(conn: sqlite3.Connection) -> None:
-    """Drop every blob no entry refers to (what a store stopped midway left behind): a
-    pass over the blobs' index, for ``clear`` and before eviction drops an entry."""
-    conn.execute(
-        "DELETE FROM blobs WHERE id NOT IN (SELECT blob FROM entry_files WHERE blob IS NOT NULL)"
-    )
+    """Drop every chunk no entry refers to (what a store stopped midway left behind): a
+    pass over the chunks' index, for ``clear`` and before eviction drops an entry."""
+    conn.execute("DELETE FROM chunks WHERE pack NOT IN (SELECT pack FROM entries)")
 
 
 def _recount(conn: sqlite3.Connection) -> int:
-    """Count the blobs' total size afresh into its counter."""
-    total = int(conn.execute("SELECT COALESCE(SUM(size), 0) FROM blobs").fetchone()[0])
+    """Count the chunks' total size afresh into its counter."""
+    total = int(conn.execute("SELECT COALESCE(SUM(size), 0) FROM chunks").fetchone()[0])
     conn.execute(
         "INSERT INTO counters (name, value) VALUES (?, ?) "
         "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-        (BLOB_BYTES, total),
+        (PACK_BYTES, total),
     )
     return total
 
 
 def _total_bytes(conn: sqlite3.Connection) -> int:
-    """The blobs' total size, from its counter (counted afresh if the row is missing)."""
-    row = conn.execute("SELECT value FROM counters WHERE name = ?", (BLOB_BYTES,)).fetchone()
+    """The chunks' total size, from its counter (counted afresh if the row is missing)."""
+    row = conn.execute("SELECT value FROM counters WHERE name = ?", (PACK_BYTES,)).fetchone()
     if row is None or type(row[0]) is not int or row[0] < 0:
         return _recount(conn)
     return int(row[0])

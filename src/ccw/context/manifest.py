@@ -1,0 +1,121 @@
+"""An entry's files as three compact columns: a hit reads them without a row per file.
+
+A stored pack lists every file it looked at (packed or left out for a reason) with the stat
+it had. At 100,000 files a row per file costs more to read than the whole stat check that
+uses it, so the list is kept as the paths joined by NUL, one array of 64-bit integers laid
+out column by column (sizes, mtimes, inodes, tokens, content offsets, content lengths) and
+the few reasons as JSON. Columns slice out in C (``numbers[n:2 * n]``), so a hit compares
+stats with no per-file object but the ``os.stat`` result itself.
+"""
+
+from __future__ import annotations
+
+import json
+from array import array
+from collections.abc import Iterable, Iterator
+from typing import NamedTuple
+
+from ccw.sqlite import DamagedError
+
+# The columns of ``numbers``, in order.
+SIZE, MTIME, INO, TOKENS, OFFSET, LENGTH = range(6)
+COLUMNS = 6
+# Inodes are unsigned 64-bit, the array signed: both sides are compared masked.
+INO_MASK = (1 << 63) - 1
+
+
+class StoredFile(NamedTuple):
+    """A file as it was when packed; ``reason`` is set when it was left out. ``offset`` is
+    where its bytes start in the stored pack text (-1 when the pack holds them escaped, or
+    not at all), ``length`` how many there are."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    ino: int
+    tokens: int
+    reason: str | None = None
+    offset: int = -1
+    length: int = 0
+
+
+class Manifest:
+    """The files of one entry, in pack order."""
+
+    __slots__ = ("numbers", "paths", "reasons")
+
+    def __init__(self, paths: list[str], numbers: array[int], reasons: dict[int, str]) -> None:
+        self.paths = paths
+        self.numbers = numbers
+        self.reasons = reasons
+
+    @classmethod
+    def of(cls, files: Iterable[StoredFile]) -> Manifest:
+        items = list(files)
+        numbers = array("q")
+        for column in (
+            (f.size for f in items),
+            (f.mtime_ns for f in items),
+            (f.ino & INO_MASK for f in items),
+            (f.tokens for f in items),
+            (f.offset for f in items),
+            (f.length for f in items),
+        ):
+            numbers.extend(column)
+        reasons = {i: f.reason for i, f in enumerate(items) if f.reason is not None}
+        return cls([f.path for f in items], numbers, reasons)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def column(self, which: int) -> array[int]:
+        count = len(self.paths)
+        return self.numbers[which * count : (which + 1) * count]
+
+    def encode(self) -> tuple[bytes, bytes, str]:
+        """The three stored columns: paths, numbers, reasons."""
+        paths = "\0".join(self.paths).encode("utf-8", "surrogateescape")
+        reasons = json.dumps({str(i): reason for i, reason in self.reasons.items()})
+        return paths, self.numbers.tobytes(), reasons
+
+    @classmethod
+    def decode(cls, paths: object, numbers: object, reasons: object) -> Manifest:
+        """The columns read back; anything but what ``encode`` wrote raises
+        ``DamagedError``."""
+        if not (
+            isinstance(paths, bytes) and isinstance(numbers, bytes) and isinstance(reasons, str)
+        ):
+            raise DamagedError("a file list of the context cache has the wrong types")
+        try:
+            names = paths.decode("utf-8", "surrogateescape").split("\0") if paths else []
+            values = array("q")
+            values.frombytes(numbers)
+            loaded = json.loads(reasons)
+        except ValueError:
+            raise DamagedError("a file list of the context cache cannot be read") from None
+        if (
+            len(values) != COLUMNS * len(names)
+            or not isinstance(loaded, dict)
+            or not all(isinstance(v, str) and k.isdigit() for k, v in loaded.items())
+        ):
+            raise DamagedError("a file list of the context cache does not add up")
+        found = {int(k): v for k, v in loaded.items()}
+        if any(index >= len(names) for index in found):
+            raise DamagedError("a file list of the context cache does not add up")
+        return cls(names, values, found)
+
+    def files(self) -> Iterator[StoredFile]:
+        """Each file as a ``StoredFile`` (for the paths that need more than the stats)."""
+        reasons = self.reasons
+        columns = [self.column(which) for which in range(COLUMNS)]
+        for index, (path, *values) in enumerate(zip(self.paths, *columns, strict=True)):
+            size, mtime, ino, tokens, offset, length = values
+            yield StoredFile(path, size, mtime, ino, tokens, reasons.get(index), offset, length)
+
+    def packed(self) -> Iterator[tuple[str, int, int]]:
+        """Path, size and tokens of each packed file (those not left out)."""
+        reasons = self.reasons
+        sizes, tokens = self.column(SIZE), self.column(TOKENS)
+        for index, item in enumerate(zip(self.paths, sizes, tokens, strict=True)):
+            if index not in reasons:
+                yield item
