@@ -137,7 +137,7 @@ def test_a_pack_over_the_cache_limit_is_never_written(
     database = tmp_path / "cache" / "context.db"
     if database.exists():
         with sqlite3.connect(database) as conn:
-            assert conn.execute("SELECT COUNT(*) FROM blobs").fetchone() == (0,)
+            assert conn.execute("SELECT COUNT(*) FROM chunks").fetchone() == (0,)
             assert conn.execute("PRAGMA freelist_count").fetchone() == (0,)
         assert b"a" * 1000 not in database.read_bytes()
     fits = pack("@a.txt", root, max_cache_bytes=100_000)

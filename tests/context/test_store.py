@@ -121,15 +121,30 @@ def test_least_recently_used_entries_are_evicted(
     assert len(too_big.files) == 3
 
 
-def test_same_content_is_stored_once(
+def test_a_pack_whose_files_were_touched_is_stored_once(
     tmp_path: Path, tree: Callable[[Tree], Path], pack: Pack
 ) -> None:
-    root = tree({"a.txt": "same\n", "b.txt": "same\n"})
-    pack("@a.txt @b.txt", root)
-    pack("@*.txt", root, fmt="plain")
+    """Files touched but not changed make the same pack: the entry is replaced by one
+    holding the same text, stored once, in chunks that add up to it and to the counter."""
+    root = tree(FILES)
+    age(root)
+    first = pack("@src/*.py", root)
+    for name in ("a.py", "b.py", "c.py"):
+        (root / "src" / name).touch()
+    age(root)
+    again = pack("@src/*.py", root)
+    assert again.pack == first.pack and again.session_id == first.session_id
+    assert again.cache_used and again.files_read == 3  # new stats: read, found the same
     with sqlite3.connect(tmp_path / "cache" / "context.db") as conn:
-        rows = conn.execute("SELECT COUNT(*) FROM blobs WHERE data = ?", (b"same\n",)).fetchone()
-    assert rows[0] == 1
+        entries = conn.execute("SELECT pack, bytes FROM entries").fetchall()
+        chunks = conn.execute("SELECT pack, size FROM chunks").fetchall()
+        (counter,) = conn.execute("SELECT value FROM counters WHERE name = 'pack_bytes'").fetchone()
+    conn.close()
+    assert len(entries) == 1
+    [(pack_id, size)] = entries
+    assert size == len(first.pack.encode())
+    assert {owner for owner, _ in chunks} == {pack_id}
+    assert sum(part for _, part in chunks) == size == counter
 
 
 def test_no_cache_stores_nothing(tmp_path: Path, tree: Callable[[Tree], Path], pack: Pack) -> None:

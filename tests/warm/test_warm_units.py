@@ -130,7 +130,10 @@ def test_dashboard_cache_stats_follow_the_database(project: Path) -> None:
     before = shared.cache_stats()
     assert before == {**store.stats(), "expired": 0}
     with sqlite3.connect(store.path) as conn:  # another process's write
-        conn.execute("INSERT INTO blobs (hash, size, data) VALUES (?, 1000, ?)", ("ab" * 32, b""))
+        conn.execute(
+            "INSERT INTO chunks (pack, seq, hash, size, data) VALUES (?, 0, ?, 1000, ?)",
+            (7, "ab" * 32, b"c" * 1000),
+        )
     after = shared.cache_stats()
     assert after["totalBytes"] == store.stats()["totalBytes"] >= before["totalBytes"] + 1000
     store.clear()
