@@ -82,9 +82,11 @@ def open_database(
     *,
     busy_timeout_s: float,
     check_same_thread: bool = True,
+    page_size: int | None = None,
 ) -> sqlite3.Connection:
     """Connect (creating the file readable by the user only, in a folder only the user may
-    enter when it is new) and bring the schema up to date.
+    enter when it is new) and bring the schema up to date. ``page_size`` applies to a new
+    database only (a page size cannot change under WAL).
 
     The connection is in autocommit mode (``isolation_level=None``): callers open their own
     transactions. Errors are SQLite's (see ``is_damage``) or ``OSError`` for the folder.
@@ -98,6 +100,8 @@ def open_database(
     )
     try:
         with decoding():
+            if page_size is not None:  # before the first read; a database with pages keeps its
+                conn.execute(f"PRAGMA page_size={int(page_size)}")
             conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
             if _pending(conn, migrations):
                 if conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is None:

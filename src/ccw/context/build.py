@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ccw.context.freshness import reusable, unchanged
 from ccw.context.limits import count_reason, plan, size_reason
-from ccw.context.manifest import Manifest, StoredFile
+from ccw.context.manifest import Manifest, StoredFile, Watched
 from ccw.context.options import parse_format, parse_overflow, parse_token_mode
 from ccw.context.pack import ByteSink, PackWriter
 from ccw.context.parse import Pattern, find_patterns, plain_prompt
@@ -177,7 +177,7 @@ class _Build:
             self.store.record_hit(stored)
         except CacheUnavailable as error:
             result.warnings.append(f"{error.message}; the hit was not counted")
-        result.files = [PackedFile(*item) for item in stored.manifest.packed()]
+        result.files = list(map(PackedFile._make, stored.manifest.packed()))
         result.skipped = [SkippedFile(path, reason) for path, reason in stored.skipped]
         result.excluded = dict(stored.excluded)
         result.left_out = dict(stored.left_out)
@@ -473,7 +473,7 @@ class _Build:
             left_out=dict(result.left_out),
             rule=result.rule,
             warnings=list(result.warnings),
-            watch={path: fingerprint(path) for path in sorted(watch)},
+            watch=Watched.of({path: fingerprint(path) for path in watch}),
         )
         # The same pack as the stored one (files touched, not changed): a hit.
         same = stored is not None and not self.replay_failed and stored.id == entry.id

@@ -336,7 +336,7 @@ def _stored(
         return None
     fitted = _fitted_from(ctx, budget, named)
     fitted.pack = out.getvalue().decode("utf-8")
-    fitted.files = [PackedFile(*item) for item in entry.manifest.packed()]
+    fitted.files = list(map(PackedFile._make, entry.manifest.packed()))
     for path, reason in entry.skipped:
         if reason.startswith(SHORTENED):
             fitted.shortened.append(SkippedFile(path, reason[len(SHORTENED) :]))

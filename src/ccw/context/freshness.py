@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import os
 
-from ccw.context.manifest import INO, INO_MASK, MTIME, SIZE, StoredFile
-from ccw.context.select import fingerprint
+from ccw.context.manifest import INO, INO_MASK, MTIME, SIZE, StoredFile, Watched
 from ccw.context.store import StoredEntry
 
 RACY_NS = 2_000_000_000
@@ -36,11 +35,23 @@ def unchanged(stored: StoredEntry) -> bool:
             return False
     finally:
         os.close(root)
-    for path, old in stored.watch.items():
-        if old is not None and old[0] >= limit:
+    return _folders_unchanged(stored.watch, limit)
+
+
+def _folders_unchanged(watch: Watched, limit: int) -> bool:
+    """Each watched folder and ignore file as it was (a missing one still missing)."""
+    stat = os.stat
+    mtimes, sizes, inodes = watch.columns()
+    if mtimes and max(mtimes) >= limit:
+        return False
+    for path, mtime_ns, size, ino in zip(watch.paths, mtimes, sizes, inodes, strict=True):
+        try:
+            info = stat(path)
+        except OSError:
+            if size == -1:
+                continue
             return False
-        current = fingerprint(path)
-        if (list(current) if current is not None else None) != old:
+        if info.st_mtime_ns != mtime_ns or info.st_size != size or info.st_ino & INO_MASK != ino:
             return False
     return True
 

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ccw.context.options import SEPARATOR, Format, Overflow, TokenMode
 from ccw.context.parse import Pattern
@@ -46,8 +46,9 @@ class ContextRequest:
     clock: Callable[[], float] = time.time
 
 
-@dataclass(slots=True)
-class PackedFile:
+class PackedFile(NamedTuple):
+    """A tuple: a hit of 100,000 files makes them in C (``map(PackedFile._make, ...)``)."""
+
     path: str
     size: int
     tokens: int

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from ccw.context.manifest import Manifest
+from ccw.context.manifest import Manifest, Watched
 from ccw.errors import CcwError
 from ccw.sqlite import (
     DamagedError,
@@ -49,6 +49,9 @@ PACK_BYTES = "pack_bytes"  # the counter of the chunks' total size
 BUSY_TIMEOUT_MS = 5000
 CHUNK_BYTES = 1 << 20  # a stored pack's text, in pieces of this size
 FLUSH_BYTES = 8 << 20  # chunks written per transaction while a pack is made
+# Large pages for a database of large blobs: a chunk is read and written through 16 pages
+# instead of 256 (2-3 times faster both ways, measured), in a new cache.
+PAGE_BYTES = 64 << 10
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS blobs (
@@ -99,8 +102,9 @@ CREATE TABLE entries (
     pack_hash TEXT NOT NULL, pack INTEGER NOT NULL UNIQUE, files INTEGER NOT NULL,
     bytes INTEGER NOT NULL, tokens INTEGER NOT NULL, created REAL NOT NULL,
     accessed REAL NOT NULL, expires REAL NOT NULL, packed_ns INTEGER NOT NULL,
-    skipped TEXT NOT NULL, warnings TEXT NOT NULL, watch TEXT NOT NULL, excluded TEXT NOT NULL,
-    limits TEXT NOT NULL, paths BLOB NOT NULL, numbers BLOB NOT NULL, reasons TEXT NOT NULL);
+    skipped TEXT NOT NULL, warnings TEXT NOT NULL, excluded TEXT NOT NULL,
+    limits TEXT NOT NULL, paths BLOB NOT NULL, numbers BLOB NOT NULL, reasons TEXT NOT NULL,
+    watch_paths BLOB NOT NULL, watch_numbers BLOB NOT NULL);
 CREATE TABLE chunks (
     pack INTEGER NOT NULL, seq INTEGER NOT NULL, hash TEXT NOT NULL, size INTEGER NOT NULL,
     data BLOB NOT NULL, PRIMARY KEY (pack, seq));
@@ -168,7 +172,11 @@ class CacheUnavailable(CcwError):
 
 
 def _no_files() -> Manifest:
-    return Manifest([], Manifest.of([]).numbers, {})
+    return Manifest.of([])
+
+
+def _no_folders() -> Watched:
+    return Watched.of({})
 
 
 @dataclass
@@ -186,7 +194,7 @@ class StoredEntry:
     manifest: Manifest = field(default_factory=_no_files)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    watch: dict[str, Any] = field(default_factory=dict)
+    watch: Watched = field(default_factory=_no_folders)
     excluded: dict[str, int] = field(default_factory=dict)  # files left out by policy, by reason
     left_out: dict[str, int] = field(default_factory=dict)  # files a limit never looked at
     rule: str | None = None  # the rule that chose the files of a cut pack
@@ -238,7 +246,9 @@ class CacheStore:
     # -- connection ---------------------------------------------------------------------
 
     def _open(self) -> sqlite3.Connection:
-        return open_database(self.path, MIGRATIONS, busy_timeout_s=BUSY_TIMEOUT_MS / 1000)
+        return open_database(
+            self.path, MIGRATIONS, busy_timeout_s=BUSY_TIMEOUT_MS / 1000, page_size=PAGE_BYTES
+        )
 
     def _rebuild(self, error: BaseException) -> None:
         aside = self.path.with_name(DB_NAME + ".corrupt")
@@ -404,22 +414,22 @@ class CacheStore:
         def read(conn: sqlite3.Connection) -> StoredEntry | None:
             row = conn.execute(
                 "SELECT id, key, root, patterns, pack_hash, bytes, tokens, created, expires, "
-                "packed_ns, skipped, warnings, watch, excluded, limits, pack, paths, numbers, "
-                "reasons FROM entries WHERE key = ?",
+                "packed_ns, skipped, warnings, excluded, limits, pack, paths, numbers, reasons, "
+                "watch_paths, watch_numbers FROM entries WHERE key = ?",
                 (key,),
             ).fetchone()
             if row is None:
                 return None
-            manifest = Manifest.decode(*row[16:])
-            row = _typed(row[:16], *_ENTRY_KINDS)
+            manifest = Manifest.decode(*row[15:18])
+            watch = Watched.decode(*row[18:])
+            row = _typed(row[:15], *_ENTRY_KINDS)
             patterns, skipped = _decoded(row[3], list), _decoded(row[10], list)
-            warnings, watch = _decoded(row[11], list), _decoded(row[12], dict)
-            excluded, limits = _decoded(row[13], dict), _decoded(row[14], dict)
+            warnings = _decoded(row[11], list)
+            excluded, limits = _decoded(row[12], dict), _decoded(row[13], dict)
             left_out, rule = limits.get("leftOut", {}), limits.get("rule")
             if not (
                 all(isinstance(item, str) for item in [*patterns, *warnings])
                 and all(_is_pair_of_text(item) for item in skipped)
-                and all(_is_fingerprint(item) for item in watch.values())
                 and all(type(count) is int for count in excluded.values())
                 and isinstance(left_out, dict)
                 and all(type(count) is int for count in left_out.values())
@@ -444,7 +454,7 @@ class CacheStore:
                 excluded=excluded,
                 left_out=left_out,
                 rule=rule,
-                pack=row[15],
+                pack=row[14],
             )
 
         result: StoredEntry | None = self._run(read)
@@ -672,19 +682,20 @@ class CacheWriter:
         _bump(conn, "hits" if hit else "misses")
         _delete_entries(conn, "key = ? OR id = ?", (entry.key, entry.id))
         paths, numbers, reasons = entry.manifest.encode()
+        watch_paths, watch_numbers = entry.watch.encode()
         files = len(entry.manifest) - len(entry.manifest.reasons)
         conn.execute(
             "INSERT INTO entries (id, key, root, patterns, pack_hash, pack, files, bytes, "
-            "tokens, created, accessed, expires, packed_ns, skipped, warnings, watch, "
-            "excluded, limits, paths, numbers, reasons) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "tokens, created, accessed, expires, packed_ns, skipped, warnings, excluded, "
+            "limits, paths, numbers, reasons, watch_paths, watch_numbers) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 entry.id, entry.key, entry.root, json.dumps(entry.patterns), entry.pack_hash,
                 self.pack, files, entry.bytes, entry.tokens, entry.created, self.store.clock(),
                 entry.expires, entry.packed_ns, json.dumps(entry.skipped),
-                json.dumps(entry.warnings), json.dumps(entry.watch), json.dumps(entry.excluded),
+                json.dumps(entry.warnings), json.dumps(entry.excluded),
                 json.dumps({"leftOut": entry.left_out, "rule": entry.rule}), paths, numbers,
-                reasons,
+                reasons, watch_paths, watch_numbers,
             ),
         )  # fmt: skip
         entry.pack = self.pack
@@ -726,15 +737,8 @@ def _is_pair_of_text(item: Any) -> bool:
     return isinstance(item, list) and len(item) == 2 and all(isinstance(v, str) for v in item)
 
 
-def _is_fingerprint(item: Any) -> bool:
-    """A watched path's stored stat: None, or [mtime_ns, size, inode]."""
-    return item is None or (
-        isinstance(item, list) and len(item) == 3 and all(type(v) is int for v in item)
-    )
-
-
 _ENTRY_KINDS = (
-    str, str, str, str, str, int, int, _NUMBER, _NUMBER, int, str, str, str, str, str, int
+    str, str, str, str, str, int, int, _NUMBER, _NUMBER, int, str, str, str, str, int
 )  # fmt: skip
 
 
