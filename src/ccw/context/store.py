@@ -558,8 +558,9 @@ class CacheWriter:
         self.error: str | None = None
         self.pack = int.from_bytes(os.urandom(8), "big") >> 1  # the new chunks' group
         self.size = 0  # bytes of text taken so far
-        self._buffer = bytearray()
-        self._pending: list[tuple[int, str, bytes]] = []
+        self._pieces: list[bytes] = []
+        self._gathered = 0
+        self._pending: list[tuple[int, str, memoryview]] = []
         self._pending_bytes = 0
         self._hashes: list[str] = []
         self._chunk: tuple[int, int, bytes] | None = None  # the last chunk read back, checked
@@ -578,21 +579,30 @@ class CacheWriter:
             return None
 
     def write(self, data: bytes) -> None:
-        """Take the next bytes of the pack's text."""
-        buffer = self._buffer
-        buffer += data
+        """Take the next bytes of the pack's text (pieces are joined once per chunk, and
+        chunks are views of the joined bytes: no byte is copied twice)."""
+        self._pieces.append(data)
+        self._gathered += len(data)
         self.size += len(data)
-        while len(buffer) >= CHUNK_BYTES:
-            self._cut(bytes(buffer[:CHUNK_BYTES]))
-            del buffer[:CHUNK_BYTES]
-        if self._pending_bytes >= FLUSH_BYTES:
-            self._guarded(self._flush)
+        if self._gathered >= CHUNK_BYTES:
+            self._cut_full()
+            if self._pending_bytes >= FLUSH_BYTES:
+                self._guarded(self._flush)
 
-    def _cut(self, chunk: bytes) -> None:
-        digest = hashlib.sha256(chunk).hexdigest()
-        self._pending.append((len(self._hashes), digest, chunk))
-        self._hashes.append(digest)
-        self._pending_bytes += len(chunk)
+    def _cut_full(self, last: bool = False) -> None:
+        """Cut the gathered pieces into chunks; the tail that does not fill one stays
+        gathered, unless this is the ``last`` cut."""
+        joined = memoryview(self._pieces[0] if len(self._pieces) == 1 else b"".join(self._pieces))
+        whole = len(joined) if last else len(joined) - len(joined) % CHUNK_BYTES
+        for start in range(0, whole, CHUNK_BYTES):
+            chunk = joined[start : start + CHUNK_BYTES]
+            digest = hashlib.sha256(chunk).hexdigest()
+            self._pending.append((len(self._hashes), digest, chunk))
+            self._hashes.append(digest)
+            self._pending_bytes += len(chunk)
+        rest = joined[whole:]
+        self._pieces = [bytes(rest)] if rest else []
+        self._gathered = len(rest)
 
     def _flush(self) -> None:
         self.conn.executemany(
@@ -605,9 +615,8 @@ class CacheWriter:
     def identity(self) -> str:
         """The pack's identity once all of it was written: SHA-256 over its chunks'
         hashes (the same text always gives the same identity)."""
-        if self._buffer:
-            self._cut(bytes(self._buffer))
-            self._buffer.clear()
+        if self._pieces:
+            self._cut_full(last=True)
         return hashlib.sha256("".join(self._hashes).encode()).hexdigest()
 
     def read_range(self, pack: int, offset: int, length: int) -> bytes | None:
