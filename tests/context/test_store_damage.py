@@ -1,7 +1,14 @@
-"""A damaged, full or misplaced cache database never alters a pack and never fails a call."""
+"""A damaged, full or misplaced cache database never alters a pack.
+
+A chunk of a stored pack that is damaged or missing drops its entry: the pack is made
+afresh from the files, or, when part of it was written already, the call fails asking to
+be run again. Rows that do not decode move the database aside. A database that cannot be
+used (locked, full, over a size limit, a folder that is a file) is bypassed, never
+rebuilt."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -16,10 +23,12 @@ from pathlib import Path
 import pytest
 
 from ccw.context.api import ContextResult
-from ccw.context.store import DB_NAME, CacheStore
+from ccw.context.store import CHUNK_BYTES, DB_NAME, CacheStore
+from ccw.errors import CcwError
 
 from ..conftest import RunCcw
 from .conftest import Tree, age
+from .test_store_totals import counted
 
 Pack = Callable[..., ContextResult]
 SEED = 20261105
@@ -77,9 +86,15 @@ def test_byte_flips_never_serve_an_altered_pack(
     for _ in range(FLIPS):
         restore(cache, image)
         flip(cache / DB_NAME, rng)
-        first = pack(PROMPT, root)
-        assert first.pack == truth
-        served_from_cache += first.cache_used
+        try:
+            first = pack(PROMPT, root)
+        except CcwError as error:
+            # A flip the checks only catch once the pack was written out (its stored size):
+            # the call fails and asks to be run again, the entry is gone.
+            assert error.fix is not None and "run the command again" in error.fix
+        else:
+            assert first.pack == truth
+            served_from_cache += first.cache_used
         # The next call must work as well, from whatever the first one left behind.
         second = pack(PROMPT, root)
         assert second.pack == truth
@@ -91,44 +106,76 @@ def test_byte_flips_never_serve_an_altered_pack(
     assert served_from_cache > FLIPS // 4
 
 
-def _damage_a_py(db: Path) -> None:
+def _damage_chunk(db: Path, seq: int = 0, old: str = "alpha_1", new: str = "omega_1") -> None:
+    """The same length, other bytes: only the chunk's hash can tell."""
     with sqlite3.connect(db) as conn:
-        # The same length, other bytes: only the hash can tell.
         conn.execute(
-            "UPDATE blobs SET data = CAST(REPLACE(CAST(data AS TEXT), 'alpha_1', 'omega_1') "
-            "AS BLOB) WHERE hash = (SELECT hash FROM entry_files WHERE path = 'src/a.py')"
+            "UPDATE chunks SET data = CAST(REPLACE(CAST(data AS TEXT), ?, ?) AS BLOB) "
+            "WHERE seq = ?",
+            (old, new, seq),
         )
         assert conn.total_changes == 1
+    conn.close()
 
 
-def test_no_whole_pack_is_stored(tmp_path: Path, warm: tuple[Path, str, bytes]) -> None:
-    """The pack is rebuilt from its files: the blobs are the three files, nothing more."""
-    with sqlite3.connect(tmp_path / "cache" / DB_NAME) as conn:
-        sizes = sorted(size for (size,) in conn.execute("SELECT size FROM blobs"))
-    assert sizes == sorted(len(text.encode()) for text in FILES.values())
+def _delete_chunk(db: Path, seq: int) -> None:
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("DELETE FROM chunks WHERE seq = ?", (seq,)).rowcount == 1
+    conn.close()
 
 
-def test_a_damaged_file_blob_is_repaired_from_disk_on_a_hit(
-    tmp_path: Path, pack: Pack, warm: tuple[Path, str, bytes]
+def _rows(db: Path, query: str) -> list[tuple[object, ...]]:
+    conn = sqlite3.connect(db)
+    try:
+        return list(conn.execute(query))
+    finally:
+        conn.close()
+
+
+def _damage_warnings(warnings: list[str]) -> list[str]:
+    return [w for w in warnings if "damaged stored pack" in w]
+
+
+def test_the_whole_pack_is_stored_as_one_checked_chunk(
+    tmp_path: Path, warm: tuple[Path, str, bytes]
+) -> None:
+    _, truth, _ = warm
+    rows = _rows(tmp_path / "cache" / DB_NAME, "SELECT seq, hash, size, data FROM chunks")
+    assert len(rows) == 1
+    seq, digest, size, data = rows[0]
+    assert (seq, size, data) == (0, len(truth.encode()), truth.encode())
+    assert digest == hashlib.sha256(truth.encode()).hexdigest()
+
+
+@pytest.mark.parametrize("how", ["damaged", "missing"])
+def test_a_bad_chunk_on_a_hit_drops_the_entry_and_packs_afresh(
+    tmp_path: Path, pack: Pack, warm: tuple[Path, str, bytes], how: str
 ) -> None:
     root, truth, _ = warm
-    _damage_a_py(tmp_path / "cache" / DB_NAME)
+    db = tmp_path / "cache" / DB_NAME
+    if how == "damaged":
+        _damage_chunk(db)
+    else:
+        _delete_chunk(db, 0)
     result = pack(PROMPT, root)
-    assert result.pack == truth
-    assert result.cache_used and result.files_read == 1
-    assert any("damaged" in warning for warning in result.warnings)
+    assert result.pack == truth and "omega" not in result.pack
+    assert not result.cache_used and result.files_read == 3
+    assert len(_damage_warnings(result.warnings)) == 1, result.warnings
+    assert result.session_id is not None  # stored afresh
+    counter, total, chunks = counted(tmp_path / "cache")
+    assert counter == total == len(truth.encode()) and chunks == 1
     later = [pack(PROMPT, root) for _ in range(2)]
     assert all(item.pack == truth and item.warnings == [] for item in later)
     assert later[-1].cache_used and later[-1].files_read == 0
 
 
-def test_a_damaged_blob_of_a_file_changed_behind_its_stat_is_packed_afresh(
+def test_a_damaged_chunk_of_a_file_changed_behind_its_stat_is_packed_afresh(
     tmp_path: Path, pack: Pack, warm: tuple[Path, str, bytes]
 ) -> None:
-    """The repair needs the very bytes that were stored: a file rewritten with the same
-    size, inode and mtime cannot vouch for them, so the entry goes and the pack is new."""
+    """A file rewritten with the same size, inode and mtime: the damaged pack is dropped
+    and the new one made from what the files hold now."""
     root, truth, _ = warm
-    _damage_a_py(tmp_path / "cache" / DB_NAME)
+    _damage_chunk(tmp_path / "cache" / DB_NAME)
     target = root / "src" / "a.py"
     before = target.stat()
     with target.open("r+b") as handle:
@@ -138,57 +185,167 @@ def test_a_damaged_blob_of_a_file_changed_behind_its_stat_is_packed_afresh(
     assert fresh != truth
     result = pack(PROMPT, root)
     assert result.pack == fresh and not result.cache_used
-    assert any("damaged" in warning for warning in result.warnings)
+    assert _damage_warnings(result.warnings)
     assert pack(PROMPT, root).pack == fresh
 
 
-def test_a_damaged_file_blob_is_not_used_to_repack(
+def test_a_damaged_chunk_is_not_used_to_repack(
     tmp_path: Path, pack: Pack, warm: tuple[Path, str, bytes]
 ) -> None:
+    """notes.md changes, so the next call repacks: a.py and b.py would come from the one
+    damaged chunk, so they are read from disk; the damage is told once."""
     root, _, _ = warm
-    _damage_a_py(tmp_path / "cache" / DB_NAME)
-    # notes.md changes, so the next call repacks, reusing the stored a.py and b.py.
-    notes = root / "notes.md"
-    notes.write_text(FILES["notes.md"] + "- one more\n")
+    _damage_chunk(tmp_path / "cache" / DB_NAME)
+    (root / "notes.md").write_text(FILES["notes.md"] + "- one more\n")
     truth = pack(PROMPT, root, use_cache=False).pack
     result = pack(PROMPT, root)
-    assert result.pack == truth
-    assert result.files_read == 2
+    assert result.pack == truth and "omega" not in result.pack
+    assert result.files_read == 3
+    assert len(_damage_warnings(result.warnings)) == 1, result.warnings
     assert pack(PROMPT, root).pack == truth
 
 
-def test_read_blob_refuses_bytes_that_do_not_match_their_hash(
-    tmp_path: Path, warm: tuple[Path, str, bytes]
+# A pack of two chunks: big.txt fills the first and starts the second, b.txt and notes.md
+# lie in the second alone.
+BIG: Tree = {
+    "big.txt": "".join(f"alpha_{n:07d}\n" for n in range(80_000)),  # 1.22 MiB
+    "b.txt": "".join(f"beta_{n}\n" for n in range(500)),
+    "notes.md": "# Notes\n",
+}
+BIG_PROMPT = "@big.txt @b.txt @notes.md"
+ROOMY = {"max_file_bytes": 4 << 20, "max_total_bytes": 8 << 20}
+
+
+@pytest.fixture
+def two_chunks(tmp_path: Path, tree: Callable[[Tree], Path], pack: Pack) -> tuple[Path, str]:
+    root = tree(BIG)
+    age(root)
+    truth = pack(BIG_PROMPT, root, use_cache=False, **ROOMY).pack
+    assert pack(BIG_PROMPT, root, **ROOMY).session_id is not None
+    rows = _rows(tmp_path / "cache" / DB_NAME, "SELECT seq, size FROM chunks ORDER BY seq")
+    assert rows == [(0, CHUNK_BYTES), (1, len(truth.encode()) - CHUNK_BYTES)]
+    return root, truth
+
+
+@pytest.mark.parametrize("how", ["damaged", "missing"])
+def test_a_bad_chunk_used_for_a_partial_change_is_read_from_disk(
+    tmp_path: Path, pack: Pack, two_chunks: tuple[Path, str], how: str
 ) -> None:
+    """notes.md changes: big.txt's bytes would come from the bad first chunk, so big.txt
+    is read from disk; b.txt's come from the good second chunk."""
+    root, _ = two_chunks
     db = tmp_path / "cache" / DB_NAME
-    with sqlite3.connect(db) as conn:
-        digest = conn.execute("SELECT hash FROM entry_files WHERE path = 'notes.md'").fetchone()[0]
-        good = conn.execute("SELECT data FROM blobs WHERE hash = ?", (digest,)).fetchone()[0]
+    if how == "damaged":
+        _damage_chunk(db, 0, "alpha_0000001", "omega_0000001")
+    else:
+        _delete_chunk(db, 0)
+    (root / "notes.md").write_text("# Notes, longer now\n")
+    truth = pack(BIG_PROMPT, root, use_cache=False, **ROOMY).pack
+    result = pack(BIG_PROMPT, root, **ROOMY)
+    assert result.pack == truth and "omega" not in result.pack
+    assert result.files_read == 2 and not result.cache_used
+    if how == "damaged":
+        assert len(_damage_warnings(result.warnings)) == 1, result.warnings
+    again = pack(BIG_PROMPT, root, **ROOMY)
+    assert again.pack == truth and again.warnings == []
+    counter, total, chunks = counted(tmp_path / "cache")
+    assert counter == total == len(truth.encode()) and chunks == 2
+
+
+@pytest.mark.parametrize("how", ["damaged", "missing"])
+def test_a_bad_chunk_found_after_part_of_the_pack_was_written_fails_the_call(
+    tmp_path: Path, pack: Pack, two_chunks: tuple[Path, str], how: str
+) -> None:
+    """The first chunk already went out: the call fails with a fix, the entry is dropped,
+    and the next call makes the pack afresh."""
+    root, truth = two_chunks
+    db = tmp_path / "cache" / DB_NAME
+    if how == "damaged":
+        _damage_chunk(db, 1, "beta_1", "zeta_1")
+    else:
+        _delete_chunk(db, 1)
+    with pytest.raises(CcwError) as caught:
+        pack(BIG_PROMPT, root, **ROOMY)
+    assert "damaged" in caught.value.message
+    assert caught.value.fix is not None and "run the command again" in caught.value.fix
+    assert _rows(db, "SELECT COUNT(*) FROM entries") == [(0,)]
+    assert _rows(db, "SELECT COUNT(*) FROM chunks") == [(0,)]
+    fresh = pack(BIG_PROMPT, root, **ROOMY)
+    assert fresh.pack == truth and not fresh.cache_used and fresh.files_read == 3
+    hit = pack(BIG_PROMPT, root, **ROOMY)
+    assert hit.pack == truth and hit.cache_used and hit.files_read == 0
+
+
+def test_read_range_refuses_bytes_that_do_not_match_their_hash(
+    tmp_path: Path, two_chunks: tuple[Path, str]
+) -> None:
+    _, truth = two_chunks
+    db = tmp_path / "cache" / DB_NAME
+    (pack_id,) = _rows(db, "SELECT pack FROM entries")[0]
+    assert isinstance(pack_id, int)
+    text = truth.encode()
     store = CacheStore(tmp_path / "cache")
+    across = CHUNK_BYTES - 100  # 200 bytes over the two chunks' seam
     with store.writer() as writer:
-        assert writer.read_blob(digest) == good
-    with sqlite3.connect(db) as conn:
-        conn.execute("UPDATE blobs SET data = ? WHERE hash = ?", (b"X" + good[1:], digest))
+        assert writer.read_range(pack_id, across, 200) == text[across : across + 200]
+        assert writer.read_range(pack_id, 10, 50) == text[10:60]
+        assert writer.read_range(pack_id, len(text) - 5, 10) is None  # past the end
+        assert writer.read_range(pack_id + 1, 0, 10) is None  # no such pack
+    _damage_chunk(db, 1, "beta_1", "zeta_1")
     with store.writer() as writer:
-        assert writer.read_blob(digest) is None
-    assert any("damaged" in warning for warning in store.warnings)
+        assert writer.read_range(pack_id, 10, 50) == text[10:60]  # the first is still good
+        assert writer.read_range(pack_id, across, 200) is None
+    assert _damage_warnings(store.warnings)
 
 
+_SPOIL = "UPDATE entries SET {column} = {value}"
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("patterns", "CAST(X'5bff5d' AS TEXT)"),  # not UTF-8
+        ("watch_paths", "CAST(watch_paths AS TEXT)"),
+        ("watch_numbers", "substr(watch_numbers, 1, length(watch_numbers) - 8)"),
+        ("patterns", "'[1, 2'"),
+        ("paths", "CAST(paths AS TEXT)"),
+        ("paths", "CAST('src/a.py' AS BLOB)"),  # one path for three files' numbers
+        ("numbers", "'0'"),
+        ("numbers", "substr(numbers, 1, length(numbers) - 8)"),  # one number short
+        ("numbers", "substr(numbers, 1, length(numbers) - 3)"),  # not whole numbers
+        ("reasons", "CAST(reasons AS BLOB)"),
+        ("reasons", '\'{"7": "binary"}\''),  # a reason for a file that is not there
+        ("reasons", "'{\"0\": 5}'"),
+        ("reasons", "'[1'"),
+    ],
+)
 def test_undecodable_rows_are_treated_as_damage(
-    tmp_path: Path, pack: Pack, warm: tuple[Path, str, bytes]
+    tmp_path: Path, pack: Pack, warm: tuple[Path, str, bytes], column: str, value: str
 ) -> None:
     root, truth, _ = warm
     db = tmp_path / "cache" / DB_NAME
     with sqlite3.connect(db) as conn:
-        conn.execute("UPDATE entries SET watch = CAST(X'7bff22' AS TEXT)")
+        conn.execute(_SPOIL.format(column=column, value=value))
+        assert conn.total_changes == 1
+    conn.close()
     result = pack(PROMPT, root)
-    assert result.pack == truth
-    assert any("moved to" in warning for warning in result.warnings)
+    assert result.pack == truth and not result.cache_used
+    assert any("moved to" in warning for warning in result.warnings), result.warnings
     assert (tmp_path / "cache" / (DB_NAME + ".corrupt")).exists()
+    hit = pack(PROMPT, root)
+    assert hit.cache_used and hit.pack == truth and hit.warnings == []
+
+
+def test_an_undecodable_row_seen_by_the_cache_commands_is_damage(
+    tmp_path: Path, warm: tuple[Path, str, bytes]
+) -> None:
+    db = tmp_path / "cache" / DB_NAME
+    (entry_id,) = _rows(db, "SELECT id FROM entries")[0]
     with sqlite3.connect(db) as conn:
-        conn.execute("UPDATE entries SET patterns = '[1, 2' ")
+        conn.execute("UPDATE entries SET numbers = 'x'")
+    conn.close()
     store = CacheStore(tmp_path / "cache")
-    store.entries()
+    assert store.entry(str(entry_id)) is None  # the database was rebuilt empty
     assert any("moved to" in warning for warning in store.warnings)
 
 
@@ -227,6 +384,50 @@ def test_cli_survives_a_damaged_database(run_ccw: RunCcw, project: Path, tmp_pat
             assert done.returncode == 0, (args, done.stderr)
             if args[0] == "pack":
                 assert done.stdout.count("hello") == 50
+
+
+def test_cli_packs_afresh_over_a_damaged_chunk(
+    run_ccw: RunCcw, project: Path, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cli-cache"
+    _config_with_cache_dir(project, cache)
+    (project / "a.txt").write_text("hello\n" * 50)
+    age(project)
+    assert run_ccw("pack", "a.txt").returncode == 0
+    truth = run_ccw("pack", "a.txt", "--no-cache").stdout
+    _damage_chunk(cache / DB_NAME, 0, "hello", "HELLO")
+    done = run_ccw("pack", "a.txt")
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout == truth and "HELLO" not in done.stdout
+    assert "damaged stored pack" in " ".join(done.stderr.split())
+    again = run_ccw("pack", "a.txt")
+    assert again.stdout == truth and "damaged" not in again.stderr
+
+
+def test_cli_fails_with_a_fix_when_damage_is_found_midway(
+    run_ccw: RunCcw, project: Path, tmp_path: Path
+) -> None:
+    """A chunk after the first is damaged: the first already reached stdout, so the call
+    fails (no traceback) asking to be run again, and the next run makes the pack afresh."""
+    cache = tmp_path / "cli-cache"
+    _config_with_cache_dir(project, cache)
+    for name in ("a.txt", "b.txt"):  # two files under the per-file limit, two chunks
+        (project / name).write_text("".join(f"{name} {n:07d}\n" for n in range(50_000)))
+    age(project)
+    args = ("pack", "a.txt", "b.txt", "--max-size-kb", "4096")
+    assert run_ccw(*args).returncode == 0
+    truth = run_ccw(*args, "--no-cache").stdout
+    assert len(truth.encode()) > CHUNK_BYTES
+    _damage_chunk(cache / DB_NAME, 1, "b.txt 0040000", "b.txt 9940000")
+    failed = run_ccw(*args)
+    assert failed.returncode == 1, failed.stderr
+    assert "Traceback" not in failed.stderr
+    assert "run the command again" in " ".join(failed.stderr.split())
+    fresh = run_ccw(*args)
+    assert fresh.returncode == 0 and fresh.stdout == truth
+    hit = run_ccw(*args, "--json")
+    assert hit.returncode == 0 and json.loads(hit.stdout)["cacheUsed"] is True
 
 
 @pytest.mark.parametrize("kind", ["file", "unwritable"])
@@ -272,13 +473,15 @@ def full_disk(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def test_a_full_database_is_unavailable_not_corrupt(
     tmp_path: Path, tree: Callable[[Tree], Path], pack: Pack, full_disk: None
 ) -> None:
-    root = tree(FILES)
+    # A pack larger than the free room of the database's pages: it must grow to store it.
+    root = tree({**FILES, "big.md": "".join(f"- line {n}\n" for n in range(30_000))})
     age(root)
     pack("@notes.md", root)  # creates the database, then it may not grow any more
     db = tmp_path / "cache" / DB_NAME
     before = db.stat().st_ino
-    result = pack(PROMPT, root, use_cache=True)
-    assert result.pack == pack(PROMPT, root, use_cache=False).pack
+    prompt = PROMPT + " @big.md"
+    result = pack(prompt, root, use_cache=True)
+    assert result.pack == pack(prompt, root, use_cache=False).pack
     assert result.session_id is None
     assert any("full" in warning for warning in result.warnings), result.warnings
     assert not any("corrupt" in w or "moved to" in w for w in result.warnings)

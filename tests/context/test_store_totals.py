@@ -1,5 +1,6 @@
-"""The blobs' total size kept by triggers (the limit is checked without reading the table),
-and blobs collected by what was deleted, orphans by ``clear`` and by eviction."""
+"""The stored packs' total size, kept by triggers on ``chunks`` (the limit is checked
+without reading the table); chunks go with the entry that holds them, orphans (chunks of a
+pack whose entry was never stored) on ``clear`` and before eviction drops a real entry."""
 
 from __future__ import annotations
 
@@ -8,33 +9,35 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ccw.context.api import ContextResult
-from ccw.context.store import BLOB_BYTES, DB_NAME, MIGRATIONS, CacheStore
-from ccw.sqlite import open_database
+from ccw.context.store import DB_NAME, PACK_BYTES, CacheStore
 
 from .conftest import Tree, age
 from .test_store import Clock
 
 Pack = Callable[..., ContextResult]
+ORPHAN_PACK = 424242  # no entry ever holds it
 
 
 def counted(cache_dir: Path) -> tuple[int, int, int]:
-    """(the counter, the blobs' real total, the number of blobs)."""
-    with sqlite3.connect(cache_dir / DB_NAME) as conn:
+    """(the counter, the chunks' real total, the number of chunks)."""
+    conn = sqlite3.connect(cache_dir / DB_NAME)
+    try:
         (counter,) = conn.execute(
-            "SELECT value FROM counters WHERE name = ?", (BLOB_BYTES,)
+            "SELECT value FROM counters WHERE name = ?", (PACK_BYTES,)
         ).fetchone()
-        total, rows = conn.execute("SELECT COALESCE(SUM(size), 0), COUNT(*) FROM blobs").fetchone()
-    conn.close()
+        total, rows = conn.execute("SELECT COALESCE(SUM(size), 0), COUNT(*) FROM chunks").fetchone()
+    finally:
+        conn.close()
     return counter, total, rows
 
 
-def add_orphan(cache_dir: Path, size: int) -> None:
-    """A blob no entry holds, as a store stopped midway leaves it."""
+def add_orphan(cache_dir: Path, size: int, seq: int = 0) -> None:
+    """A chunk no entry holds, as a store stopped midway leaves it."""
     conn = sqlite3.connect(cache_dir / DB_NAME)
     with conn:
         conn.execute(
-            "INSERT INTO blobs (hash, size, data) VALUES (?, ?, ?)",
-            ("orphan-" + str(size), size, b"o" * size),
+            "INSERT INTO chunks (pack, seq, hash, size, data) VALUES (?, ?, ?, ?, ?)",
+            (ORPHAN_PACK, seq, "0" * 64, size, b"o" * size),
         )
     conn.close()
 
@@ -46,88 +49,117 @@ def test_the_counter_follows_every_change(
     root = tree({"a.txt": "a" * 1000, "b.txt": "b" * 700, "c.txt": "c" * 300})
     age(root)
     clock = Clock()
-    limit = {"max_cache_bytes": 2500, "clock": clock}
+    limit = {"max_cache_bytes": 3000, "clock": clock}
     first = pack("@a.txt @b.txt", root, **limit)
-    assert counted(cache_dir) == (1700, 1700, 2)
-    (root / "b.txt").write_text("B" * 500)  # the entry is replaced: the old b.txt goes
+    ab = first.pack_bytes
+    assert ab == len(first.pack.encode()) > 1700
+    assert counted(cache_dir) == (ab, ab, 1)
+    (root / "b.txt").write_text("B" * 500)  # the entry is replaced: the old text goes
     age(root)
     clock.now += 1
-    assert pack("@a.txt @b.txt", root, **limit).session_id != first.session_id
-    assert counted(cache_dir) == (1500, 1500, 2)
+    replaced = pack("@a.txt @b.txt", root, **limit)
+    assert replaced.session_id != first.session_id
+    ab = replaced.pack_bytes
+    assert counted(cache_dir) == (ab, ab, 1)
     clock.now += 1
-    pack("@c.txt", root, **limit)
-    assert counted(cache_dir) == (1800, 1800, 3)
+    c = pack("@c.txt", root, **limit)
+    assert counted(cache_dir) == (ab + c.pack_bytes, ab + c.pack_bytes, 2)
     clock.now += 1
-    pack("@b.txt @c.txt @a.txt", root, max_cache_bytes=2500, clock=clock)  # same blobs
-    assert counted(cache_dir) == (1800, 1800, 3)
+    assert pack("@c.txt", root, **limit).cache_used  # a hit stores nothing
+    assert counted(cache_dir)[0] == ab + c.pack_bytes
     (root / "d.txt").write_text("d" * 1200)
     age(root)
     clock.now += 1
-    pack("@d.txt", root, **limit)  # the oldest entries are evicted to make room
-    counter, total, _ = counted(cache_dir)
-    assert counter == total <= 2500
-    cache = CacheStore(cache_dir, max_bytes=2500, clock=clock)
-    assert cache.stats()["totalBytes"] == total
+    d = pack("@d.txt", root, **limit)  # the oldest entry (a and b) is evicted to make room
+    assert counted(cache_dir) == (c.pack_bytes + d.pack_bytes, c.pack_bytes + d.pack_bytes, 2)
+    cache = CacheStore(cache_dir, max_bytes=3000, clock=clock)
+    assert {entry["id"] for entry in cache.entries()} == {c.session_id, d.session_id}
+    assert cache.stats()["totalBytes"] == c.pack_bytes + d.pack_bytes
+    assert c.session_id is not None and cache.delete(c.session_id)
+    assert counted(cache_dir) == (d.pack_bytes, d.pack_bytes, 1)
     cache.clear()
     assert counted(cache_dir) == (0, 0, 0)
+    assert cache.stats()["totalBytes"] == 0
 
 
-def test_orphans_go_on_clear_and_when_eviction_has_nothing_else(
+def test_a_lost_or_spoiled_counter_is_counted_afresh(
+    tmp_path: Path, tree: Callable[[Tree], Path], pack: Pack
+) -> None:
+    cache_dir = tmp_path / "cache"
+    root = tree({"a.txt": "a" * 1000})
+    age(root)
+    stored = pack("@a.txt", root)
+    for spoil in (
+        "DELETE FROM counters WHERE name = ?",
+        "UPDATE counters SET value = -5 WHERE name = ?",
+    ):
+        conn = sqlite3.connect(cache_dir / DB_NAME)
+        with conn:
+            conn.execute(spoil, (PACK_BYTES,))
+        conn.close()
+        (root / "b.txt").write_text("b" * 10)
+        pack("@b.txt", root, max_cache_bytes=10_000)  # the limit check counts afresh
+        counter, total, _ = counted(cache_dir)
+        assert counter == total >= stored.pack_bytes
+        (root / "b.txt").unlink()
+
+
+def test_orphans_go_on_clear_and_before_eviction_drops_an_entry(
     tmp_path: Path, tree: Callable[[Tree], Path], pack: Pack
 ) -> None:
     cache_dir = tmp_path / "cache"
     root = tree({"a.txt": "a" * 1000, "b.txt": "b" * 1000})
     age(root)
     kept = pack("@a.txt", root, max_cache_bytes=2500)
-    add_orphan(cache_dir, 1200)
-    assert counted(cache_dir) == (2200, 2200, 2)
-    stored = pack("@b.txt", root, max_cache_bytes=2500)  # over the limit: the orphan goes
+    size = kept.pack_bytes
+    add_orphan(cache_dir, 700)
+    add_orphan(cache_dir, 500, seq=1)
+    assert counted(cache_dir) == (size + 1200, size + 1200, 3)
+    stored = pack("@b.txt", root, max_cache_bytes=2500)  # over the limit: the orphans go
     assert stored.session_id is not None
     cache = CacheStore(cache_dir, max_bytes=2500)
     assert {entry["id"] for entry in cache.entries()} == {kept.session_id, stored.session_id}
-    assert counted(cache_dir) == (2000, 2000, 2)
+    both = size + stored.pack_bytes
+    assert counted(cache_dir) == (both, both, 2)
     add_orphan(cache_dir, 10)
-    assert cache.clear(expired_only=True) == 0
-    assert counted(cache_dir) == (2000, 2000, 2)
+    assert cache.clear(expired_only=True) == 0  # no entry expired, the orphan goes
+    assert counted(cache_dir) == (both, both, 2)
+    assert len(cache.entries()) == 2
+    add_orphan(cache_dir, 10)
+    assert cache.clear() == 2
+    assert counted(cache_dir) == (0, 0, 0)
 
 
-def test_an_older_database_gets_the_counter(
-    tmp_path: Path, tree: Callable[[Tree], Path], pack: Pack
-) -> None:
-    """A cache written before the counter: counted once on open, orphans dropped."""
-    cache_dir = tmp_path / "cache"
-    cache_dir.mkdir()
-    conn = open_database(cache_dir / DB_NAME, MIGRATIONS[:-1], busy_timeout_s=1)
-    conn.execute("INSERT INTO blobs (hash, size, data) VALUES ('old', 5, x'0000000000')")
-    conn.close()
-    root = tree({"a.txt": "a" * 100})
-    age(root)
-    assert pack("@a.txt", root).session_id is not None
-    assert counted(cache_dir) == (100, 100, 1)
+def _on_disk(db: Path) -> int:
+    """The database's size once its WAL is folded in."""
+    conn = sqlite3.connect(db)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        (pages,) = conn.execute("PRAGMA page_count").fetchone()
+        (size,) = conn.execute("PRAGMA page_size").fetchone()
+    finally:
+        conn.close()
+    assert db.stat().st_size == int(pages) * int(size)
+    return int(pages) * int(size)
 
 
 def test_clear_gives_the_freed_pages_back_to_the_disk(
     tmp_path: Path, tree: Callable[[Tree], Path], pack: Pack
 ) -> None:
     cache_dir = tmp_path / "cache"
-    root = tree({f"f{i}.txt": f"{i}" * 40_000 for i in range(50)})  # 2 MB: the pack keeps 512 KB
+    root = tree({f"f{i}.txt": f"{i}" * 40_000 for i in range(50)})  # 2 MB
     age(root)
-    pack("@*.txt", root)
+    stored = pack("@*.txt", root, max_total_bytes=4 << 20)
+    assert stored.pack_bytes > 2_000_000
+    CacheStore(tmp_path / "empty").stats()
+    empty = _on_disk(tmp_path / "empty" / DB_NAME)
     db = cache_dir / DB_NAME
-
-    def on_disk() -> int:
-        with sqlite3.connect(db) as conn:
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            (pages,) = conn.execute("PRAGMA page_count").fetchone()
-            (size,) = conn.execute("PRAGMA page_size").fetchone()
-        conn.close()
-        return int(pages) * int(size)
-
-    full = on_disk()
-    assert full > 400_000
+    assert _on_disk(db) >= empty + stored.pack_bytes
     CacheStore(cache_dir).clear()
-    with sqlite3.connect(db) as conn:
+    conn = sqlite3.connect(db)
+    try:
         assert conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental
         assert conn.execute("PRAGMA freelist_count").fetchone()[0] == 0
-    conn.close()
-    assert on_disk() < full // 4
+    finally:
+        conn.close()
+    assert _on_disk(db) == empty
