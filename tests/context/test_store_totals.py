@@ -4,12 +4,20 @@ pack whose entry was never stored) on ``clear`` and before eviction drops a real
 
 from __future__ import annotations
 
+import io
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 from ccw.context.api import ContextResult
-from ccw.context.store import DB_NAME, PACK_BYTES, CacheStore
+from ccw.context.store import (
+    CHUNK_BYTES,
+    DB_NAME,
+    FLUSH_BYTES,
+    PACK_BYTES,
+    CacheStore,
+    StoredEntry,
+)
 
 from .conftest import Tree, age
 from .test_store import Clock
@@ -163,3 +171,25 @@ def test_clear_gives_the_freed_pages_back_to_the_disk(
     finally:
         conn.close()
     assert _on_disk(db) == empty
+
+
+def test_chunks_of_a_pack_being_written_are_not_taken_for_orphans(tmp_path: Path) -> None:
+    """A large pack's first chunks are committed before its entry is: a ``clear`` from
+    another process meanwhile must not leave the entry stored without them."""
+    cache_dir = tmp_path / "cache"
+    store = CacheStore(cache_dir)
+    text = b"".join(b"%015d\n" % n for n in range(10 * CHUNK_BYTES // 16))  # 10 MiB
+    with store.writer() as writer:
+        writer.write(text)  # more than FLUSH_BYTES: chunks are committed as it goes
+        assert counted(cache_dir)[2] >= FLUSH_BYTES // CHUNK_BYTES
+        CacheStore(cache_dir).clear()  # another process
+        entry = StoredEntry(
+            id="ctx-big", key="big", root=str(tmp_path), patterns=["big"], pack_hash="",
+            bytes=len(text), tokens=1, created=0.0, expires=9e9, packed_ns=0,
+        )  # fmt: skip
+        stored = writer.finish(entry, {}, "model")
+    if stored:  # stored, it must be whole: a hit writes its text
+        out = io.BytesIO()
+        store.replay(entry, out)
+        assert out.getvalue() == text
+    assert store.warnings == []
