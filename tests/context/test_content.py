@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ccw.context.api import ContextResult
-from ccw.context.build import NOTHING_PACKED
+from ccw.context.packing import NOTHING_PACKED
 from ccw.errors import CcwError
 
 from .conftest import Tree

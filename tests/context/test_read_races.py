@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-import ccw.context.build as build
+import ccw.context.packing as build
 from ccw.context.api import ContextResult
 from ccw.context.limits import Plan
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ccw.context.api import ContextResult
-from ccw.context.build import NOTHING_MATCHED
+from ccw.context.packing import NOTHING_MATCHED
 from ccw.errors import UsageError
 
 from .conftest import Tree, age, git_init, write_tree

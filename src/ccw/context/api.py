@@ -15,9 +15,8 @@ from typing import TYPE_CHECKING
 
 from ccw.context.build import build
 from ccw.context.options import SEPARATOR, PackOptions
-from ccw.context.pack import ByteSink
 from ccw.context.parse import Pattern, has_patterns
-from ccw.context.request import ContextRequest, ContextResult, ProgressCallback
+from ccw.context.request import ByteSink, ContextRequest, ContextResult, ProgressCallback
 from ccw.context.settings import CacheSettings
 from ccw.context.store import CacheStore
 

@@ -38,7 +38,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Protocol
+
+from ccw.context.request import ByteSink
 
 FORMATS = ("xml", "markdown", "plain")
 
@@ -90,10 +91,6 @@ _LANGUAGES = {
     "swift": "swift",
     "txt": "text",
 }
-
-
-class ByteSink(Protocol):
-    def write(self, data: bytes, /) -> Any: ...
 
 
 def _attribute(path: str) -> bytes:

@@ -6,10 +6,17 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from ccw.context.options import SEPARATOR, Format, Overflow, TokenMode
 from ccw.context.parse import Pattern
+
+
+class ByteSink(Protocol):
+    """Where a pack is written: a binary stream (stdout's buffer, a file, ``io.BytesIO``)."""
+
+    def write(self, data: bytes, /) -> Any: ...
+
 
 # Called with (files done, files selected) while packing: 0 before the first file, then
 # after each one. The library shows nothing itself; the CLI draws a bar from this.

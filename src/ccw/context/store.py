@@ -29,9 +29,10 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from ccw.context.manifest import Manifest, Watched
+from ccw.context.request import ByteSink
 from ccw.errors import CcwError
 from ccw.sqlite import (
     DamagedError,
@@ -47,6 +48,9 @@ from ccw.sqlite import (
 DB_NAME = "context.db"
 PACK_BYTES = "pack_bytes"  # the counter of the chunks' total size
 BUSY_TIMEOUT_MS = 5000
+# A pack still being written after this long was left by a process that stopped: its chunks
+# are orphans like any other.
+OPEN_PACK_S = 3600
 CHUNK_BYTES = 1 << 20  # a stored pack's text, in pieces of this size
 FLUSH_BYTES = 8 << 20  # chunks written per transaction while a pack is made
 # Large pages for a database of large blobs: a chunk is read and written through 16 pages
@@ -108,6 +112,7 @@ CREATE TABLE entries (
 CREATE TABLE chunks (
     pack INTEGER NOT NULL, seq INTEGER NOT NULL, hash TEXT NOT NULL, size INTEGER NOT NULL,
     data BLOB NOT NULL, PRIMARY KEY (pack, seq));
+CREATE TABLE packs_open (pack INTEGER PRIMARY KEY, started REAL NOT NULL);
 INSERT OR REPLACE INTO counters (name, value) VALUES ('pack_bytes', 0);
 CREATE TRIGGER chunks_added AFTER INSERT ON chunks BEGIN
     UPDATE counters SET value = value + NEW.size WHERE name = 'pack_bytes'; END;
@@ -150,10 +155,6 @@ MIGRATIONS = (
     Migration("file rows point at their blobs by id", _nothing),
     Migration("packs are stored as their text", _packs_as_text),
 )
-
-
-class ByteSink(Protocol):
-    def write(self, data: bytes, /) -> Any: ...
 
 
 class PackDamaged(Exception):
@@ -496,10 +497,12 @@ class CacheStore:
             raise
 
     def _damaged_pack(self) -> None:
-        self.warnings.append(
+        warning = (
             f"the context cache at {self.path} held a damaged stored pack (its bytes no longer "
             "match their hash); it was dropped and packed afresh"
         )
+        if warning not in self.warnings:
+            self.warnings.append(warning)
 
     def token_counts(self, model: str) -> dict[str, int]:
         def read(conn: sqlite3.Connection) -> dict[str, int]:
@@ -560,6 +563,7 @@ class CacheWriter:
         self.size = 0  # bytes of text taken so far
         self._pieces: list[bytes] = []
         self._gathered = 0
+        self._opened = False  # marked in ``packs_open``
         self._pending: list[tuple[int, str, memoryview]] = []
         self._pending_bytes = 0
         self._hashes: list[str] = []
@@ -605,6 +609,14 @@ class CacheWriter:
         self._gathered = len(rest)
 
     def _flush(self) -> None:
+        """Write the pending chunks; the first flush also marks the pack as being written,
+        so that no other process takes its chunks for orphans before its entry exists."""
+        if not self._opened and self._pending:
+            self.conn.execute(
+                "INSERT OR REPLACE INTO packs_open (pack, started) VALUES (?, ?)",
+                (self.pack, time.time()),
+            )
+            self._opened = True
         self.conn.executemany(
             "INSERT INTO chunks (pack, seq, hash, size, data) VALUES (?, ?, ?, ?, ?)",
             ((self.pack, seq, digest, len(data), data) for seq, digest, data in self._pending),
@@ -683,11 +695,18 @@ class CacheWriter:
     def _forget(self) -> None:
         """Drop the chunks written for a pack that was not stored."""
         self.conn.execute("DELETE FROM chunks WHERE pack = ?", (self.pack,))
+        self.conn.execute("DELETE FROM packs_open WHERE pack = ?", (self.pack,))
 
     def _insert(self, entry: StoredEntry, hit: bool) -> bool:
         conn = self.conn
         if entry.bytes > self.store.max_bytes:
             return False
+        conn.execute("DELETE FROM packs_open WHERE pack = ?", (self.pack,))
+        (present,) = conn.execute(
+            "SELECT COUNT(*) FROM chunks WHERE pack = ?", (self.pack,)
+        ).fetchone()
+        if present != len(self._hashes):  # a pack written for hours, taken for an orphan
+            raise sqlite3.OperationalError("the pack's chunks were removed meanwhile")
         _bump(conn, "hits" if hit else "misses")
         _delete_entries(conn, "key = ? OR id = ?", (entry.key, entry.id))
         paths, numbers, reasons = entry.manifest.encode()
@@ -775,9 +794,14 @@ def _delete_entries(conn: sqlite3.Connection, where: str, params: tuple[Any, ...
 
 
 def _collect_orphans(conn: sqlite3.Connection) -> None:
-    """Drop every chunk no entry refers to (what a store stopped midway left behind): a
-    pass over the chunks' index, for ``clear`` and before eviction drops an entry."""
-    conn.execute("DELETE FROM chunks WHERE pack NOT IN (SELECT pack FROM entries)")
+    """Drop every chunk no entry refers to and no live writer is writing (what a store
+    stopped midway left behind): a pass over the chunks' index, for ``clear`` and before
+    eviction drops an entry."""
+    conn.execute("DELETE FROM packs_open WHERE started < ?", (time.time() - OPEN_PACK_S,))
+    conn.execute(
+        "DELETE FROM chunks WHERE pack NOT IN (SELECT pack FROM entries) "
+        "AND pack NOT IN (SELECT pack FROM packs_open)"
+    )
 
 
 def _recount(conn: sqlite3.Connection) -> int:
