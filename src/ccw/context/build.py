@@ -13,9 +13,10 @@ import json
 import os
 
 from ccw.context.freshness import unchanged
+from ccw.context.manifest import PackedFiles
 from ccw.context.options import parse_format, parse_overflow, parse_token_mode
 from ccw.context.parse import Pattern, find_patterns, plain_prompt
-from ccw.context.request import ByteSink, ContextRequest, ContextResult, PackedFile, SkippedFile
+from ccw.context.request import ByteSink, ContextRequest, ContextResult, SkippedFile
 from ccw.context.store import CacheStore, CacheUnavailable, PackDamaged, StoredEntry
 from ccw.errors import CcwError
 
@@ -123,7 +124,7 @@ class Build:
             self.store.record_hit(stored)
         except CacheUnavailable as error:
             result.warnings.append(f"{error.message}; the hit was not counted")
-        result.files = list(map(PackedFile._make, stored.manifest.packed()))
+        result.files = PackedFiles(stored.manifest)
         result.skipped = [SkippedFile(path, reason) for path, reason in stored.skipped]
         result.excluded = dict(stored.excluded)
         result.left_out = dict(stored.left_out)

@@ -22,7 +22,7 @@ import posixpath
 from dataclasses import dataclass, field, fields
 
 from ccw.context.depends import rank
-from ccw.context.manifest import Manifest, StoredFile
+from ccw.context.manifest import Manifest, PackedFiles, StoredFile
 from ccw.context.pack import PackWriter
 from ccw.context.parse import find_patterns
 from ccw.context.request import ContextRequest, ContextResult, PackedFile, SkippedFile
@@ -221,6 +221,8 @@ class _Fitter:
         out = io.BytesIO()
         writer = PackWriter(self.request.fmt, out)
         fitted = _fitted_from(ctx, self.budget, self.named)
+        files: list[PackedFile] = []
+        fitted.files = files
         content = 0
         for item in ctx.files:
             if item.path not in chosen:
@@ -231,7 +233,7 @@ class _Fitter:
             writer.add(item.path, data)
             content += len(data)
             tokens = self.counter.count(data, None)
-            fitted.files.append(PackedFile(item.path, len(data), tokens))
+            files.append(PackedFile(item.path, len(data), tokens))
             if how is not None:
                 fitted.shortened.append(SkippedFile(item.path, how))
         writer.close()
@@ -336,7 +338,7 @@ def _stored(
         return None
     fitted = _fitted_from(ctx, budget, named)
     fitted.pack = out.getvalue().decode("utf-8")
-    fitted.files = list(map(PackedFile._make, entry.manifest.packed()))
+    fitted.files = PackedFiles(entry.manifest)
     for path, reason in entry.skipped:
         if reason.startswith(SHORTENED):
             fitted.shortened.append(SkippedFile(path, reason[len(SHORTENED) :]))

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 from array import array
-from collections.abc import Iterable, Iterator
-from typing import NamedTuple
+from collections.abc import Iterable, Iterator, Sequence
+from typing import NamedTuple, overload
 
+from ccw.context.request import PackedFile
 from ccw.sqlite import DamagedError
 
 # The columns of ``numbers``, in order.
@@ -166,3 +167,37 @@ class Watched:
         if len(values) != 3 * len(names):
             raise DamagedError("a folder list of the context cache does not add up")
         return cls(names, values)
+
+
+class PackedFiles(Sequence[PackedFile]):
+    """The packed files of a stored entry, made only when asked for: a hit of 100,000 files
+    that just prints a summary builds no object per file."""
+
+    def __init__(self, manifest: Manifest) -> None:
+        self._manifest = manifest
+        self._made: list[PackedFile] | None = None
+
+    def _all(self) -> list[PackedFile]:
+        if self._made is None:
+            self._made = list(map(PackedFile._make, self._manifest.packed()))
+        return self._made
+
+    def __len__(self) -> int:
+        return len(self._manifest) - len(self._manifest.reasons)
+
+    @overload
+    def __getitem__(self, index: int) -> PackedFile: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[PackedFile]: ...
+    def __getitem__(self, index: int | slice) -> PackedFile | Sequence[PackedFile]:
+        return self._all()[index]
+
+    def __iter__(self) -> Iterator[PackedFile]:
+        return iter(self._all())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]

@@ -85,6 +85,8 @@ class Packer:
         self.result = build.result
         self.root = build.root
         self.patterns = build.patterns
+        self.files: list[PackedFile] = []
+        self.result.files = self.files
 
     @property
     def store(self) -> CacheStore | None:
@@ -324,7 +326,7 @@ class Packer:
             counter = packing.counter
             digest = hashlib.sha256(data).hexdigest() if counter.exact else None
             tokens = counter.count(data, digest)
-        self.result.files.append(PackedFile(rel, len(data), tokens))
+        self.files.append(PackedFile(rel, len(data), tokens))
         self.result.pack_bytes += len(data)
         if packing.sink is not None:
             record = StoredFile(rel, *content.stat_key, tokens, None, offset, len(data))

@@ -71,7 +71,7 @@ class SkippedFile:
 class ContextResult:
     pack: str
     prompt: str
-    files: list[PackedFile] = field(default_factory=list)
+    files: Sequence[PackedFile] = field(default_factory=list)
     skipped: list[SkippedFile] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     # Files a glob matched that the folder policy left out, by reason ("build/": 12).
