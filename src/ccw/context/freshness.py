@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from ccw.context.manifest import INO, INO_MASK, MTIME, SIZE, StoredFile, Watched
+from ccw.context.manifest import INO, INO_MASK, MTIME, SIZE, Watched
 from ccw.context.store import StoredEntry
 
 RACY_NS = 2_000_000_000
@@ -76,9 +76,12 @@ def _files_unchanged(stored: StoredEntry, root: int | None) -> bool:
     return True
 
 
-def reusable(stored: StoredEntry | None) -> dict[str, StoredFile]:
-    """Stored files whose stat can be trusted (not modified right around the last pack)."""
+def reusable(stored: StoredEntry | None) -> dict[str, int]:
+    """The stored files whose stat can be trusted (not modified right around the last
+    pack): each path's index in the stored manifest."""
     if stored is None:
         return {}
     limit = stored.packed_ns - RACY_NS
-    return {item.path: item for item in stored.manifest.files() if item.mtime_ns < limit}
+    manifest = stored.manifest
+    rows = enumerate(zip(manifest.paths, manifest.column(MTIME), strict=True))
+    return {path: i for i, (path, mtime) in rows if mtime < limit}

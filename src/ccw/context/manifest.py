@@ -52,32 +52,33 @@ class Manifest:
 
     @classmethod
     def of(cls, files: Iterable[StoredFile]) -> Manifest:
-        items = list(files)
-        numbers = array("q")
-        for column in (
-            (f.size for f in items),
-            (f.mtime_ns for f in items),
-            (f.ino & INO_MASK for f in items),
-            (f.tokens for f in items),
-            (f.offset for f in items),
-            (f.length for f in items),
-        ):
-            numbers.extend(column)
-        reasons = {i: f.reason for i, f in enumerate(items) if f.reason is not None}
-        return cls([f.path for f in items], numbers, reasons)
+        builder = ManifestBuilder()
+        for item in files:
+            builder.add_file(item)
+        return builder.build()
 
     def __len__(self) -> int:
         return len(self.paths)
+
+    def file(self, index: int) -> StoredFile:
+        """The file at ``index``, as a ``StoredFile``."""
+        n, numbers = len(self.paths), self.numbers
+        values = numbers[index::n] if n else numbers
+        size, mtime, ino, tokens, offset, length = values
+        return StoredFile(
+            self.paths[index], size, mtime, ino, tokens, self.reasons.get(index), offset, length
+        )
 
     def column(self, which: int) -> array[int]:
         count = len(self.paths)
         return self.numbers[which * count : (which + 1) * count]
 
-    def encode(self) -> tuple[bytes, bytes, str]:
-        """The three stored columns: paths, numbers, reasons."""
+    def encode(self) -> tuple[bytes, memoryview, str]:
+        """The three stored columns: paths, numbers (a view: SQLite copies it once),
+        reasons."""
         paths = "\0".join(self.paths).encode("utf-8", "surrogateescape")
         reasons = json.dumps({str(i): reason for i, reason in self.reasons.items()})
-        return paths, self.numbers.tobytes(), reasons
+        return paths, memoryview(self.numbers).cast("B"), reasons
 
     @classmethod
     def decode(cls, paths: object, numbers: object, reasons: object) -> Manifest:
@@ -167,6 +168,42 @@ class Watched:
         if len(values) != 3 * len(names):
             raise DamagedError("a folder list of the context cache does not add up")
         return cls(names, values)
+
+
+class ManifestBuilder:
+    """A manifest gathered file by file into its columns: no object per file is kept while
+    a pack of 100,000 files is made."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+        self.columns = [array("q") for _ in range(COLUMNS)]
+        self.reasons: dict[int, str] = {}
+
+    def add(self, path: str, stat: tuple[int, int, int], tokens: int, offset: int = -1,
+            length: int = 0, reason: str | None = None) -> None:  # fmt: skip
+        """One file: its path, (size, mtime, inode), tokens, where its bytes sit in the pack
+        text and, for a file left out, why."""
+        if reason is not None:
+            self.reasons[len(self.paths)] = reason
+        self.paths.append(path)
+        sizes, mtimes, inodes, counts, offsets, lengths = self.columns
+        sizes.append(stat[0])
+        mtimes.append(stat[1])
+        inodes.append(stat[2] & INO_MASK)
+        counts.append(tokens)
+        offsets.append(offset)
+        lengths.append(length)
+
+    def add_file(self, item: StoredFile) -> None:
+        self.add(item.path, (item.size, item.mtime_ns, item.ino), item.tokens, item.offset,
+                 item.length, item.reason)  # fmt: skip
+
+    def build(self) -> Manifest:
+        """The manifest; the builder's columns are let go as they are copied."""
+        numbers = array("q")
+        while self.columns:
+            numbers.extend(self.columns.pop(0))
+        return Manifest(self.paths, numbers, self.reasons)
 
 
 class PackedFiles(Sequence[PackedFile]):

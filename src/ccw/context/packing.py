@@ -18,7 +18,7 @@ from pathlib import Path
 from ccw.context.build import Build
 from ccw.context.freshness import reusable
 from ccw.context.limits import count_reason, plan, size_reason
-from ccw.context.manifest import Manifest, StoredFile, Watched
+from ccw.context.manifest import INO_MASK, ManifestBuilder, Watched
 from ccw.context.pack import PackWriter
 from ccw.context.read import ChangedError, content_problem, read_selected
 from ccw.context.request import ByteSink, ContextResult, PackedFile, SkippedFile
@@ -59,8 +59,8 @@ class _Packing:
     counter: TokenCounter
     sink: CacheWriter | None
     stored: StoredEntry | None
-    reuse: dict[str, StoredFile]
-    records: list[StoredFile] = field(default_factory=list)
+    reuse: dict[str, int]  # path -> index in the stored pack's manifest
+    records: ManifestBuilder = field(default_factory=ManifestBuilder)
 
 
 class _Tee:
@@ -112,7 +112,10 @@ class Packer:
             request.max_total_bytes,
         )
         matched = len(selection.matches)
-        selection.matches = Matches()  # the chosen files are all that is needed from here on
+        # The chosen files are all that is needed from here on: the matches and the folder
+        # listings (100,000 names at 100,000 files) go before the pack is made.
+        selection.matches = Matches()
+        selector.listings.clear()
         if chosen.not_considered:
             self._count_overflow(matched)
             result.left_out[count_reason(request.max_files)] = chosen.not_considered
@@ -283,11 +286,18 @@ class Packer:
         request, sink = self.request, packing.sink
         rel = candidate.rel
         stat_key: tuple[int, int, int] = (candidate.size, candidate.mtime_ns, candidate.ino)
-        old = packing.reuse.get(rel)
-        if old is not None and (old.size, old.mtime_ns, old.ino) == stat_key:
+        index = packing.reuse.get(rel)
+        old = (
+            None if index is None or packing.stored is None else packing.stored.manifest.file(index)
+        )
+        if old is not None and (old.size, old.mtime_ns, old.ino & INO_MASK) == (
+            stat_key[0],
+            stat_key[1],
+            stat_key[2] & INO_MASK,
+        ):
             if old.reason is not None:
                 self._skip(rel, old.reason)
-                packing.records.append(old)
+                packing.records.add_file(old)
                 return None
             data = None
             if sink is not None and packing.stored is not None and old.offset >= 0:
@@ -313,7 +323,7 @@ class Packer:
         reason = content_problem(data, request.allow_secrets)
         if reason is not None:
             self._skip(rel, reason)
-            packing.records.append(StoredFile(rel, *stat_key, 0, reason))
+            packing.records.add(rel, stat_key, 0, reason=reason)
             return None
         return _Content(data, stat_key)
 
@@ -329,8 +339,7 @@ class Packer:
         self.files.append(PackedFile(rel, len(data), tokens))
         self.result.pack_bytes += len(data)
         if packing.sink is not None:
-            record = StoredFile(rel, *content.stat_key, tokens, None, offset, len(data))
-            packing.records.append(record)
+            packing.records.add(rel, content.stat_key, tokens, offset, len(data))
 
     def _finish(
         self,
@@ -365,7 +374,7 @@ class Packer:
             created=now,
             expires=now + request.ttl_minutes * 60,
             packed_ns=packed_ns,
-            manifest=Manifest.of(records),
+            manifest=records.build(),
             skipped=[(item.path, item.reason) for item in result.skipped],
             excluded=dict(result.excluded),
             left_out=dict(result.left_out),

@@ -52,7 +52,7 @@ BUSY_TIMEOUT_MS = 5000
 # are orphans like any other.
 OPEN_PACK_S = 3600
 CHUNK_BYTES = 1 << 20  # a stored pack's text, in pieces of this size
-FLUSH_BYTES = 8 << 20  # chunks written per transaction while a pack is made
+FLUSH_BYTES = 4 << 20  # chunks written per transaction while a pack is made
 # Large pages for a database of large blobs: a chunk is read and written through 16 pages
 # instead of 256 (2-3 times faster both ways, measured), in a new cache.
 PAGE_BYTES = 64 << 10
