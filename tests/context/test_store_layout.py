@@ -22,7 +22,14 @@ import pytest
 from ccw.context.api import ContextResult, stream_context
 from ccw.context.manifest import Manifest, StoredFile
 from ccw.context.request import ContextRequest
-from ccw.context.store import CHUNK_BYTES, DB_NAME, MIGRATIONS, PACK_BYTES, CacheStore
+from ccw.context.store import (
+    CHUNK_BYTES,
+    DB_NAME,
+    MIGRATIONS,
+    PACK_BYTES,
+    PAGE_BYTES,
+    CacheStore,
+)
 from ccw.sqlite import MIGRATIONS_TABLE
 
 from .conftest import Tree, age
@@ -154,7 +161,13 @@ def test_an_older_layout_is_dropped_and_its_pages_given_back(
     assert applied == {step.name for step in MIGRATIONS}
     assert _query(db, "PRAGMA user_version") == [(len(MIGRATIONS),)]
     assert _query(db, "PRAGMA freelist_count") == [(0,)]
-    assert _on_disk(db) < before // 4
+    # Emptied, it took the large pages (no other process had it open): the size of a new,
+    # empty cache, its blobs' pages given back.
+    assert _query(db, "PRAGMA page_size") == [(PAGE_BYTES,)]
+    assert _query(db, "PRAGMA journal_mode") == [("wal",)]
+    fresh = tmp_path / "fresh"
+    CacheStore(fresh).stats()
+    assert _on_disk(db) == _on_disk(fresh / DB_NAME) < before
 
     root = tree({"a.txt": "alpha\n" * 100, "b.txt": "beta\n" * 100})
     age(root)
@@ -165,6 +178,30 @@ def test_an_older_layout_is_dropped_and_its_pages_given_back(
     assert hit.cache_used and hit.files_read == 0 and hit.pack == truth
     counter, total, chunks = counted(cache_dir)
     assert counter == total == len(truth.encode()) and chunks == 1
+
+
+def test_an_older_cache_open_elsewhere_keeps_its_pages_and_works(
+    tmp_path: Path, tree: Callable[[Tree], Path], pack: Pack
+) -> None:
+    """A page size changes only with the database to itself: with another process's
+    connection open, the emptied cache keeps its small pages, at once (no wait), and works."""
+    cache_dir = tmp_path / "cache"
+    db = cache_dir / DB_NAME
+    _old_cache(db, named=True)
+    other = sqlite3.connect(db)
+    try:
+        other.execute("SELECT COUNT(*) FROM counters").fetchone()  # holds the WAL open
+        started = time.monotonic()
+        assert CacheStore(cache_dir).stats()["entries"] == 0
+        assert time.monotonic() - started < 2  # no wait on the other connection
+        root = tree({"a.txt": "alpha\n"})
+        age(root)
+        assert pack("@a.txt", root).session_id is not None
+        assert pack("@a.txt", root).cache_used
+        assert other.execute("PRAGMA page_size").fetchone() == (4096,)
+    finally:
+        other.close()
+    assert _query(db, "PRAGMA journal_mode") == [("wal",)]
 
 
 # Files a format escapes (``]]>`` in xml) or that span chunks, among plain ones.

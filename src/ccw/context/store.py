@@ -130,6 +130,27 @@ def _packs_as_text(conn: sqlite3.Connection) -> None:
     _give_back_free_pages(conn)
 
 
+def _larger_pages(conn: sqlite3.Connection) -> None:
+    """Give an empty cache made with smaller pages (by an older ccw) the large ones. A page
+    size changes only outside WAL, by a VACUUM, so this is tried only while the cache is
+    empty and no other process has it open (without waiting for one); otherwise the cache
+    keeps its pages, and works the same, only slower."""
+    if conn.execute("SELECT 1 FROM entries LIMIT 1").fetchone() is not None:
+        return
+    (timeout,) = conn.execute("PRAGMA busy_timeout").fetchone()
+    conn.execute("PRAGMA busy_timeout=0")
+    try:
+        if conn.execute("PRAGMA journal_mode=DELETE").fetchone()[0] == "delete":
+            conn.execute(f"PRAGMA page_size={PAGE_BYTES}")
+            conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+            conn.execute("VACUUM")
+    except sqlite3.OperationalError:
+        pass  # another process has it open: next time
+    finally:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA busy_timeout={int(timeout)}")
+
+
 def _give_back_free_pages(conn: sqlite3.Connection) -> None:
     """Free pages back to the filesystem (databases made with ``auto_vacuum``), inside the
     caller's transaction: each step of the pragma frees one page, and ``executescript``,
@@ -247,9 +268,12 @@ class CacheStore:
     # -- connection ---------------------------------------------------------------------
 
     def _open(self) -> sqlite3.Connection:
-        return open_database(
+        conn = open_database(
             self.path, MIGRATIONS, busy_timeout_s=BUSY_TIMEOUT_MS / 1000, page_size=PAGE_BYTES
         )
+        if conn.execute("PRAGMA page_size").fetchone()[0] != PAGE_BYTES:
+            _larger_pages(conn)
+        return conn
 
     def _rebuild(self, error: BaseException) -> None:
         aside = self.path.with_name(DB_NAME + ".corrupt")
