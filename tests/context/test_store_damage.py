@@ -298,6 +298,35 @@ def test_read_range_refuses_bytes_that_do_not_match_their_hash(
     assert _damage_warnings(store.warnings)
 
 
+def test_each_chunk_is_checked_once_when_files_are_read_out_of_order(
+    tmp_path: Path, two_chunks: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A partial change read in another order than the pack's (files ranked by size) takes
+    slices of chunks checked once, not a whole chunk read and hashed again per file."""
+    import ccw.context.store as store_module
+
+    _, truth = two_chunks
+    db = tmp_path / "cache" / DB_NAME
+    (pack_id,) = _rows(db, "SELECT pack FROM entries")[0]
+    assert isinstance(pack_id, int)
+    text = truth.encode()
+    hashed: list[int] = []
+
+    class Counting:
+        @staticmethod
+        def sha256(data: bytes = b"") -> hashlib._Hash:
+            hashed.append(len(data))
+            return hashlib.sha256(data)
+
+    monkeypatch.setattr(store_module, "hashlib", Counting)
+    second = CHUNK_BYTES + 10
+    with CacheStore(tmp_path / "cache").writer() as writer:
+        for _ in range(5):  # back and forth between the two chunks
+            assert writer.read_range(pack_id, 10, 50) == text[10:60]
+            assert writer.read_range(pack_id, second, 30) == text[second : second + 30]
+    assert len([size for size in hashed if size]) == 2
+
+
 _SPOIL = "UPDATE entries SET {column} = {value}"
 
 

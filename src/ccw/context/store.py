@@ -592,6 +592,7 @@ class CacheWriter:
         self._pending_bytes = 0
         self._hashes: list[str] = []
         self._chunk: tuple[int, int, bytes] | None = None  # the last chunk read back, checked
+        self._checked: set[tuple[int, int]] = set()  # chunks read back and checked
 
     def _guarded(self, action: Callable[[], Any], write: bool = True) -> Any:
         if self.error is not None:
@@ -661,10 +662,7 @@ class CacheWriter:
         parts: list[bytes] = []
         while length > 0:
             seq, start = divmod(offset, CHUNK_BYTES)
-            data = self._read_chunk(pack, seq)
-            if data is None:
-                return None
-            part = data[start : start + length]
+            part = self._read_part(pack, seq, start, length)
             if not part:
                 return None
             parts.append(part)
@@ -672,11 +670,28 @@ class CacheWriter:
             length -= len(part)
         return parts[0] if len(parts) == 1 else b"".join(parts)
 
-    def _read_chunk(self, pack: int, seq: int) -> bytes | None:
+    def _read_part(self, pack: int, seq: int, start: int, length: int) -> bytes | None:
+        """Bytes of one chunk from ``start``. A chunk is read whole and checked the first
+        time (and kept while the next reads fall in it, as they do in pack order); one
+        checked already is read in part (a pack's chunks are written once and never
+        change), so files read out of pack order do not read a chunk again per file."""
         cached = self._chunk
         if cached is not None and cached[:2] == (pack, seq):
-            return cached[2]
+            return cached[2][start : start + length]
+        if (pack, seq) in self._checked:
 
+            def read() -> Any:
+                return self.conn.execute(
+                    "SELECT substr(data, ?, ?) FROM chunks WHERE pack = ? AND seq = ?",
+                    (start + 1, length, pack, seq),
+                ).fetchone()
+
+            row = self._guarded(read, write=False)
+            return row[0] if row is not None and isinstance(row[0], bytes) else None
+        data = self._read_chunk(pack, seq)
+        return None if data is None else data[start : start + length]
+
+    def _read_chunk(self, pack: int, seq: int) -> bytes | None:
         def read() -> Any:
             return self.conn.execute(
                 "SELECT hash, data FROM chunks WHERE pack = ? AND seq = ?", (pack, seq)
@@ -689,6 +704,7 @@ class CacheWriter:
             self.store._damaged_pack()
             return None
         self._chunk = (pack, seq, row[1])
+        self._checked.add((pack, seq))
         return row[1]
 
     def finish(
