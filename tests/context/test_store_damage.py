@@ -19,6 +19,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -124,7 +125,16 @@ def _delete_chunk(db: Path, seq: int) -> None:
     conn.close()
 
 
-def _rows(db: Path, query: str) -> list[tuple[object, ...]]:
+def _spoil_chunk(db: Path, how: str, seq: int, old: str, new: str) -> None:
+    """Chunk ``seq`` damaged (``old`` turned into ``new``) or missing."""
+    if how == "damaged":
+        _damage_chunk(db, seq, old, new)
+    else:
+        _delete_chunk(db, seq)
+
+
+def rows(db: Path, query: str) -> list[tuple[Any, ...]]:
+    """The rows of ``query`` on the database file, on a connection of its own."""
     conn = sqlite3.connect(db)
     try:
         return list(conn.execute(query))
@@ -140,9 +150,9 @@ def test_the_whole_pack_is_stored_as_one_checked_chunk(
     tmp_path: Path, warm: tuple[Path, str, bytes]
 ) -> None:
     _, truth, _ = warm
-    rows = _rows(tmp_path / "cache" / DB_NAME, "SELECT seq, hash, size, data FROM chunks")
-    assert len(rows) == 1
-    seq, digest, size, data = rows[0]
+    stored = rows(tmp_path / "cache" / DB_NAME, "SELECT seq, hash, size, data FROM chunks")
+    assert len(stored) == 1
+    seq, digest, size, data = stored[0]
     assert (seq, size, data) == (0, len(truth.encode()), truth.encode())
     assert digest == hashlib.sha256(truth.encode()).hexdigest()
 
@@ -222,8 +232,8 @@ def two_chunks(tmp_path: Path, tree: Callable[[Tree], Path], pack: Pack) -> tupl
     age(root)
     truth = pack(BIG_PROMPT, root, use_cache=False, **ROOMY).pack
     assert pack(BIG_PROMPT, root, **ROOMY).session_id is not None
-    rows = _rows(tmp_path / "cache" / DB_NAME, "SELECT seq, size FROM chunks ORDER BY seq")
-    assert rows == [(0, CHUNK_BYTES), (1, len(truth.encode()) - CHUNK_BYTES)]
+    chunks = rows(tmp_path / "cache" / DB_NAME, "SELECT seq, size FROM chunks ORDER BY seq")
+    assert chunks == [(0, CHUNK_BYTES), (1, len(truth.encode()) - CHUNK_BYTES)]
     return root, truth
 
 
@@ -235,10 +245,7 @@ def test_a_bad_chunk_used_for_a_partial_change_is_read_from_disk(
     is read from disk; b.txt's come from the good second chunk."""
     root, _ = two_chunks
     db = tmp_path / "cache" / DB_NAME
-    if how == "damaged":
-        _damage_chunk(db, 0, "alpha_0000001", "omega_0000001")
-    else:
-        _delete_chunk(db, 0)
+    _spoil_chunk(db, how, 0, "alpha_0000001", "omega_0000001")
     (root / "notes.md").write_text("# Notes, longer now\n")
     truth = pack(BIG_PROMPT, root, use_cache=False, **ROOMY).pack
     result = pack(BIG_PROMPT, root, **ROOMY)
@@ -260,16 +267,13 @@ def test_a_bad_chunk_found_after_part_of_the_pack_was_written_fails_the_call(
     and the next call makes the pack afresh."""
     root, truth = two_chunks
     db = tmp_path / "cache" / DB_NAME
-    if how == "damaged":
-        _damage_chunk(db, 1, "beta_1", "zeta_1")
-    else:
-        _delete_chunk(db, 1)
+    _spoil_chunk(db, how, 1, "beta_1", "zeta_1")
     with pytest.raises(CcwError) as caught:
         pack(BIG_PROMPT, root, **ROOMY)
     assert "damaged" in caught.value.message
     assert caught.value.fix is not None and "run the command again" in caught.value.fix
-    assert _rows(db, "SELECT COUNT(*) FROM entries") == [(0,)]
-    assert _rows(db, "SELECT COUNT(*) FROM chunks") == [(0,)]
+    assert rows(db, "SELECT COUNT(*) FROM entries") == [(0,)]
+    assert rows(db, "SELECT COUNT(*) FROM chunks") == [(0,)]
     fresh = pack(BIG_PROMPT, root, **ROOMY)
     assert fresh.pack == truth and not fresh.cache_used and fresh.files_read == 3
     hit = pack(BIG_PROMPT, root, **ROOMY)
@@ -281,7 +285,7 @@ def test_read_range_refuses_bytes_that_do_not_match_their_hash(
 ) -> None:
     _, truth = two_chunks
     db = tmp_path / "cache" / DB_NAME
-    (pack_id,) = _rows(db, "SELECT pack FROM entries")[0]
+    (pack_id,) = rows(db, "SELECT pack FROM entries")[0]
     assert isinstance(pack_id, int)
     text = truth.encode()
     store = CacheStore(tmp_path / "cache")
@@ -307,7 +311,7 @@ def test_each_chunk_is_checked_once_when_files_are_read_out_of_order(
 
     _, truth = two_chunks
     db = tmp_path / "cache" / DB_NAME
-    (pack_id,) = _rows(db, "SELECT pack FROM entries")[0]
+    (pack_id,) = rows(db, "SELECT pack FROM entries")[0]
     assert isinstance(pack_id, int)
     text = truth.encode()
     hashed: list[int] = []
@@ -369,7 +373,7 @@ def test_an_undecodable_row_seen_by_the_cache_commands_is_damage(
     tmp_path: Path, warm: tuple[Path, str, bytes]
 ) -> None:
     db = tmp_path / "cache" / DB_NAME
-    (entry_id,) = _rows(db, "SELECT id FROM entries")[0]
+    (entry_id,) = rows(db, "SELECT id FROM entries")[0]
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE entries SET numbers = 'x'")
     conn.close()

@@ -15,7 +15,6 @@ import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -33,6 +32,7 @@ from ccw.context.store import (
 from ccw.sqlite import MIGRATIONS_TABLE
 
 from .conftest import Tree, age
+from .test_store_damage import checkpoint, rows
 from .test_store_totals import counted
 
 Pack = Callable[..., ContextResult]
@@ -117,20 +117,7 @@ def _old_cache(db: Path, named: bool) -> None:
 
 
 def _on_disk(db: Path) -> int:
-    conn = sqlite3.connect(db)
-    try:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        conn.close()
-    return db.stat().st_size
-
-
-def _query(db: Path, sql: str) -> list[tuple[Any, ...]]:
-    conn = sqlite3.connect(db)
-    try:
-        return list(conn.execute(sql))
-    finally:
-        conn.close()
+    return len(checkpoint(db))
 
 
 @pytest.mark.parametrize("named", [True, False], ids=["migrations-table", "user-version"])
@@ -146,25 +133,25 @@ def test_an_older_layout_is_dropped_and_its_pages_given_back(
     stats = CacheStore(cache_dir).stats()
     assert (stats["entries"], stats["totalBytes"]) == (0, 0)
     assert (stats["hits"], stats["misses"]) == (7, 3)  # the counts of calls are kept
-    objects = {str(name) for (name,) in _query(db, "SELECT name FROM sqlite_master")}
+    objects = {str(name) for (name,) in rows(db, "SELECT name FROM sqlite_master")}
     assert not objects & {"blobs", "entry_files", "entry_files_blob"}
     assert not objects & {"blobs_added", "blobs_removed"}
     assert {"entries", "chunks", "chunks_added", "chunks_removed"} <= objects
-    columns = {str(row[1]) for row in _query(db, "PRAGMA table_info(entries)")}
+    columns = {str(row[1]) for row in rows(db, "PRAGMA table_info(entries)")}
     assert {"pack", "paths", "numbers", "reasons", "watch_paths", "watch_numbers"} <= columns
     assert "watch" not in columns
-    counters = dict(_query(db, "SELECT name, value FROM counters"))
+    counters = dict(rows(db, "SELECT name, value FROM counters"))
     assert counters[PACK_BYTES] == 0 and "blob_bytes" not in counters
     # Token counts are named by the content's hash: still true, kept.
-    assert _query(db, "SELECT tokens FROM token_counts") == [(42,)]
-    applied = {str(name) for (name,) in _query(db, f"SELECT name FROM {MIGRATIONS_TABLE}")}
+    assert rows(db, "SELECT tokens FROM token_counts") == [(42,)]
+    applied = {str(name) for (name,) in rows(db, f"SELECT name FROM {MIGRATIONS_TABLE}")}
     assert applied == {step.name for step in MIGRATIONS}
-    assert _query(db, "PRAGMA user_version") == [(len(MIGRATIONS),)]
-    assert _query(db, "PRAGMA freelist_count") == [(0,)]
+    assert rows(db, "PRAGMA user_version") == [(len(MIGRATIONS),)]
+    assert rows(db, "PRAGMA freelist_count") == [(0,)]
     # Emptied, it took the large pages (no other process had it open): the size of a new,
     # empty cache, its blobs' pages given back.
-    assert _query(db, "PRAGMA page_size") == [(PAGE_BYTES,)]
-    assert _query(db, "PRAGMA journal_mode") == [("wal",)]
+    assert rows(db, "PRAGMA page_size") == [(PAGE_BYTES,)]
+    assert rows(db, "PRAGMA journal_mode") == [("wal",)]
     fresh = tmp_path / "fresh"
     CacheStore(fresh).stats()
     assert _on_disk(db) == _on_disk(fresh / DB_NAME) < before
@@ -201,7 +188,7 @@ def test_an_older_cache_open_elsewhere_keeps_its_pages_and_works(
         assert other.execute("PRAGMA page_size").fetchone() == (4096,)
     finally:
         other.close()
-    assert _query(db, "PRAGMA journal_mode") == [("wal",)]
+    assert rows(db, "PRAGMA journal_mode") == [("wal",)]
 
 
 # Files a format escapes (``]]>`` in xml) or that span chunks, among plain ones.
@@ -230,10 +217,10 @@ def _stream(
 
 def _stored(db: Path) -> tuple[int, list[StoredFile]]:
     """The one entry's chunk count and files."""
-    [(pack_id, paths, numbers, reasons)] = _query(
+    [(pack_id, paths, numbers, reasons)] = rows(
         db, "SELECT pack, paths, numbers, reasons FROM entries"
     )
-    [(count,)] = _query(db, f"SELECT COUNT(*) FROM chunks WHERE pack = {int(pack_id)}")
+    [(count,)] = rows(db, f"SELECT COUNT(*) FROM chunks WHERE pack = {int(pack_id)}")
     return int(count), list(Manifest.decode(paths, numbers, reasons).files())
 
 
